@@ -1,0 +1,153 @@
+"""Accounts (RFC 8555 §7.3): create, find, update, deactivate, key change."""
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import josepy
+
+from ..protocol import jws, problems
+from ..protocol.identifiers import normalize
+from ..protocol.status import AccountStatus
+from ..store import accounts as account_store
+from ..store.records import AccountRow
+from .env import Env
+
+_LOCAL_PART = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
+MAX_CONTACTS = 10
+
+
+class KeyTaken(problems.Problem):
+    """keyChange to a key that another account holds: 409 with that account's URL (§7.3.5)."""
+
+    def __init__(self, account_id: uuid.UUID) -> None:
+        base = problems.conflict("the new key already belongs to an account")
+        super().__init__(base.type, base.detail, base.status)
+        self.account_id = account_id
+
+
+def validate_contacts(contacts: Sequence[str] | None) -> list[str]:
+    """Accept only `mailto:` URLs with one plain address each (RFC 8555 §7.3)."""
+    result: list[str] = []
+    for contact in contacts or ():
+        if not isinstance(contact, str) or ":" not in contact:
+            raise problems.invalid_contact(f"contact {contact!r} is not a URL")
+        scheme, _, address = contact.partition(":")
+        if scheme.lower() != "mailto":
+            raise problems.unsupported_contact(f"only mailto: contacts are supported, not {scheme}:")
+        if "?" in address or "," in address or address.count("@") != 1:
+            raise problems.invalid_contact(f"{contact!r} must hold exactly one address, no headers")
+        local, _, domain = address.partition("@")
+        if not _LOCAL_PART.match(local) or ".." in local:
+            raise problems.invalid_contact(f"{contact!r} has an invalid local part")
+        try:
+            ident = normalize("dns", domain)
+        except problems.Problem:
+            raise problems.invalid_contact(f"{contact!r} has an invalid domain") from None
+        if ident.wildcard or "." not in ident.value:
+            raise problems.invalid_contact(f"{contact!r} has an invalid domain")
+        result.append(f"mailto:{local}@{ident.value}")
+    if len(result) > MAX_CONTACTS:
+        raise problems.invalid_contact(f"at most {MAX_CONTACTS} contacts are allowed")
+    return result
+
+
+def jwk_json(jwk: josepy.JWK) -> dict[str, Any]:
+    """The public JWK as stored."""
+    return jwk.public_key().to_json()
+
+
+def _check_key(env: Env, jwk: josepy.JWK) -> None:
+    sec = env.settings.security
+    jws.check_account_key(jwk, sec.min_rsa_bits, sec.max_rsa_bits, sec.allowed_curves)
+
+
+def find_by_key(env: Env, jwk: josepy.JWK) -> AccountRow | None:
+    with env.pool.connection() as conn:
+        return account_store.find_account_by_thumbprint(conn, jws.thumbprint(jwk))
+
+
+def new_account(env: Env, jwk: josepy.JWK, msg: Any) -> tuple[AccountRow, bool]:
+    """Return (account, created). An existing key returns its account (RFC 8555 §7.3.1)."""
+    thumbprint = jws.thumbprint(jwk)
+    with env.pool.connection() as conn:
+        existing = account_store.find_account_by_thumbprint(conn, thumbprint)
+    if existing is not None:
+        if existing.status != AccountStatus.VALID:
+            raise problems.unauthorized(f"account is {existing.status}")
+        return existing, False
+    if msg.only_return_existing:
+        raise problems.account_does_not_exist("no account exists with this key")
+    _check_key(env, jwk)
+    contacts = validate_contacts(msg.contact)
+    tos_url = env.settings.acme.terms_of_service
+    agreed = bool(msg.terms_of_service_agreed)
+    if tos_url and env.settings.tos.require_agreement and not agreed:
+        raise problems.user_action_required(
+            "you must agree to the terms of service (termsOfServiceAgreed: true)", instance=tos_url
+        )
+    if env.settings.acme.external_account_required and not msg.external_account_binding:
+        raise problems.external_account_required("this server requires external account binding")
+    with env.pool.connection() as conn, conn.transaction():
+        row = account_store.insert_account(
+            conn, uuid.uuid4(), jwk=jwk_json(jwk), thumbprint=thumbprint,
+            contact=contacts, tos_agreed=agreed,
+        )
+        if row is None:  # another request registered the same key first
+            row = account_store.find_account_by_thumbprint(conn, thumbprint)
+            assert row is not None
+            return row, False
+    env.log.info("account created", extra={"account_id": str(row.id)})
+    return row, True
+
+
+def update_account(env: Env, account: AccountRow, msg: Any) -> AccountRow:
+    """Update contacts, agree to the terms, or deactivate (RFC 8555 §7.3.2, §7.3.6)."""
+    with env.pool.connection() as conn, conn.transaction():
+        row: AccountRow | None = account
+        if msg.status is not None:
+            if msg.status != AccountStatus.DEACTIVATED:
+                raise problems.malformed("status may only be set to deactivated")
+            row = account_store.set_deactivated(conn, account.id)
+            if row is None:
+                raise problems.unauthorized("account is not valid")
+            env.log.info("account deactivated", extra={"account_id": str(account.id)})
+            return row
+        if msg.contact is not None:
+            row = account_store.update_contact(conn, account.id, validate_contacts(msg.contact))
+        if msg.terms_of_service_agreed and row is not None and not row.tos_agreed:
+            row = account_store.agree_tos(conn, account.id)
+        if row is None:
+            raise problems.unauthorized("account is not valid")
+        return row
+
+
+def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, inner: Any) -> AccountRow:
+    """Roll the account key over (RFC 8555 §7.3.5).
+
+    The inner JWS is signed by the new key, names the account and the old key; a key that
+    already belongs to an account answers 409 with that account's URL in the problem.
+    """
+    sec = env.settings.security
+    new_jwk, payload = jws.parse_key_change_inner(inner, outer_url, sec.allowed_algorithms)
+    if payload.get("account") != account_url:
+        raise problems.malformed("keyChange: inner 'account' does not match the signing account")
+    old_key = jws.parse_jwk(payload.get("oldKey"))
+    if jws.thumbprint(old_key) != account.thumbprint:
+        raise problems.malformed("keyChange: 'oldKey' is not the account's current key")
+    _check_key(env, new_jwk)
+    new_thumbprint = jws.thumbprint(new_jwk)
+    with env.pool.connection() as conn, conn.transaction():
+        holder = account_store.find_account_by_thumbprint(conn, new_thumbprint)
+        if holder is not None:
+            raise KeyTaken(holder.id)
+        row = account_store.change_key(
+            conn, account.id, old_thumbprint=account.thumbprint,
+            jwk=jwk_json(new_jwk), thumbprint=new_thumbprint,
+        )
+    if row is None:
+        raise problems.conflict("the account key changed concurrently; retry")
+    env.log.info("account key changed", extra={"account_id": str(account.id)})
+    return row

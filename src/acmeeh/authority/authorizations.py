@@ -1,0 +1,68 @@
+"""Authorizations (RFC 8555 §7.5): read with their challenges, deactivate."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import psycopg
+
+from ..protocol import problems
+from ..protocol.status import AuthzStatus, OrderStatus
+from ..store import authzs as authz_store
+from ..store import challenges as challenge_store
+from ..store import orders as order_store
+from ..store.records import AccountRow, AuthzRow, ChallengeRow
+from . import states
+from .env import Env
+
+
+@dataclass(frozen=True)
+class AuthzState:
+    authz: AuthzRow
+    status: str  # effective status (expiry applied)
+    challenges: list[ChallengeRow]
+
+
+def load_authz(conn: psycopg.Connection, account: AccountRow, authz_id: uuid.UUID) -> AuthzRow:
+    authz = authz_store.get_authorization(conn, authz_id)
+    if authz is None or authz.account_id != account.id:
+        raise problems.not_found()
+    return authz
+
+
+def get_authz(env: Env, account: AccountRow, authz_id: uuid.UUID) -> AuthzState:
+    with env.pool.connection() as conn:
+        authz = load_authz(conn, account, authz_id)
+        challenges = challenge_store.list_challenges(conn, [authz.id])
+    return AuthzState(authz, states.authz_status(authz, env.clock()), challenges)
+
+
+def deactivate(env: Env, account: AccountRow, authz_id: uuid.UUID) -> AuthzState:
+    """pending|valid → deactivated (RFC 8555 §7.5.2); orders that needed it become invalid."""
+    with env.pool.connection() as conn, conn.transaction():
+        authz = load_authz(conn, account, authz_id)
+        status = states.authz_status(authz, env.clock())
+        if status not in (AuthzStatus.PENDING, AuthzStatus.VALID):
+            raise problems.malformed(f"authorization is {status} and cannot be deactivated")
+        moved = states.move_authz(conn, authz.id, authz.status, AuthzStatus.DEACTIVATED)
+        if moved is None:
+            raise problems.malformed("authorization changed concurrently; retry")
+        invalidate_orders(conn, moved, f"authorization for {authz.identifier_value} was deactivated")
+        challenges = challenge_store.list_challenges(conn, [authz.id])
+    return AuthzState(moved, moved.status, challenges)
+
+
+def invalidate_orders(conn: psycopg.Connection, authz: AuthzRow, reason: str) -> None:
+    """Pending and ready orders that include a failed authorization become invalid."""
+    error = problems.unauthorized(reason).to_dict()
+    for status in (OrderStatus.PENDING, OrderStatus.READY):
+        for order in order_store.orders_for_authorization(conn, authz.id, status):
+            states.move_order(conn, order.id, status, OrderStatus.INVALID, error=error)
+
+
+def promote_orders(conn: psycopg.Connection, authz: AuthzRow) -> None:
+    """Pending orders whose authorizations are now all valid become ready."""
+    for order in order_store.orders_for_authorization(conn, authz.id, OrderStatus.PENDING):
+        others = authz_store.list_order_authorizations(conn, order.id)
+        if all(a.status == AuthzStatus.VALID for a in others):
+            states.move_order(conn, order.id, OrderStatus.PENDING, OrderStatus.READY)

@@ -1,0 +1,115 @@
+"""Challenges (RFC 8555 §7.5.1, §8): respond, then validate off the request thread."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..protocol import jws, problems
+from ..protocol.identifiers import Identifier
+from ..protocol.status import AuthzStatus, ChallengeStatus, IdentifierType
+from ..store import accounts as account_store
+from ..store import authzs as authz_store
+from ..store import challenges as challenge_store
+from ..store.records import AccountRow, AuthzRow, ChallengeRow
+from . import states
+from .authorizations import invalidate_orders, load_authz, promote_orders
+from .env import Env
+
+
+@dataclass(frozen=True)
+class ChallengeState:
+    challenge: ChallengeRow
+    authz: AuthzRow
+
+
+def _load(conn, account: AccountRow, challenge_id: uuid.UUID) -> tuple[ChallengeRow, AuthzRow]:
+    challenge = challenge_store.get_challenge(conn, challenge_id)
+    if challenge is None:
+        raise problems.not_found()
+    return challenge, load_authz(conn, account, challenge.authorization_id)
+
+
+def get_challenge(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> ChallengeState:
+    with env.pool.connection() as conn:
+        challenge, authz = _load(conn, account, challenge_id)
+    return ChallengeState(challenge, authz)
+
+
+def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> ChallengeState:
+    """The client says it is ready (RFC 8555 §7.5.1): pending → processing, then validate.
+
+    Responding again to a challenge that is already processing or finished is not an error;
+    the current state is returned.
+    """
+    now = env.clock()
+    with env.pool.connection() as conn, conn.transaction():
+        challenge, authz = _load(conn, account, challenge_id)
+        if challenge.status != ChallengeStatus.PENDING:
+            return ChallengeState(challenge, authz)
+        if states.authz_status(authz, now) != AuthzStatus.PENDING:
+            raise problems.malformed(f"authorization is {states.authz_status(authz, now)}")
+        states.check_challenge_move(challenge.status, ChallengeStatus.PROCESSING)
+        moved = challenge_store.set_processing(conn, challenge.id, now)
+    if moved is None:  # a concurrent respond won the compare-and-set
+        return get_challenge(env, account, challenge_id)
+    env.dispatch(moved.id)
+    return ChallengeState(moved, authz)
+
+
+def validate(env: Env, challenge_id: uuid.UUID) -> None:
+    """Prove control for a processing challenge and record the outcome (worker side).
+
+    Network IO happens outside any transaction; the result then moves challenge,
+    authorization and orders together in one transaction.
+    """
+    with env.pool.connection() as conn:
+        challenge = challenge_store.get_challenge(conn, challenge_id)
+        if challenge is None or challenge.status != ChallengeStatus.PROCESSING:
+            return
+        authz = authz_store.get_authorization(conn, challenge.authorization_id)
+        account = account_store.get_account(conn, authz.account_id) if authz else None
+    if authz is None or account is None:
+        return
+    ident = Identifier(IdentifierType(authz.identifier_type),
+                       ("*." if authz.wildcard else "") + authz.identifier_value)
+    key_authz = jws.key_authorization(challenge.token, jws.parse_jwk(account.jwk))
+    try:
+        result = env.validator.validate(challenge.type, ident, challenge.token, key_authz)
+        ok, problem, records = result.ok, result.problem, list(result.records)
+    except Exception:  # a validator bug must not leave the challenge stuck in processing
+        env.log.exception("validation crashed", extra={"challenge_id": str(challenge_id)})
+        ok, problem, records = False, problems.server_internal(), []
+    record(env, challenge, authz, ok=ok, problem=problem, records=records)
+
+
+def record(env: Env, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool, problem, records) -> None:
+    """Store a validation outcome and move the authorization and its orders accordingly."""
+    now = env.clock()
+    to = ChallengeStatus.VALID if ok else ChallengeStatus.INVALID
+    states.check_challenge_move(ChallengeStatus.PROCESSING, to)
+    error = None
+    if not ok:
+        error = problems.Problem(problem.type, problem.detail, problem.status,
+                                 identifier=_ident_json(authz)).to_dict()
+    with env.pool.connection() as conn, conn.transaction():
+        locked = authz_store.lock_authorization(conn, authz.id)
+        done = challenge_store.finish(conn, challenge.id, to_status=to, now=now, error=error, records=records)
+        if done is None or locked is None or locked.status != AuthzStatus.PENDING:
+            return
+        if ok:
+            valid_for = timedelta(seconds=env.settings.order.valid_authz_lifetime_seconds)
+            moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.VALID,
+                                      expires=now + valid_for)
+            if moved is not None:
+                promote_orders(conn, moved)
+        else:
+            moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.INVALID)
+            if moved is not None:
+                invalidate_orders(conn, moved, f"validation of {authz.identifier_value} failed: "
+                                               f"{problem.detail}")
+    env.log.info("challenge %s", to, extra={"challenge_id": str(challenge.id), "type": challenge.type})
+
+
+def _ident_json(authz: AuthzRow) -> dict[str, str]:
+    return {"type": authz.identifier_type, "value": authz.identifier_value}

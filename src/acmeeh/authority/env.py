@@ -1,0 +1,32 @@
+"""The wired dependencies every authority function receives (built once in create_app)."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg_pool import ConnectionPool
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Env:
+    """Settings, database pool, CA backend, validator, clock and the validation dispatcher.
+
+    `dispatch(challenge_id)` queues a validation off the request thread (workers room);
+    tests may pass a synchronous one.
+    """
+
+    settings: Any
+    pool: ConnectionPool
+    ca: Any
+    validator: Any
+    dispatch: Callable[[UUID], None]
+    clock: Callable[[], datetime] = utc_now
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("acmeeh.authority"))

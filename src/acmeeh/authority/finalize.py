@@ -1,0 +1,69 @@
+"""Finalize (RFC 8555 §7.4): check the CSR, sign once, never leave an order stuck."""
+from __future__ import annotations
+
+import uuid
+
+from ..protocol import jws, problems
+from ..protocol.csr import check_csr, parse_csr
+from ..protocol.identifiers import Identifier, normalize
+from ..protocol.status import OrderStatus
+from ..store import certs as cert_store
+from ..store.records import AccountRow
+from . import states
+from .env import Env
+from .orders import OrderState, load_order, refresh
+
+
+def finalize(env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes) -> OrderState:
+    """ready → processing → valid, as compare-and-sets around an untransacted signature.
+
+    Two concurrent calls: one wins the ready → processing move, the other gets orderNotReady.
+    A CSR that does not match leaves the order ready (badCSR). Any failure after the order
+    went to processing marks it invalid with the problem.
+    """
+    with env.pool.connection() as conn, conn.transaction():
+        state = refresh(env, conn, load_order(conn, account, order_id))
+    order = state.order
+    if order.status != OrderStatus.READY:
+        raise problems.order_not_ready(f"order is {order.status}, not ready")
+    identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
+    sec = env.settings.security
+    parsed = parse_csr(csr_der)
+    check_csr(
+        parsed, identifiers, account_jwk=jws.parse_jwk(account.jwk), min_rsa_bits=sec.min_rsa_bits,
+        max_rsa_bits=sec.max_rsa_bits, allowed_curves=sec.allowed_curves,
+    )
+    with env.pool.connection() as conn, conn.transaction():
+        if states.move_order(conn, order.id, OrderStatus.READY, OrderStatus.PROCESSING) is None:
+            raise problems.order_not_ready("order is no longer ready")
+    try:
+        issued = env.ca.sign(parsed.csr, identifiers)
+    except Exception as exc:
+        env.log.exception("signing failed", extra={"order_id": str(order.id)})
+        _fail(env, order.id, problems.server_internal())
+        raise problems.server_internal() from exc
+    cert_id = uuid.uuid4()
+    with env.pool.connection() as conn, conn.transaction():
+        cert_store.insert_certificate(
+            conn, cert_id, serial=issued.serial_hex, account_id=account.id, order_id=order.id,
+            der=issued.der, pem_chain=issued.pem_chain, names=[_name(i) for i in identifiers],
+            not_before=issued.not_before, not_after=issued.not_after,
+            fingerprint=issued.fingerprint_sha256, spki_sha256=issued.spki_sha256,
+        )
+        done = states.move_order(conn, order.id, OrderStatus.PROCESSING, OrderStatus.VALID,
+                                 certificate_id=cert_id)
+        if done is None:  # recovered as stale meanwhile: do not hand out a certificate
+            raise problems.order_not_ready("order left processing before the certificate was stored")
+        state = refresh(env, conn, done)
+    env.log.info("certificate issued", extra={"order_id": str(order.id), "serial": issued.serial_hex})
+    return state
+
+
+def _fail(env: Env, order_id: uuid.UUID, problem: problems.Problem) -> None:
+    with env.pool.connection() as conn, conn.transaction():
+        states.move_order(conn, order_id, OrderStatus.PROCESSING, OrderStatus.INVALID,
+                          error=problem.to_dict())
+
+
+def _name(ident: Identifier) -> str:
+    return ident.value

@@ -1,0 +1,137 @@
+"""Orders (RFC 8555 §7.4): create with authorization reuse, read with the status rule applied."""
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from ..protocol import problems
+from ..protocol.identifiers import Identifier
+from ..protocol.status import AuthzStatus, OrderStatus
+from ..store import authzs as authz_store
+from ..store import challenges as challenge_store
+from ..store import orders as order_store
+from ..store.records import AccountRow, AuthzRow, OrderRow
+from . import policy, states
+from .env import Env
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """An order with its authorizations, statuses as of `now`."""
+
+    order: OrderRow
+    authorizations: list[AuthzRow]
+
+
+def new_order(env: Env, account: AccountRow, msg: Any) -> OrderState:
+    """Check policy, reuse valid authorizations, insert the order, its authzs and challenges."""
+    if msg.not_before is not None or msg.not_after is not None:
+        raise problems.malformed("notBefore and notAfter are not supported; omit them")
+    identifiers = sorted(msg.normalized_identifiers())
+    policy.check_identifiers(identifiers, env.settings.security.identifiers)
+    enabled = env.settings.challenges.enabled
+    offered = {i: policy.challenge_types(i, enabled) for i in identifiers}
+    unusable = [i for i, types in offered.items() if not types]
+    if unusable:
+        raise problems.rejected_identifier(
+            "no enabled challenge type can validate " + ", ".join(i.value for i in unusable)
+        )
+    now = env.clock()
+    cfg = env.settings.order
+    order_expires = now + timedelta(seconds=cfg.lifetime_seconds)
+    with env.pool.connection() as conn, conn.transaction():
+        reusable = _reusable(conn, account, now, cfg) if cfg.authz_reuse else {}
+        authz_ids: list[uuid.UUID] = []
+        all_valid = True
+        for ident in identifiers:
+            found = reusable.get((ident.type, ident.value))
+            if found is not None:
+                authz_ids.append(found.id)
+                continue
+            all_valid = False
+            authz_ids.append(_insert_authz(conn, account, ident, offered[ident], now, cfg))
+        order = order_store.insert_order(
+            conn, uuid.uuid4(), account_id=account.id,
+            status=OrderStatus.READY if all_valid else OrderStatus.PENDING,
+            identifiers=[i.to_json() for i in identifiers], expires=order_expires,
+            replaces=getattr(msg, "replaces", None), authorization_ids=authz_ids,
+        )
+        authzs = authz_store.list_order_authorizations(conn, order.id)
+    env.log.info("order created", extra={"order_id": str(order.id), "account_id": str(account.id)})
+    return OrderState(order, authzs)
+
+
+def _reusable(conn: psycopg.Connection, account: AccountRow, now: datetime, cfg: Any) -> dict:
+    margin = now + timedelta(seconds=cfg.authz_reuse_min_remaining_seconds)
+    found: dict[tuple[str, str], AuthzRow] = {}
+    for a in authz_store.find_reusable(conn, account.id, valid_until=margin):
+        value = f"*.{a.identifier_value}" if a.wildcard else a.identifier_value
+        found.setdefault((a.identifier_type, value), a)
+    return found
+
+
+def _insert_authz(
+    conn: psycopg.Connection, account: AccountRow, ident: Identifier, types: list[str],
+    now: datetime, cfg: Any,
+) -> uuid.UUID:
+    authz_id = uuid.uuid4()
+    authz_store.insert_authorization(
+        conn, authz_id, account_id=account.id, identifier_type=ident.type,
+        identifier_value=ident.base, wildcard=ident.wildcard,
+        expires=now + timedelta(seconds=cfg.authz_lifetime_seconds),
+    )
+    # RFC 8555 §8.1: tokens carry at least 128 bits of entropy.
+    challenge_store.insert_challenges(
+        conn, authz_id, [(uuid.uuid4(), t, secrets.token_urlsafe(32)) for t in types]
+    )
+    return authz_id
+
+
+def load_order(conn: psycopg.Connection, account: AccountRow, order_id: uuid.UUID) -> OrderRow:
+    """The account's order; another account's order is indistinguishable from none (404)."""
+    order = order_store.get_order(conn, order_id)
+    if order is None or order.account_id != account.id:
+        raise problems.not_found()
+    return order
+
+
+def refresh(env: Env, conn: psycopg.Connection, order: OrderRow) -> OrderState:
+    """Apply the RFC 8555 §7.1.6 rule and persist a changed status (compare-and-set)."""
+    now = env.clock()
+    authzs = authz_store.list_order_authorizations(conn, order.id)
+    status = states.order_status(order, [states.authz_status(a, now) for a in authzs], now)
+    if status != order.status:
+        error = _invalid_reason(order, authzs, now) if status == OrderStatus.INVALID else None
+        moved = states.move_order(conn, order.id, order.status, status, error=error)
+        order = moved or order_store.get_order(conn, order.id) or order
+    return OrderState(order, authzs)
+
+
+def _invalid_reason(order: OrderRow, authzs: list[AuthzRow], now: datetime) -> dict:
+    if order.expires <= now:
+        return problems.malformed("the order expired before it was finalized").to_dict()
+    bad = [a for a in authzs if states.authz_status(a, now) not in (AuthzStatus.PENDING, AuthzStatus.VALID)]
+    names = ", ".join(a.identifier_value for a in bad)
+    return problems.unauthorized(f"authorization failed for {names}").to_dict()
+
+
+def get_order(env: Env, account: AccountRow, order_id: uuid.UUID) -> OrderState:
+    with env.pool.connection() as conn, conn.transaction():
+        return refresh(env, conn, load_order(conn, account, order_id))
+
+
+def list_orders(
+    env: Env, account: AccountRow, *, before: datetime | None = None
+) -> tuple[list[OrderRow], datetime | None]:
+    """One page of the account's orders (newest first) and the cursor of the next page."""
+    size = env.settings.acme.orders_page_size
+    with env.pool.connection() as conn:
+        rows = order_store.list_account_orders(conn, account.id, limit=size + 1, before=before)
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (rows[-1].created_at if more and rows else None)

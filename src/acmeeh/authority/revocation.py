@@ -1,0 +1,80 @@
+"""Revocation (RFC 8555 §7.6): by the owner, by a holder of every name's authorization,
+or by whoever holds the certificate's private key."""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import josepy
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from ..protocol import jws, problems
+from ..protocol.status import RevocationReason
+from ..store import authzs as authz_store
+from ..store import certs as cert_store
+from ..store.records import AccountRow, CertificateRow
+from .env import Env
+
+# RFC 5280 §5.3.1 codes a subscriber may ask for. certificateHold is not supported (a hold
+# would need un-revocation), 7 is unused and removeFromCRL only appears in delta CRLs.
+ALLOWED_REASONS = frozenset({0, 1, 2, 3, 4, 5, 9, 10})
+
+
+def _spki_sha256(public_key: Any) -> str:
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()
+
+
+def _find(conn, cert_der: bytes) -> CertificateRow:
+    try:
+        cert = x509.load_der_x509_certificate(cert_der)
+    except ValueError:
+        raise problems.malformed("certificate is not a DER X.509 certificate") from None
+    row = cert_store.find_certificate_by_serial(conn, format(cert.serial_number, "x"))
+    if row is None or row.der != cert_der:
+        raise problems.not_found("certificate was not issued by this server")
+    return row
+
+
+def _authorized(conn, env: Env, account: AccountRow, row: CertificateRow) -> bool:
+    if row.account_id == account.id:
+        return True
+    cert = x509.load_der_x509_certificate(row.der)
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    wanted = [("dns", n) for n in names.get_values_for_type(x509.DNSName)]
+    wanted += [("ip", str(a)) for a in names.get_values_for_type(x509.IPAddress)]
+    # Wildcard names are held by an authorization of their base with the wildcard flag.
+    lookup = [(t, v[2:] if v.startswith("*.") else v) for t, v in wanted]
+    held = {(a.identifier_type, a.identifier_value)
+            for a in authz_store.find_valid_for_names(conn, account.id, lookup, env.clock())}
+    return bool(lookup) and all(item in held for item in lookup)
+
+
+def revoke(
+    env: Env, cert_der: bytes, reason: int | None, *,
+    account: AccountRow | None = None, jwk: josepy.JWK | None = None,
+) -> CertificateRow:
+    """Revoke once. `account` for kid-signed requests, `jwk` for certificate-key requests."""
+    code = 0 if reason is None else reason
+    if code not in ALLOWED_REASONS:
+        allowed = ", ".join(str(r) for r in sorted(ALLOWED_REASONS))
+        raise problems.bad_revocation_reason(f"reason {code} is not accepted (allowed: {allowed})")
+    with env.pool.connection() as conn, conn.transaction():
+        row = _find(conn, cert_der)
+        if account is not None:
+            if not _authorized(conn, env, account, row):
+                raise problems.unauthorized("this account may not revoke this certificate")
+        else:
+            cert_key = x509.load_der_x509_certificate(row.der).public_key()
+            if jwk is None or _spki_sha256(jws.public_key_of(jwk)) != _spki_sha256(cert_key):
+                raise problems.unauthorized("the request is not signed by the certificate's key")
+        if row.revoked_at is not None:
+            raise problems.already_revoked("certificate is already revoked")
+        done = cert_store.set_revoked(conn, row.id, reason=code, now=env.clock())
+        if done is None:
+            raise problems.already_revoked("certificate is already revoked")
+    env.log.info("certificate revoked", extra={"serial": row.serial, "reason": RevocationReason(code).name})
+    return done

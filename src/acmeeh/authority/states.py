@@ -1,0 +1,107 @@
+"""The allowed transitions of orders, authorizations and challenges, and the status rules.
+
+Every status change in ACMEEH goes through `move_*` here: the tables below are the one place
+that says what may follow what (RFC 8555 §7.1.6, Figures 7-9).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from ..protocol.status import AuthzStatus, ChallengeStatus, OrderStatus
+from ..store import authzs as authz_store
+from ..store import orders as order_store
+from ..store.records import AuthzRow, OrderRow
+
+O, A, C = OrderStatus, AuthzStatus, ChallengeStatus
+
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    O.PENDING: frozenset({O.READY, O.INVALID}),
+    O.READY: frozenset({O.PROCESSING, O.INVALID}),
+    O.PROCESSING: frozenset({O.VALID, O.INVALID}),
+    O.VALID: frozenset(),
+    O.INVALID: frozenset(),
+}
+
+AUTHZ_TRANSITIONS: dict[str, frozenset[str]] = {
+    A.PENDING: frozenset({A.VALID, A.INVALID, A.DEACTIVATED, A.EXPIRED}),
+    A.VALID: frozenset({A.DEACTIVATED, A.EXPIRED, A.REVOKED}),
+    A.INVALID: frozenset(),
+    A.DEACTIVATED: frozenset(),
+    A.EXPIRED: frozenset(),
+    A.REVOKED: frozenset(),
+}
+
+CHALLENGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    C.PENDING: frozenset({C.PROCESSING}),
+    # processing → pending puts a challenge back in line (shutdown, retry of a transient failure).
+    C.PROCESSING: frozenset({C.VALID, C.INVALID, C.PENDING}),
+    C.VALID: frozenset(),
+    C.INVALID: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A programming error: code asked for a move the tables forbid."""
+
+
+def _check(table: dict[str, frozenset[str]], kind: str, frm: str, to: str) -> None:
+    if to not in table.get(frm, frozenset()):
+        raise IllegalTransition(f"{kind}: {frm} → {to} is not allowed")
+
+
+def check_challenge_move(frm: str, to: str) -> None:
+    _check(CHALLENGE_TRANSITIONS, "challenge", frm, to)
+
+
+def move_order(
+    conn: psycopg.Connection,
+    order_id: UUID,
+    frm: str,
+    to: str,
+    *,
+    error: dict[str, Any] | None = None,
+    certificate_id: UUID | None = None,
+) -> OrderRow | None:
+    """Compare-and-set an order; None when it was no longer `frm`."""
+    _check(ORDER_TRANSITIONS, "order", frm, to)
+    return order_store.transition(
+        conn, order_id, from_status=frm, to_status=to, error=error, certificate_id=certificate_id
+    )
+
+
+def move_authz(
+    conn: psycopg.Connection, authz_id: UUID, frm: str, to: str, *, expires: datetime | None = None
+) -> AuthzRow | None:
+    """Compare-and-set an authorization; None when it was no longer `frm`."""
+    _check(AUTHZ_TRANSITIONS, "authorization", frm, to)
+    return authz_store.transition(conn, authz_id, from_status=frm, to_status=to, expires=expires)
+
+
+def authz_status(authz: AuthzRow, now: datetime) -> str:
+    """RFC 8555 §7.1.6: a pending or valid authorization past its expiry is expired."""
+    if authz.status in (A.PENDING, A.VALID) and authz.expires <= now:
+        return A.EXPIRED
+    return authz.status
+
+
+def order_status(order: OrderRow, authz_statuses: Sequence[str], now: datetime) -> str:
+    """RFC 8555 §7.1.6, the one rule for an order's status.
+
+    invalid: expired before issuance, or any authorization is not pending/valid;
+    ready: every authorization valid; pending: otherwise. processing/valid/invalid are final
+    as stored (processing is resolved by finalize or by the stale-order recovery).
+    """
+    if order.status in (O.PROCESSING, O.VALID, O.INVALID):
+        return order.status
+    if order.expires <= now:
+        return O.INVALID
+    if any(s not in (A.PENDING, A.VALID) for s in authz_statuses):
+        return O.INVALID
+    if order.status == O.READY or all(s == A.VALID for s in authz_statuses):
+        return O.READY
+    return O.PENDING

@@ -1,0 +1,75 @@
+"""Command line: python -m acmeeh -c CONFIG [serve | db | ca | inspect]; dev.py = zero-config mode."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from typing import Protocol
+
+from acmeeh.cli.args import build_parser, wants_dev_server
+from acmeeh.cli.report import config_summary, one_line
+from acmeeh.config import ConfigError, Settings, load_settings
+from acmeeh.logs import configure_logging
+
+# Each command lives in its own module, imported only when run, so `--version` and
+# `--validate-only` never load Flask, gunicorn or psycopg.
+_COMMANDS = {None: "acmeeh.cli.serve", "serve": "acmeeh.cli.serve", "db": "acmeeh.cli.db", "ca": "acmeeh.cli.ca"}
+_INSPECT = "acmeeh.cli.inspect"
+
+
+class _Command(Protocol):
+    def run(self, args: argparse.Namespace, settings: Settings) -> int: ...
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    0 success; 1 runtime error (one line on stderr, traceback with --debug);
+    2 invalid configuration or usage (every problem listed on stderr).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except ConfigError as exc:
+        where = args.config or "development settings"
+        print(f"acmeeh: invalid configuration ({where}):", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if args.debug:
+            traceback.print_exc()
+        print(f"acmeeh: error: {one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.config is None:
+        if wants_dev_server(args) and args.command in (None, "serve") and not args.validate_only:
+            dev = importlib.import_module("acmeeh.cli.dev")
+            return int(dev.run(args))
+        parser.error("-c/--config is required (or --dev alone for a zero-configuration dev server)")
+    settings = load_settings(args.config)
+    configure_logging("DEBUG" if args.debug else settings.logging.level, settings.logging.format)
+    if args.validate_only:
+        print(config_summary(settings))
+        return 0
+    return _dispatch(args, settings)
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "inspect":
+        try:
+            module: _Command = importlib.import_module(_INSPECT)  # type: ignore[assignment]
+        except ModuleNotFoundError as exc:
+            if exc.name != _INSPECT:
+                raise
+            print("inspect is not available", file=sys.stderr)
+            return 1
+    else:
+        module = importlib.import_module(_COMMANDS[args.command])  # type: ignore[assignment]
+    return int(module.run(args, settings))

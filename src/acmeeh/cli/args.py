@@ -1,0 +1,55 @@
+"""The command line: `python -m acmeeh -c CONFIG [options] [command]` (see the deployment guide)."""
+from __future__ import annotations
+
+import argparse
+from importlib import metadata
+
+import acmeeh
+
+
+def version() -> str:
+    """The installed distribution's version, or the package's own when not installed."""
+    try:
+        return metadata.version("acmeeh")
+    except metadata.PackageNotFoundError:
+        return acmeeh.__version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser; `args.command` is None (serve), "serve", "db", "ca" or "inspect"."""
+    parser = argparse.ArgumentParser(
+        prog="acmeeh",
+        description="ACMEEH: an ACME (RFC 8555) certificate authority server.",
+        epilog="Without -c, --dev starts a zero-configuration development server "
+        "(embedded PostgreSQL and a dev CA under ./.acmeeh-dev or $ACMEEH_DEV_HOME).",
+    )
+    parser.add_argument("-c", "--config", metavar="PATH", help="configuration file (YAML)")
+    parser.add_argument("--debug", action="store_true", help="debug logging and full tracebacks")
+    parser.add_argument("--validate-only", action="store_true", help="validate the configuration and exit")
+    parser.add_argument("--dev", action="store_true", help="use the Flask development server")
+    parser.add_argument("-v", "--version", action="version", version=f"acmeeh {version()}")
+    commands = parser.add_subparsers(dest="command", metavar="command")
+
+    serve = commands.add_parser("serve", help="start the server (the default)")
+    serve.add_argument("--dev", action="store_true", dest="serve_dev", help="use the Flask development server")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", metavar="action", required=True)
+    db_commands.add_parser("status", help="check connectivity and list applied/pending migrations")
+    db_commands.add_parser("migrate", help="apply pending migrations")
+
+    ca = commands.add_parser("ca", help="certificate authority")
+    ca_commands = ca.add_subparsers(dest="ca_command", metavar="action", required=True)
+    ca_commands.add_parser("test-sign", help="sign a throw-away CSR and show the result")
+
+    inspect = commands.add_parser("inspect", help="show an ACME object from the database")
+    what = inspect.add_subparsers(dest="inspect_kind", metavar="kind", required=True)
+    what.add_parser("order", help="order with authorizations and challenges").add_argument("id")
+    what.add_parser("certificate", help="certificate by id or serial").add_argument("id", metavar="id-or-serial")
+    what.add_parser("account", help="account with contacts and order count").add_argument("id")
+    return parser
+
+
+def wants_dev_server(args: argparse.Namespace) -> bool:
+    """True when --dev was given globally or to `serve`."""
+    return bool(args.dev or getattr(args, "serve_dev", False))

@@ -1,0 +1,121 @@
+"""Checks a JSON Schema cannot express: relations between keys, URLs, host:port, CIDRs.
+
+Each yields (key path, message); each tolerates values the schema already refused.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+_LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?")
+
+
+def _get(doc: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(part)
+    return doc
+
+
+def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Relations between keys and string formats; tolerant of values the schema refused."""
+    cert, key = _get(doc, "ca.certificate"), _get(doc, "ca.key")
+    if key and not cert:
+        yield "ca.key", "is set but ca.certificate is not"
+    if cert and not key:
+        yield "ca.certificate", "is set but ca.key is not"
+
+    for dotted in ("challenges.http01.port", "challenges.tlsalpn01.port"):
+        port = _get(doc, dotted)
+        if isinstance(port, int) and not isinstance(port, bool) and not 1 <= port <= 65535:
+            yield dotted, f"{port} is outside 1-65535"
+
+    url = _get(doc, "server.external_url")
+    if isinstance(url, str) and url:
+        problem = external_url_problem(url)
+        if problem:
+            yield "server.external_url", problem
+        else:
+            doc["server"]["external_url"] = url.rstrip("/")
+
+    yield from _each(doc, "challenges.dns01.resolvers", resolver_problem)
+    yield from _each(doc, "challenges.allowed_networks", cidr_problem)
+    yield from _each(doc, "security.identifiers.allowed_networks", cidr_problem)
+
+    lo, hi = _get(doc, "security.min_rsa_bits"), _get(doc, "security.max_rsa_bits")
+    if isinstance(lo, int) and isinstance(hi, int) and hi < lo:
+        yield "security.max_rsa_bits", f"{hi} is smaller than security.min_rsa_bits ({lo})"
+
+    db_url = _get(doc, "database.url")
+    if isinstance(db_url, str) and not db_url.startswith(("postgresql://", "postgres://")):
+        yield "database.url", "must start with postgresql:// or postgres://"
+
+
+def _each(doc: dict[str, Any], dotted: str, check: Callable[[str], str | None]) -> Iterator[tuple[str, str]]:
+    items = _get(doc, dotted)
+    if not isinstance(items, list):
+        return
+    for i, item in enumerate(items):
+        if isinstance(item, str) and (problem := check(item)):
+            yield f"{dotted}[{i}]", problem
+
+
+def external_url_problem(url: str) -> str | None:
+    """Why `url` is not an absolute http(s) base URL, or None when it is."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        return f"{url!r} is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} must be an absolute http:// or https:// URL with a host"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return f"{url!r} must not have a query or fragment"
+    if parts.username is not None or parts.password is not None:
+        return f"{url!r} must not contain user info"
+    return None
+
+
+def resolver_problem(entry: str) -> str | None:
+    """Why `entry` is not host, host:port, an IPv6 address or [v6]:port; None when fine."""
+    bad = f"{entry!r} is not host[:port] or [ipv6]:port"
+    host, port = entry, None
+    if entry.startswith("["):
+        m = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", entry)
+        if not m:
+            return bad
+        host, port = m.group(1), m.group(2)
+        if not _is_ip(host, 6):
+            return bad
+    elif entry.count(":") > 1:
+        return None if _is_ip(entry, 6) else bad
+    elif ":" in entry:
+        host, port = entry.split(":")
+        if not port.isdigit():
+            return bad
+    if port is not None and not 1 <= int(port) <= 65535:
+        return f"{entry!r}: port {port} is outside 1-65535"
+    if not (_is_ip(host, 4) or _is_ip(host, 6) or _HOSTNAME.fullmatch(host)):
+        return bad
+    return None
+
+
+def cidr_problem(entry: str) -> str | None:
+    """Why `entry` is not a network in CIDR notation (host bits clear); None when fine."""
+    try:
+        ipaddress.ip_network(entry, strict=True)
+    except ValueError as exc:
+        return f"{entry!r} is not a valid CIDR network ({exc})"
+    return None
+
+
+def _is_ip(text: str, version: int) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == version
+    except ValueError:
+        return False

@@ -1,0 +1,157 @@
+"""LocalCA: a CA backend whose signing key sits on local disk, loaded once at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
+from acmeeh.issuance.keyfiles import CAError, IssuerKey
+from acmeeh.issuance.profiles import IssuedCertificate, build_leaf, describe, leaf_validity, to_pem
+
+if TYPE_CHECKING:
+    from acmeeh.protocol.identifiers import Identifier
+
+HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def signature_hash(key: IssuerKey, name: str) -> hashes.HashAlgorithm | None:
+    """The hash for certificate signatures; None for Ed25519, which hashes internally (RFC 8410)."""
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return None
+    try:
+        return HASHES[name]()
+    except KeyError:
+        raise CAError(f"ca.hash: unsupported hash {name!r}") from None
+
+
+class LocalCA:
+    """Signs leaves with an in-memory issuer key. Immutable after construction, so thread-safe.
+
+    The constructor trusts its inputs; `acmeeh.issuance.backend.load_backend` checks them.
+    """
+
+    def __init__(
+        self,
+        *,
+        certificate: x509.Certificate,
+        key: IssuerKey,
+        chain: Sequence[x509.Certificate] = (),
+        validity_days: int = 90,
+        backdate_seconds: int = 60,
+        hash_name: str = "sha256",
+        client_auth: bool = False,
+        crl_url: str | None = None,
+        ocsp_url: str | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._certificate = certificate
+        self._key = key
+        self._chain = tuple(chain)
+        self._validity_days = validity_days
+        self._backdate_seconds = backdate_seconds
+        self._hash = signature_hash(key, hash_name)
+        self._client_auth = client_auth
+        self._crl_url = crl_url
+        self._ocsp_url = ocsp_url
+        self._clock = clock
+        self._chain_pem = "".join(to_pem(c) for c in (certificate, *self._chain))
+
+    def __repr__(self) -> str:  # never show the key
+        return f"LocalCA(issuer={self._certificate.subject.rfc4514_string()!r})"
+
+    @property
+    def issuer_certificate(self) -> x509.Certificate:
+        return self._certificate
+
+    @property
+    def chain_pem(self) -> str:
+        """The issuer certificate then ca.chain, PEM, as sent after the leaf."""
+        return self._chain_pem
+
+    def sign(
+        self,
+        csr: x509.CertificateSigningRequest,
+        identifiers: Sequence[Identifier],
+        *,
+        validity_days: int | None = None,
+    ) -> IssuedCertificate:
+        """Issue a leaf for the CSR's public key naming `identifiers`.
+
+        The caller has verified the CSR signature and compared its names with the order.
+        Raises CAError when the CA cannot issue (expired issuer, bad key type, no identifiers).
+        """
+        not_before, not_after = leaf_validity(
+            self._clock(),
+            self._certificate,
+            backdate_seconds=self._backdate_seconds,
+            validity_days=self._validity_days if validity_days is None else validity_days,
+        )
+        builder = build_leaf(
+            csr.public_key(),
+            identifiers,
+            issuer=self._certificate,
+            not_before=not_before,
+            not_after=not_after,
+            client_auth=self._client_auth,
+            crl_url=self._crl_url,
+            ocsp_url=self._ocsp_url,
+        )
+        try:
+            leaf = builder.sign(self._key, self._hash)  # type: ignore[arg-type]
+            # Belt and braces: a leaf that does not chain must never leave the CA.
+            leaf.verify_directly_issued_by(self._certificate)
+        except (ValueError, TypeError, InvalidSignature) as exc:
+            raise CAError(f"signing failed: {type(exc).__name__}") from None
+        return describe(leaf, self._chain_pem)
+
+    def check(self) -> None:
+        """Raise CAError unless the issuer is in its validity period and the key still signs."""
+        now = self._clock()
+        if now >= self._certificate.not_valid_after_utc:
+            expiry = self._certificate.not_valid_after_utc.isoformat()
+            raise CAError(f"the CA certificate expired at {expiry}")
+        blob = b"acmeeh health check " + secrets.token_bytes(16)
+        try:
+            verify_signature(self._certificate.public_key(), self._key, blob, self._hash)
+        except (InvalidSignature, ValueError, TypeError):
+            raise CAError(
+                "the CA key cannot produce a signature the certificate verifies"
+            ) from None
+
+
+def verify_signature(
+    public_key: object, key: IssuerKey, blob: bytes, hash_alg: hashes.HashAlgorithm | None
+) -> None:
+    """Sign `blob` with `key` and verify it with `public_key`; InvalidSignature on mismatch."""
+    chosen = hash_alg or hashes.SHA256()
+    if isinstance(key, rsa.RSAPrivateKey) and isinstance(public_key, rsa.RSAPublicKey):
+        signature = key.sign(blob, padding.PKCS1v15(), chosen)
+        public_key.verify(signature, blob, padding.PKCS1v15(), chosen)
+    elif isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(
+        public_key, ec.EllipticCurvePublicKey
+    ):
+        signature = key.sign(blob, ec.ECDSA(chosen))
+        public_key.verify(signature, blob, ec.ECDSA(chosen))
+    elif isinstance(key, ed25519.Ed25519PrivateKey) and isinstance(
+        public_key, ed25519.Ed25519PublicKey
+    ):
+        public_key.verify(key.sign(blob), blob)
+    else:
+        raise InvalidSignature("key and certificate are of different types")

@@ -1,0 +1,165 @@
+"""Logging: text or JSON-lines output on stderr, and a filter that masks secrets in every record.
+
+`configure_logging` installs one handler on the root logger (calling it again replaces it);
+`reconfigure_level` changes the level at run time (SIGHUP). The redaction filter sits on the
+handler, so it sees records from every logger that propagates to the root.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+# Field names whose values are never logged. ACME challenge tokens and key authorizations are
+# public (RFC 8555 §8.3 serves them over plain HTTP), so a bare "token" is not on the list.
+_SECRET_NAME = (
+    r"passw(?:or)?d|passphrase|secret|hmac|private_?key|privkey|cookie|api_?key|credential"
+    r"|(?:access|refresh|auth|admin|api|bearer|session|id)_?token"
+)
+_SECRET_KEY = re.compile(rf"{_SECRET_NAME}|^authorization$", re.I)
+MASK = "***"
+_PEM_PRIVATE = re.compile(
+    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(-----END \1PRIVATE KEY-----|\Z)", re.S
+)
+_KEY_VALUE = re.compile(
+    rf"""(?P<key>["']?[\w.-]*(?:{_SECRET_NAME})[\w.-]*["']?)"""
+    r"""(?P<sep>\s*[:=]\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,;&}\]]+)""",
+    re.I,
+)
+_AUTH_HEADER = re.compile(r"(?P<key>\bauthorization\s*[:=]\s*)(?P<value>(?:Bearer|Basic)\s+\S+|\S+)", re.I)
+_URI_PASSWORD = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@/\s]+)(?P<at>@)", re.I)
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_OURS = "_acmeeh_handler"
+
+
+def is_secret_key(key: str) -> bool:
+    """True when a field called `key` must never be logged."""
+    return bool(_SECRET_KEY.search(key))
+
+
+def redact_text(text: str) -> str:
+    """`text` with private key PEM blocks, key=value secrets, auth headers and URI passwords masked."""
+    text = _PEM_PRIVATE.sub("[REDACTED PRIVATE KEY]", text)
+    text = _AUTH_HEADER.sub(lambda m: m.group("key") + MASK, text)
+    text = _KEY_VALUE.sub(lambda m: m.group("key") + m.group("sep") + MASK, text)
+    return _URI_PASSWORD.sub(lambda m: m.group("scheme") + MASK + m.group("at"), text)
+
+
+def redact_value(key: str, value: Any, depth: int = 0) -> Any:
+    """`value` with secrets masked: whole value if `key` is secret, else recursively inside."""
+    if is_secret_key(key) and value not in (None, ""):
+        return MASK
+    if depth > 8:  # bounded: logged structures are small; never recurse without limit
+        return value
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: redact_value(str(k), v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact_value("", v, depth + 1) for v in value)
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in the message, its arguments, `extra` fields and the exception text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg, record.args = redact_text(message), None
+        for key in set(vars(record)) - _STANDARD:
+            setattr(record, key, redact_value(key, getattr(record, key)))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        return True
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a record got through `extra=`."""
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-11-23T13:00:00.123Z INFO acmeeh.web: message key=value ...`"""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{_timestamp(record)} {record.levelname} {record.name}: {record.getMessage()}"
+        extras = extra_fields(record)
+        if extras:
+            line += " " + " ".join(f"{k}={_compact(v)}" for k, v in sorted(extras.items()))
+        exc = self._exception(record)
+        return f"{line}\n{exc}" if exc else line
+
+    def _exception(self, record: logging.LogRecord) -> str:
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        parts = [record.exc_text or "", self.formatStack(record.stack_info) if record.stack_info else ""]
+        return "\n".join(p for p in parts if p)
+
+
+class JsonFormatter(TextFormatter):
+    """One JSON object per line: ts, level, logger, msg, the `extra` fields, exc (string)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in extra_fields(record).items():
+            doc.setdefault(key, value)
+        exc = self._exception(record)
+        if exc:
+            doc["exc"] = exc
+        return json.dumps(doc, default=str, ensure_ascii=False)
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    when = datetime.fromtimestamp(record.created, tz=timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, str) and value and not any(c.isspace() or c in "\"=" for c in value):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def configure_logging(level: str | int = "INFO", fmt: str = "text", *, stream: TextIO | None = None) -> logging.Handler:
+    """Send every log record to `stream` (stderr) as `fmt` ("text" or "json"), secrets masked.
+
+    Idempotent: a handler installed by an earlier call is replaced. Returns the new handler.
+    """
+    if fmt not in ("text", "json"):
+        raise ValueError(f"unknown log format {fmt!r} (text or json)")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    setattr(handler, _OURS, True)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+    reconfigure_level(level)
+    logging.captureWarnings(True)
+    return handler
+
+
+def reconfigure_level(level: str | int) -> None:
+    """Change the root level at run time (e.g. on SIGHUP). Raises ValueError for an unknown name."""
+    if isinstance(level, str):
+        number = logging.getLevelName(level.upper())
+        if not isinstance(number, int):
+            raise ValueError(f"unknown log level {level!r}")
+        level = number
+    logging.getLogger().setLevel(level)

@@ -1,0 +1,92 @@
+"""accounts table."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from .records import AccountRow
+
+_COLS = "id, jwk, thumbprint, status, contact, tos_agreed, eab_kid, created_at, updated_at"
+
+
+def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> AccountRow | None:
+    with conn.cursor(row_factory=class_row(AccountRow)) as cur:
+        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
+
+
+def get_account(conn: psycopg.Connection, account_id: UUID) -> AccountRow | None:
+    return _one(conn, f"SELECT {_COLS} FROM accounts WHERE id = %s", (account_id,))
+
+
+def find_account_by_thumbprint(conn: psycopg.Connection, thumbprint: str) -> AccountRow | None:
+    return _one(conn, f"SELECT {_COLS} FROM accounts WHERE thumbprint = %s", (thumbprint,))
+
+
+def insert_account(
+    conn: psycopg.Connection,
+    account_id: UUID,
+    *,
+    jwk: dict[str, Any],
+    thumbprint: str,
+    contact: list[str],
+    tos_agreed: bool,
+    eab_kid: str | None = None,
+) -> AccountRow | None:
+    """Insert a valid account; None when the key is already registered (concurrent create)."""
+    return _one(
+        conn,
+        f"INSERT INTO accounts (id, jwk, thumbprint, status, contact, tos_agreed, eab_kid)"
+        f" VALUES (%s, %s, %s, 'valid', %s, %s, %s)"
+        f" ON CONFLICT (thumbprint) DO NOTHING RETURNING {_COLS}",
+        (account_id, Jsonb(jwk), thumbprint, contact, tos_agreed, eab_kid),
+    )
+
+
+def update_contact(conn: psycopg.Connection, account_id: UUID, contact: list[str]) -> AccountRow | None:
+    """Replace the contacts of a valid account."""
+    return _one(
+        conn,
+        f"UPDATE accounts SET contact = %s, updated_at = now()"
+        f" WHERE id = %s AND status = 'valid' RETURNING {_COLS}",
+        (contact, account_id),
+    )
+
+
+def agree_tos(conn: psycopg.Connection, account_id: UUID) -> AccountRow | None:
+    return _one(
+        conn,
+        f"UPDATE accounts SET tos_agreed = true, updated_at = now()"
+        f" WHERE id = %s AND status = 'valid' RETURNING {_COLS}",
+        (account_id,),
+    )
+
+
+def set_deactivated(conn: psycopg.Connection, account_id: UUID) -> AccountRow | None:
+    """valid → deactivated (RFC 8555 §7.3.6); None when the account was not valid."""
+    return _one(
+        conn,
+        f"UPDATE accounts SET status = 'deactivated', updated_at = now()"
+        f" WHERE id = %s AND status = 'valid' RETURNING {_COLS}",
+        (account_id,),
+    )
+
+
+def change_key(
+    conn: psycopg.Connection,
+    account_id: UUID,
+    *,
+    old_thumbprint: str,
+    jwk: dict[str, Any],
+    thumbprint: str,
+) -> AccountRow | None:
+    """Swap the account key if it is still `old_thumbprint` (RFC 8555 §7.3.5)."""
+    return _one(
+        conn,
+        f"UPDATE accounts SET jwk = %s, thumbprint = %s, updated_at = now()"
+        f" WHERE id = %s AND thumbprint = %s AND status = 'valid' RETURNING {_COLS}",
+        (Jsonb(jwk), thumbprint, account_id, old_thumbprint),
+    )

@@ -1,0 +1,68 @@
+"""certificates table."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+
+from .records import CertificateRow
+
+_COLS = (
+    "id, serial, account_id, order_id, der, pem_chain, names, not_before, not_after,"
+    " fingerprint, spki_sha256, revoked_at, revocation_reason, created_at"
+)
+
+
+def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> CertificateRow | None:
+    with conn.cursor(row_factory=class_row(CertificateRow)) as cur:
+        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
+
+
+def insert_certificate(
+    conn: psycopg.Connection,
+    cert_id: UUID,
+    *,
+    serial: str,
+    account_id: UUID,
+    order_id: UUID,
+    der: bytes,
+    pem_chain: str,
+    names: list[str],
+    not_before: datetime,
+    not_after: datetime,
+    fingerprint: str,
+    spki_sha256: str,
+) -> CertificateRow:
+    row = _one(
+        conn,
+        f"INSERT INTO certificates (id, serial, account_id, order_id, der, pem_chain, names,"
+        f" not_before, not_after, fingerprint, spki_sha256)"
+        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLS}",
+        (cert_id, serial, account_id, order_id, der, pem_chain, names, not_before, not_after,
+         fingerprint, spki_sha256),
+    )
+    assert row is not None
+    return row
+
+
+def get_certificate(conn: psycopg.Connection, cert_id: UUID) -> CertificateRow | None:
+    return _one(conn, f"SELECT {_COLS} FROM certificates WHERE id = %s", (cert_id,))
+
+
+def find_certificate_by_serial(conn: psycopg.Connection, serial: str) -> CertificateRow | None:
+    return _one(conn, f"SELECT {_COLS} FROM certificates WHERE serial = %s", (serial,))
+
+
+def set_revoked(
+    conn: psycopg.Connection, cert_id: UUID, *, reason: int, now: datetime
+) -> CertificateRow | None:
+    """Record the revocation once; None when it was already revoked."""
+    return _one(
+        conn,
+        f"UPDATE certificates SET revoked_at = %s, revocation_reason = %s"
+        f" WHERE id = %s AND revoked_at IS NULL RETURNING {_COLS}",
+        (now, reason, cert_id),
+    )

@@ -1,0 +1,68 @@
+"""Connection pool and connection strings."""
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool
+
+
+def conninfo(database: Any) -> str:
+    """The libpq connection string for the `database` settings section."""
+    if database.url:
+        return database.url
+    params: dict[str, Any] = {
+        "host": database.host,
+        "port": database.port,
+        "dbname": database.database,
+        "user": database.user,
+        "sslmode": database.sslmode,
+        "connect_timeout": database.connect_timeout,
+    }
+    if database.password:
+        params["password"] = database.password
+    return make_conninfo(**params)
+
+
+def describe(database: Any) -> str:
+    """A printable description of the target, without the password."""
+    info = conninfo_to_dict(conninfo(database))
+    host = info.get("host") or "localhost"
+    return f"{info.get('user', '')}@{host}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+def open_pool(database: Any, *, name: str = "acmeeh", wait: bool = False) -> ConnectionPool:
+    """Open a pool sized by the settings. With `wait`, block until `min_connections` are up."""
+    pool = ConnectionPool(
+        conninfo(database),
+        min_size=min(database.min_connections, database.max_connections),
+        max_size=database.max_connections,
+        timeout=database.connect_timeout,
+        name=name,
+        kwargs={"autocommit": True, "prepare_threshold": 2},
+        open=False,
+    )
+    pool.open(wait=wait, timeout=database.connect_timeout)
+    return pool
+
+
+def connect(database: Any) -> psycopg.Connection:
+    """One autocommit connection (CLI commands, migrations)."""
+    return psycopg.connect(conninfo(database), autocommit=True)
+
+
+def pool_stats(pool: ConnectionPool) -> dict[str, int]:
+    """Size / available / waiting, as the health endpoint reports them."""
+    stats = pool.get_stats()
+    return {
+        "size": stats.get("pool_size", 0),
+        "available": stats.get("pool_available", 0),
+        "waiting": stats.get("requests_waiting", 0),
+    }
+
+
+def ping(conn: psycopg.Connection) -> str:
+    """The server version string; raises when the database is unreachable."""
+    row = conn.execute("SELECT version()").fetchone()
+    return row[0] if row else ""

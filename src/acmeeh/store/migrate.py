@@ -1,0 +1,63 @@
+"""Versioned schema migrations: migrations/NNNN_name.sql applied in order, recorded in a table."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# One number for every ACMEEH process: concurrent start-ups migrate one at a time.
+_MIGRATION_LOCK = 712000
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    applied: list[str]
+    pending: list[str]
+
+
+def available() -> list[tuple[str, str]]:
+    """(name, sql) of every shipped migration, in order."""
+    folder = resources.files("acmeeh.store") / "migrations"
+    names = sorted(p.name for p in folder.iterdir() if _NAME.match(p.name))
+    return [(n, (folder / n).read_text(encoding="utf-8")) for n in names]
+
+
+def _ensure_table(conn: psycopg.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+
+
+def _applied(conn: psycopg.Connection) -> list[str]:
+    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return []
+    return [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
+
+
+def status(conn: psycopg.Connection) -> MigrationStatus:
+    """Which migrations are applied and which are pending."""
+    applied = _applied(conn)
+    pending = [n for n, _ in available() if n not in set(applied)]
+    return MigrationStatus(applied=applied, pending=pending)
+
+
+def migrate(conn: psycopg.Connection) -> list[str]:
+    """Apply every pending migration, each in its own transaction; return their names."""
+    done: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        _ensure_table(conn)
+        applied = set(_applied(conn))
+        for name, text in available():
+            if name in applied:
+                continue
+            with conn.transaction():
+                conn.execute(text)  # type: ignore[arg-type]  # trusted, shipped SQL
+                conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (name,))
+            done.append(name)
+    return done

@@ -1,0 +1,53 @@
+"""Authorization and challenge endpoints (RFC 8555 §7.5)."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from flask import Response
+
+from ..authority import authorizations, challenges
+from ..protocol import problems
+from ..protocol.messages import AuthorizationUpdate
+from ..protocol.status import AuthzStatus, ChallengeStatus
+from . import envelope, render
+from .blueprint import acme, json_response, retry_after
+from .context import ctx
+
+
+@acme.post("/authz/<uuid:authz_id>")
+def authz(authz_id: uuid.UUID) -> Response:
+    signed = envelope.verify("kid")
+    account = signed.need_account()
+    env = ctx().env
+    if signed.is_post_as_get:
+        state = authorizations.get_authz(env, account, authz_id)
+    else:
+        msg = AuthorizationUpdate.parse(signed.payload)
+        if msg.status != AuthzStatus.DEACTIVATED:
+            raise problems.malformed("an authorization may only be updated to deactivated")
+        state = authorizations.deactivate(env, account, authz_id)
+    wait = retry_after() if state.status == AuthzStatus.PENDING else None
+    return json_response(render.authorization(state, ctx().urls), retry_after=wait)
+
+
+@acme.post("/chall/<uuid:challenge_id>")
+def challenge(challenge_id: uuid.UUID) -> Response:
+    """POST {} asks for validation; POST-as-GET reads (RFC 8555 §7.5.1)."""
+    signed = envelope.verify("kid")
+    account = signed.need_account()
+    env = ctx().env
+    if signed.is_post_as_get:
+        state = challenges.get_challenge(env, account, challenge_id)
+    else:
+        try:
+            body = json.loads(signed.payload)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise problems.malformed("a challenge response is a JSON object ({})")
+        state = challenges.respond(env, account, challenge_id)
+    urls = ctx().urls
+    wait = retry_after() if state.challenge.status in (ChallengeStatus.PROCESSING,) else None
+    return json_response(render.challenge(state.challenge, urls), retry_after=wait,
+                         links=((urls.authz(state.authz.id), "up"),))

@@ -1,0 +1,45 @@
+"""Directory (RFC 8555 §7.1.1), newNonce (§7.2) and the issuer certificate."""
+from __future__ import annotations
+
+from flask import Response, request
+
+from .blueprint import acme, json_response
+from .context import ctx
+
+
+@acme.get("/directory")
+def directory() -> Response:
+    c = ctx()
+    acme_cfg = c.env.settings.acme
+    meta: dict = {"externalAccountRequired": bool(acme_cfg.external_account_required)}
+    if acme_cfg.terms_of_service:
+        meta["termsOfService"] = acme_cfg.terms_of_service
+    if acme_cfg.website:
+        meta["website"] = acme_cfg.website
+    if acme_cfg.caa_identities:
+        meta["caaIdentities"] = list(acme_cfg.caa_identities)
+    body = {
+        "newNonce": c.urls.new_nonce(),
+        "newAccount": c.urls.new_account(),
+        "newOrder": c.urls.new_order(),
+        "revokeCert": c.urls.revoke_cert(),
+        "keyChange": c.urls.key_change(),
+        "meta": meta,
+    }
+    resp = json_response(body)
+    resp.headers["Cache-Control"] = "public, max-age=0, no-cache"
+    return resp
+
+
+@acme.route("/new-nonce", methods=["HEAD", "GET"])
+def new_nonce() -> Response:
+    """HEAD → 200, GET → 204 (RFC 8555 §7.2); the nonce is added to every response."""
+    resp = Response(status=200 if request.method == "HEAD" else 204)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@acme.get("/issuer")
+def issuer() -> Response:
+    """The signing CA certificate, target of the certificate's Link rel="up"."""
+    return Response(ctx().env.ca.chain_pem, content_type="application/pem-certificate-chain")

@@ -1,0 +1,101 @@
+"""The signed-request envelope (RFC 8555 §6.2-6.5): size, content type, JWS, nonce, url.
+
+Checks run in the order alg → signature → nonce → url, so junk without a valid signature
+cannot burn a nonce.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+import josepy
+from flask import request
+
+from ..authority import nonces
+from ..protocol import jws, problems
+from ..protocol.status import AccountStatus
+from ..store import accounts as account_store
+from ..store.records import AccountRow
+from .context import ctx
+
+KeyKind = Literal["kid", "jwk", "either"]
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    payload: bytes
+    url: str
+    account: AccountRow | None  # set for kid-signed requests
+    jwk: josepy.JWK  # the key that verified the signature
+
+    @property
+    def is_post_as_get(self) -> bool:
+        return self.payload == b""
+
+    def require_post_as_get(self) -> None:
+        """RFC 8555 §6.3: a POST-as-GET carries an empty payload, nothing else."""
+        if self.payload != b"":
+            raise problems.malformed("this resource takes POST-as-GET: the payload must be empty")
+
+    def need_account(self) -> AccountRow:
+        assert self.account is not None
+        return self.account
+
+
+def request_url() -> str:
+    """The URL the client addressed, as seen through server.external_url."""
+    return ctx().urls.base.removesuffix(ctx().env.settings.acme.path_prefix) + request.path
+
+
+def _load_account(kid: str) -> tuple[AccountRow, josepy.JWK]:
+    c = ctx()
+    account_id = c.urls.account_id(kid)
+    row = None
+    if account_id is not None:
+        with c.env.pool.connection() as conn:
+            row = account_store.get_account(conn, account_id)
+    if row is None:
+        raise problems.account_does_not_exist("no account exists for this kid")
+    if row.status != AccountStatus.VALID:
+        raise problems.unauthorized(f"account is {row.status}")
+    return row, jws.parse_jwk(row.jwk)
+
+
+def verify(key_kind: KeyKind = "kid") -> SignedRequest:
+    """Authenticate the current request or raise the matching problem."""
+    c = ctx()
+    mime = (request.mimetype or "").lower()
+    if mime != "application/jose+json":
+        raise problems.unsupported_media_type()
+    limit = c.env.settings.server.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise problems.payload_too_large()
+    body = request.get_data(cache=False)
+    if len(body) > limit:
+        raise problems.payload_too_large()
+    parsed = jws.parse(body, c.env.settings.security.allowed_algorithms)
+    account = None
+    if parsed.kid is not None:
+        if key_kind == "jwk":
+            raise problems.malformed("this request must be signed with a jwk, not a kid")
+        account, key = _load_account(parsed.kid)
+    else:
+        if key_kind == "kid":
+            raise problems.malformed("this request must be signed with the account's kid")
+        assert parsed.jwk is not None
+        key = parsed.jwk
+    parsed.verify(key)
+    if not nonces.redeem(c.env, parsed.nonce):
+        raise problems.bad_nonce("the nonce is unknown, used or expired")
+    if parsed.url != request_url():
+        raise problems.malformed("the JWS url header does not match the request URL")
+    return SignedRequest(payload=parsed.payload, url=parsed.url, account=account, jwk=key)
+
+
+def account_from_path(signed: SignedRequest, account_id: uuid.UUID) -> AccountRow:
+    """The kid must name the account whose URL was requested."""
+    account = signed.need_account()
+    if account.id != account_id:
+        raise problems.unauthorized("the kid does not match the account URL")
+    return account

@@ -1,0 +1,49 @@
+"""The one place problems become HTTP responses (RFC 7807, application/problem+json)."""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+from ..protocol import problems
+from ..protocol.problems import Problem
+
+log = logging.getLogger("acmeeh.web")
+
+_HTTP_TO_PROBLEM = {
+    404: lambda: problems.not_found(),
+    405: lambda: problems.method_not_allowed(),
+    413: lambda: problems.payload_too_large(),
+    415: lambda: problems.unsupported_media_type(),
+}
+
+
+def problem_response(problem: Problem) -> Response:
+    resp = Response(json.dumps(problem.to_dict()), status=problem.status,
+                    content_type="application/problem+json")
+    for name, value in problem.headers.items():
+        resp.headers[name] = value
+    return resp
+
+
+def _from_http(exc: HTTPException) -> Response:
+    make = _HTTP_TO_PROBLEM.get(exc.code or 500)
+    if make is not None:
+        return problem_response(make())
+    if exc.code and 400 <= exc.code < 500:
+        return problem_response(problems.malformed(exc.description or "bad request", status=400))
+    return problem_response(problems.server_internal())
+
+
+def _unexpected(exc: Exception) -> Response:
+    # The detail goes to the log, never to the client.
+    log.exception("unhandled error: %s", type(exc).__name__)
+    return problem_response(problems.server_internal())
+
+
+def install(app: Flask) -> None:
+    app.register_error_handler(Problem, problem_response)
+    app.register_error_handler(HTTPException, _from_http)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,45 @@
+"""Order endpoints (RFC 8555 §7.4): newOrder, order, finalize."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Response
+
+from ..authority import finalize as finalizing
+from ..authority import orders
+from ..authority.orders import OrderState
+from ..protocol.messages import Finalize, NewOrder
+from ..protocol.status import OrderStatus
+from . import envelope, render
+from .blueprint import acme, json_response, retry_after
+from .context import ctx
+
+
+def _order_response(state: OrderState, status: int = 200) -> Response:
+    urls = ctx().urls
+    wait = retry_after() if state.order.status == OrderStatus.PROCESSING else None
+    return json_response(render.order(state, urls), status,
+                         location=urls.order(state.order.id), retry_after=wait)
+
+
+@acme.post("/new-order")
+def new_order() -> Response:
+    signed = envelope.verify("kid")
+    msg = NewOrder.parse(signed.payload)
+    state = orders.new_order(ctx().env, signed.need_account(), msg)
+    return _order_response(state, 201)
+
+
+@acme.post("/order/<uuid:order_id>")
+def order(order_id: uuid.UUID) -> Response:
+    signed = envelope.verify("kid")
+    signed.require_post_as_get()
+    return _order_response(orders.get_order(ctx().env, signed.need_account(), order_id))
+
+
+@acme.post("/order/<uuid:order_id>/finalize")
+def finalize(order_id: uuid.UUID) -> Response:
+    signed = envelope.verify("kid")
+    msg = Finalize.parse(signed.payload)
+    state = finalizing.finalize(ctx().env, signed.need_account(), order_id, msg.csr)
+    return _order_response(state)

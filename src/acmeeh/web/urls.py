@@ -1,0 +1,66 @@
+"""Every URL the ACME API hands out, built from server.external_url + acme.path_prefix."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Urls:
+    base: str  # e.g. https://acme.example.com/acme
+
+    @classmethod
+    def from_settings(cls, settings) -> Urls:
+        return cls(settings.server.external_url.rstrip("/") + settings.acme.path_prefix)
+
+    def directory(self) -> str:
+        return f"{self.base}/directory"
+
+    def new_nonce(self) -> str:
+        return f"{self.base}/new-nonce"
+
+    def new_account(self) -> str:
+        return f"{self.base}/new-account"
+
+    def new_order(self) -> str:
+        return f"{self.base}/new-order"
+
+    def revoke_cert(self) -> str:
+        return f"{self.base}/revoke-cert"
+
+    def key_change(self) -> str:
+        return f"{self.base}/key-change"
+
+    def issuer(self) -> str:
+        return f"{self.base}/issuer"
+
+    def account(self, account_id: uuid.UUID) -> str:
+        return f"{self.base}/account/{account_id}"
+
+    def account_orders(self, account_id: uuid.UUID) -> str:
+        return f"{self.base}/account/{account_id}/orders"
+
+    def order(self, order_id: uuid.UUID) -> str:
+        return f"{self.base}/order/{order_id}"
+
+    def finalize(self, order_id: uuid.UUID) -> str:
+        return f"{self.base}/order/{order_id}/finalize"
+
+    def authz(self, authz_id: uuid.UUID) -> str:
+        return f"{self.base}/authz/{authz_id}"
+
+    def challenge(self, challenge_id: uuid.UUID) -> str:
+        return f"{self.base}/chall/{challenge_id}"
+
+    def certificate(self, cert_id: uuid.UUID) -> str:
+        return f"{self.base}/cert/{cert_id}"
+
+    def account_id(self, kid: str) -> uuid.UUID | None:
+        """The account id inside a `kid` URL, or None when it is not one of ours."""
+        prefix = f"{self.base}/account/"
+        if not kid.startswith(prefix):
+            return None
+        try:
+            return uuid.UUID(kid[len(prefix):])
+        except ValueError:
+            return None

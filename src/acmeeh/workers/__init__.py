@@ -1,0 +1,1 @@
+"""Workers: background loops and the validation runner; leaders elected through store.locks."""

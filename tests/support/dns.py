@@ -1,0 +1,263 @@
+"""A real authoritative DNS server on loopback for dns-01 and CAA tests (dnslib).
+
+`ZoneServer` answers UDP and TCP on 127.0.0.1 from an in-memory table:
+- a registered name answers its records of the asked type (NOERROR, empty if none),
+- a name that only has names below it (an "empty non-terminal") answers NOERROR, empty,
+- every other name answers NXDOMAIN (RFC 8020).
+
+Out-of-process clients (certbot manual hooks) change TXT records through a tiny loopback HTTP
+control endpoint (`control_url`): POST {"op": "add"|"remove"|"clear", "name": ..., "value": ...}.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from dnslib import AAAA, CAA, QTYPE, RCODE, RR, TXT, A
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+HOST = "127.0.0.1"
+CONTROL_MAX_BODY = 4096
+TTL = 0  # answers must never be cached across test steps
+
+
+def _key(name: str) -> str:
+    """Canonical table key: lower case, no trailing dot."""
+    return name.strip().rstrip(".").lower()
+
+
+def _split_txt(value: str) -> list[bytes]:
+    """A TXT record is a list of <=255 byte strings (RFC 1035 §3.3.14)."""
+    raw = value.encode()
+    return [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]
+
+
+class _Zone(BaseResolver):
+    """The record table and the dnslib resolver over it (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[str, dict[str, list]] = {}
+        self.queries: deque[tuple[str, str]] = deque(maxlen=1000)
+
+    # --- table ------------------------------------------------------------------------------
+    def put(self, name: str, rtype: str, values: list) -> None:
+        with self._lock:
+            types = self._records.setdefault(_key(name), {})
+            if values:
+                types[rtype] = list(values)
+            else:
+                types.pop(rtype, None)
+            if not types:
+                self._records.pop(_key(name), None)
+
+    def add(self, name: str, rtype: str, value) -> None:
+        with self._lock:
+            bucket = self._records.setdefault(_key(name), {}).setdefault(rtype, [])
+            if value not in bucket:
+                bucket.append(value)
+
+    def remove(self, name: str, rtype: str, value) -> None:
+        with self._lock:
+            types = self._records.get(_key(name), {})
+            if value in types.get(rtype, []):
+                types[rtype].remove(value)
+            if not types.get(rtype, True):
+                types.pop(rtype)
+            if not types:
+                self._records.pop(_key(name), None)
+
+    def get(self, name: str, rtype: str) -> list:
+        with self._lock:
+            return list(self._records.get(_key(name), {}).get(rtype, []))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def _exists(self, name: str) -> bool:
+        suffix = "." + name
+        return name in self._records or any(k.endswith(suffix) for k in self._records)
+
+    # --- dnslib resolver --------------------------------------------------------------------
+    def resolve(self, request, handler):  # noqa: ARG002 - dnslib signature
+        reply = request.reply()
+        reply.header.aa = 1
+        qname = request.q.qname
+        name = _key(str(qname))
+        qtype = QTYPE.get(request.q.qtype, str(request.q.qtype))
+        self.queries.append((name, qtype))
+        with self._lock:
+            if not self._exists(name):
+                reply.header.rcode = RCODE.NXDOMAIN
+                return reply
+            types = self._records.get(name, {})
+            wanted = list(types) if qtype == "ANY" else [qtype]
+            for rtype in wanted:
+                for value in types.get(rtype, []):
+                    reply.add_answer(RR(qname, getattr(QTYPE, rtype), rdata=_rdata(rtype, value),
+                                        ttl=TTL))
+        return reply
+
+
+def _rdata(rtype: str, value):
+    if rtype == "TXT":
+        return TXT(_split_txt(value))
+    if rtype == "A":
+        return A(value)
+    if rtype == "AAAA":
+        return AAAA(value)
+    if rtype == "CAA":
+        flags, tag, text = value
+        return CAA(flags, tag, text)
+    raise ValueError(f"unsupported record type {rtype}")
+
+
+class _ControlHandler(BaseHTTPRequestHandler):
+    """POST / with a small JSON body changes TXT records; anything else is 404/400."""
+
+    zone: _Zone  # set on the subclass made per server
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        length = int(self.headers.get("Content-Length") or 0)
+        if length <= 0 or length > CONTROL_MAX_BODY:
+            self._reply(400, {"error": "body length"})
+            return
+        try:
+            body = json.loads(self.rfile.read(length))
+            op, name = body["op"], body["name"]
+            if op == "add":
+                self.zone.add(name, "TXT", str(body["value"]))
+            elif op == "remove":
+                self.zone.remove(name, "TXT", str(body["value"]))
+            elif op == "clear":
+                self.zone.put(name, "TXT", [])
+            else:
+                raise ValueError(op)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._reply(400, {"error": repr(exc)})
+            return
+        self._reply(200, {"name": _key(name), "txt": self.zone.get(name, "TXT")})
+
+    def _reply(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - silence stderr
+        pass
+
+
+class ZoneServer:
+    """Authoritative loopback DNS (UDP+TCP, same port) plus its HTTP control endpoint."""
+
+    def __init__(self, host: str = HOST) -> None:
+        self.host = host
+        self.zone = _Zone()
+        self.port = 0
+        self._udp: DNSServer | None = None
+        self._tcp: DNSServer | None = None
+        self._control: ThreadingHTTPServer | None = None
+        self._control_thread: threading.Thread | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def start(self) -> ZoneServer:
+        quiet = DNSLogger(prefix=False, logf=lambda _msg: None)
+        for _attempt in range(20):  # bounded: UDP gets an ephemeral port, TCP must match it
+            udp = DNSServer(self.zone, port=0, address=self.host, logger=quiet)
+            port = udp.server.server_address[1]
+            try:
+                tcp = DNSServer(self.zone, port=port, address=self.host, tcp=True, logger=quiet)
+            except OSError:
+                udp.server.server_close()
+                continue
+            self._udp, self._tcp, self.port = udp, tcp, port
+            break
+        else:
+            raise RuntimeError("no port free for both UDP and TCP DNS")
+        for server in (self._udp, self._tcp):  # short poll so stop() returns quickly
+            threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.05},
+                             daemon=True).start()
+        handler = type("Handler", (_ControlHandler,), {"zone": self.zone})
+        self._control = ThreadingHTTPServer((self.host, 0), handler)
+        self._control.daemon_threads = True
+        self._control_thread = threading.Thread(target=self._control.serve_forever,
+                                                kwargs={"poll_interval": 0.05}, daemon=True)
+        self._control_thread.start()
+        return self
+
+    def stop(self) -> None:
+        for server in (self._udp, self._tcp):
+            if server is not None:
+                server.stop()
+                server.server.server_close()
+        if self._control is not None:
+            self._control.shutdown()
+            self._control.server_close()
+        self._udp = self._tcp = self._control = None
+
+    def __enter__(self) -> ZoneServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- addresses --------------------------------------------------------------------------
+    @property
+    def address(self) -> str:
+        """host:port, the form challenges.dns01.resolvers takes."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def control_url(self) -> str:
+        assert self._control is not None, "server not started"
+        return f"http://{self.host}:{self._control.server_address[1]}/"
+
+    # --- records ----------------------------------------------------------------------------
+    def set_txt(self, name: str, values: list[str] | tuple[str, ...]) -> None:
+        self.zone.put(name, "TXT", [str(v) for v in values])
+
+    def add_txt(self, name: str, value: str) -> None:
+        self.zone.add(name, "TXT", value)
+
+    def remove_txt(self, name: str, value: str) -> None:
+        self.zone.remove(name, "TXT", value)
+
+    def clear_txt(self, name: str) -> None:
+        self.zone.put(name, "TXT", [])
+
+    def txt(self, name: str) -> list[str]:
+        return self.zone.get(name, "TXT")
+
+    def set_a(self, name: str, ip: str) -> None:
+        self.zone.put(name, "A", [ip])
+
+    def set_aaaa(self, name: str, ip: str) -> None:
+        self.zone.put(name, "AAAA", [ip])
+
+    def set_caa(self, name: str, records: list[tuple[int, str, str]]) -> None:
+        """CAA records as (flags, tag, value), e.g. (0, "issue", "ca.example") (RFC 8659)."""
+        self.zone.put(name, "CAA", list(records))
+
+    def reset(self) -> None:
+        """Forget every record and the query log."""
+        self.zone.clear()
+        self.zone.queries.clear()
+
+    @property
+    def queries(self) -> list[tuple[str, str]]:
+        """(name, type) of recent questions, oldest first (last 1000)."""
+        return list(self.zone.queries)
+
+
+def free_port(host: str = HOST, kind: int = socket.SOCK_STREAM) -> int:
+    """A port that was free a moment ago (bind to 0, read, release)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
