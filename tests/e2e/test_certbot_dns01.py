@@ -37,15 +37,26 @@ def test_dns01_manual_hooks(acme_server: RunningServer, tmp_path: Path, cert_nam
     assert dns.txt(record) == []
 
 
-def test_dns01_without_record_fails(acme_server: RunningServer, tmp_path: Path) -> None:
-    """The auth hook publishes nothing: validation must fail with an ACME error, no certificate."""
+@pytest.mark.parametrize(
+    ("domain", "published", "problems"),
+    [
+        # nothing at _acme-challenge.<domain>: NXDOMAIN from the authoritative server
+        ("missing.example.test", None, {"dns"}),
+        # a TXT record that is not the key authorization digest (RFC 8555 §8.4)
+        ("wrong.example.test", ["not-the-digest"], {"unauthorized", "incorrectResponse"}),
+    ],
+)
+def test_dns01_bad_record_fails(acme_server: RunningServer, tmp_path: Path, domain: str,
+                                published: list[str] | None, problems: set[str]) -> None:
+    """No or a wrong TXT record: validation fails with an ACME error and no certificate."""
+    record = f"_acme-challenge.{domain}"
+    if published is None:
+        acme_server.dns.clear_txt(record)
+    else:
+        acme_server.dns.set_txt(record, published)
     certbot = Certbot(acme_server, tmp_path / "certbot")
-    noop = "true"
     result = certbot.run("certonly", "--manual", "--preferred-challenges", "dns",
-                         "--manual-auth-hook", noop, "--manual-cleanup-hook", noop,
-                         "--cert-name", "missing.example.test", "-d", "missing.example.test",
-                         check=False)
-    assert result.returncode != 0, certbot.describe(result)
-    output = f"{result.stdout}\n{result.stderr}"
-    assert "dns" in output.lower() or "unauthorized" in output.lower(), certbot.describe(result)
-    assert not certbot.live("missing.example.test").exists()
+                         "--manual-auth-hook", "true", "--manual-cleanup-hook", "true",
+                         "--cert-name", domain, "-d", domain, check=False)
+    assert any(certbot.failed_with(result, p) for p in problems), certbot.describe(result)
+    assert not certbot.live(domain).exists()

@@ -59,10 +59,22 @@ class Certbot:
             raise AssertionError(self.describe(result))
         return result
 
+    def log_text(self) -> str:
+        """certbot's debug log of its latest run (it rotates the older ones to .1, .2, ...)."""
+        log = self.root / "logs" / "letsencrypt.log"
+        return log.read_text(errors="replace") if log.exists() else ""
+
+    def failed_with(self, result: subprocess.CompletedProcess, problem: str) -> bool:
+        """True if the run failed and the server's problem document had type ...:error:`problem`.
+
+        certbot prints only the problem's detail; the type is in its debug log.
+        """
+        urn = f"urn:ietf:params:acme:error:{problem}"
+        return result.returncode != 0 and urn in result.stdout + result.stderr + self.log_text()
+
     def describe(self, result: subprocess.CompletedProcess) -> str:
         """Command, exit code, output, certbot's own log tail, and the server log tail."""
-        log = self.root / "logs" / "letsencrypt.log"
-        log_tail = log.read_text(errors="replace")[-6000:] if log.exists() else "<none>"
+        log_tail = self.log_text()[-6000:] or "<none>"
         return (f"certbot exited {result.returncode}: {' '.join(result.args)}\n"
                 f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}\n"
                 f"--- letsencrypt.log (tail) ---\n{log_tail}\n"

@@ -86,7 +86,8 @@ def new_account(env: Env, jwk: josepy.JWK, msg: Any) -> tuple[AccountRow, bool]:
     agreed = bool(msg.terms_of_service_agreed)
     if tos_url and env.settings.tos.require_agreement and not agreed:
         raise problems.user_action_required(
-            "you must agree to the terms of service (termsOfServiceAgreed: true)", instance=tos_url
+            "you must agree to the terms of service (termsOfServiceAgreed: true)",
+            instance=tos_url, terms_of_service=tos_url,
         )
     if env.settings.acme.external_account_required and not msg.external_account_binding:
         raise problems.external_account_required("this server requires external account binding")

@@ -4,13 +4,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import psycopg
-
 from ..protocol import problems
 from ..protocol.status import AuthzStatus, OrderStatus
 from ..store import authzs as authz_store
 from ..store import challenges as challenge_store
 from ..store import orders as order_store
+from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, ChallengeRow
 from . import states
 from .env import Env
@@ -23,7 +22,7 @@ class AuthzState:
     challenges: list[ChallengeRow]
 
 
-def load_authz(conn: psycopg.Connection, account: AccountRow, authz_id: uuid.UUID) -> AuthzRow:
+def load_authz(conn: Connection, account: AccountRow, authz_id: uuid.UUID) -> AuthzRow:
     authz = authz_store.get_authorization(conn, authz_id)
     if authz is None or authz.account_id != account.id:
         raise problems.not_found()
@@ -52,7 +51,7 @@ def deactivate(env: Env, account: AccountRow, authz_id: uuid.UUID) -> AuthzState
     return AuthzState(moved, moved.status, challenges)
 
 
-def invalidate_orders(conn: psycopg.Connection, authz: AuthzRow, reason: str) -> None:
+def invalidate_orders(conn: Connection, authz: AuthzRow, reason: str) -> None:
     """Pending and ready orders that include a failed authorization become invalid."""
     error = problems.unauthorized(reason).to_dict()
     for status in (OrderStatus.PENDING, OrderStatus.READY):
@@ -60,7 +59,7 @@ def invalidate_orders(conn: psycopg.Connection, authz: AuthzRow, reason: str) ->
             states.move_order(conn, order.id, status, OrderStatus.INVALID, error=error)
 
 
-def promote_orders(conn: psycopg.Connection, authz: AuthzRow) -> None:
+def promote_orders(conn: Connection, authz: AuthzRow) -> None:
     """Pending orders whose authorizations are now all valid become ready."""
     for order in order_store.orders_for_authorization(conn, authz.id, OrderStatus.PENDING):
         others = authz_store.list_order_authorizations(conn, order.id)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg_pool import ConnectionPool
+from ..store.db import Pool
 
 
 def utc_now() -> datetime:
@@ -24,7 +24,7 @@ class Env:
     """
 
     settings: Any
-    pool: ConnectionPool
+    pool: Pool
     ca: Any
     validator: Any
     dispatch: Callable[[UUID], None]

@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
-
 from ..protocol import problems
 from ..protocol.identifiers import Identifier
 from ..protocol.status import AuthzStatus, OrderStatus
 from ..store import authzs as authz_store
 from ..store import challenges as challenge_store
 from ..store import orders as order_store
+from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, OrderRow
 from . import policy, states
 from .env import Env
@@ -66,7 +65,7 @@ def new_order(env: Env, account: AccountRow, msg: Any) -> OrderState:
     return OrderState(order, authzs)
 
 
-def _reusable(conn: psycopg.Connection, account: AccountRow, now: datetime, cfg: Any) -> dict:
+def _reusable(conn: Connection, account: AccountRow, now: datetime, cfg: Any) -> dict:
     margin = now + timedelta(seconds=cfg.authz_reuse_min_remaining_seconds)
     found: dict[tuple[str, str], AuthzRow] = {}
     for a in authz_store.find_reusable(conn, account.id, valid_until=margin):
@@ -76,7 +75,7 @@ def _reusable(conn: psycopg.Connection, account: AccountRow, now: datetime, cfg:
 
 
 def _insert_authz(
-    conn: psycopg.Connection, account: AccountRow, ident: Identifier, types: list[str],
+    conn: Connection, account: AccountRow, ident: Identifier, types: list[str],
     now: datetime, cfg: Any,
 ) -> uuid.UUID:
     authz_id = uuid.uuid4()
@@ -92,7 +91,7 @@ def _insert_authz(
     return authz_id
 
 
-def load_order(conn: psycopg.Connection, account: AccountRow, order_id: uuid.UUID) -> OrderRow:
+def load_order(conn: Connection, account: AccountRow, order_id: uuid.UUID) -> OrderRow:
     """The account's order; another account's order is indistinguishable from none (404)."""
     order = order_store.get_order(conn, order_id)
     if order is None or order.account_id != account.id:
@@ -100,7 +99,7 @@ def load_order(conn: psycopg.Connection, account: AccountRow, order_id: uuid.UUI
     return order
 
 
-def refresh(env: Env, conn: psycopg.Connection, order: OrderRow) -> OrderState:
+def refresh(env: Env, conn: Connection, order: OrderRow) -> OrderState:
     """Apply the RFC 8555 §7.1.6 rule and persist a changed status (compare-and-set)."""
     now = env.clock()
     authzs = authz_store.list_order_authorizations(conn, order.id)

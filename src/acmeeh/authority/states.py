@@ -10,11 +10,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
 from ..protocol.status import AuthzStatus, ChallengeStatus, OrderStatus
 from ..store import authzs as authz_store
 from ..store import orders as order_store
+from ..store.db import Connection
 from ..store.records import AuthzRow, OrderRow
 
 O, A, C = OrderStatus, AuthzStatus, ChallengeStatus
@@ -59,7 +58,7 @@ def check_challenge_move(frm: str, to: str) -> None:
 
 
 def move_order(
-    conn: psycopg.Connection,
+    conn: Connection,
     order_id: UUID,
     frm: str,
     to: str,
@@ -75,7 +74,7 @@ def move_order(
 
 
 def move_authz(
-    conn: psycopg.Connection, authz_id: UUID, frm: str, to: str, *, expires: datetime | None = None
+    conn: Connection, authz_id: UUID, frm: str, to: str, *, expires: datetime | None = None
 ) -> AuthzRow | None:
     """Compare-and-set an authorization; None when it was no longer `frm`."""
     _check(AUTHZ_TRANSITIONS, "authorization", frm, to)

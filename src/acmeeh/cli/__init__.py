@@ -33,10 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(parser, args)
     except ConfigError as exc:
-        where = args.config or "development settings"
-        print(f"acmeeh: invalid configuration ({where}):", file=sys.stderr)
-        for error in exc.errors:
-            print(f"  {error}", file=sys.stderr)
+        _print_config_errors(args.config, exc.errors)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -45,6 +42,16 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"acmeeh: error: {one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def _print_config_errors(path: str | None, errors: list[str]) -> None:
+    if len(errors) == 1:
+        print(f"acmeeh: config error: {errors[0]}", file=sys.stderr)
+        return
+    where = path or "development settings"
+    print(f"acmeeh: config error: {where}: {len(errors)} problems", file=sys.stderr)
+    for error in errors:
+        print(f"  {error}", file=sys.stderr)
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

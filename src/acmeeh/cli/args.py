@@ -44,9 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="show an ACME object from the database")
     what = inspect.add_subparsers(dest="inspect_kind", metavar="kind", required=True)
-    what.add_parser("order", help="order with authorizations and challenges").add_argument("id")
-    what.add_parser("certificate", help="certificate by id or serial").add_argument("id", metavar="id-or-serial")
-    what.add_parser("account", help="account with contacts and order count").add_argument("id")
+    for kind, meta, text in (
+        ("order", "id", "order with authorizations and challenges"),
+        ("certificate", "id-or-serial", "certificate by id or serial number"),
+        ("account", "id", "account with contacts and order count"),
+    ):
+        sub = what.add_parser(kind, help=text)
+        sub.add_argument("id", metavar=meta)
+        sub.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser
 
 

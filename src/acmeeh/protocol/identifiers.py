@@ -47,7 +47,7 @@ class Identifier:
         return {"type": str(self.type), "value": self.value}
 
 
-def normalize(type: str, value: str) -> Identifier:  # noqa: A002 - RFC member name
+def normalize(type: str, value: str) -> Identifier:
     """Check syntax and return the canonical identifier.
 
     Raises ``malformed`` (not a string / empty), ``unsupportedIdentifier`` (unknown type)
@@ -55,7 +55,7 @@ def normalize(type: str, value: str) -> Identifier:  # noqa: A002 - RFC member n
     """
     if not isinstance(type, str) or not isinstance(value, str):
         raise problems.malformed("identifier type and value must be strings")
-    ident = {"type": type, "value": value}
+    ident = {"type": str(type), "value": value}
     if type == IdentifierType.DNS:
         return Identifier(IdentifierType.DNS, _normalize_dns(value, ident))
     if type == IdentifierType.IP:
@@ -85,8 +85,7 @@ def _normalize_dns(raw: str, ident: dict[str, str]) -> str:
     name = raw.strip().lower().translate(_DOTS)
     if not name:
         raise problems.malformed("dns identifier value is empty", identifier=ident)
-    if name.endswith("."):
-        name = name[:-1]  # one trailing dot: the root, same name (RFC 1034 §3.1)
+    name = name.removesuffix(".")  # one trailing dot: the root, same name (RFC 1034 §3.1)
     if not name or name.endswith(".") or name.startswith("."):
         raise _reject(f"{raw!r} has an empty label", ident)
     if _is_ip_literal(name):
@@ -124,10 +123,9 @@ def _to_a_label(label: str, raw: str, ident: dict[str, str]) -> str:
             raise _reject(f"{raw!r} is not a valid internationalized name", ident) from None
     if not _LDH.fullmatch(label) or len(label) > 63:
         raise _reject(f"label {label!r} is not letters, digits and inner hyphens", ident)
-    if label[2:4] == "--":
-        # RFC 5891 §4.2.3.1: "??--" labels are reserved; only "xn--" (A-labels) exist.
-        if not label.startswith("xn--") or not _a_label_ok(label):
-            raise _reject(f"label {label!r} is not a valid A-label", ident)
+    # RFC 5891 §4.2.3.1: "??--" labels are reserved; only "xn--" (A-labels) exist.
+    if label[2:4] == "--" and not (label.startswith("xn--") and _a_label_ok(label)):
+        raise _reject(f"label {label!r} is not a valid A-label", ident)
     return label
 
 
@@ -161,8 +159,10 @@ def _normalize_ip(raw: str, ident: dict[str, str]) -> str:
         raise _reject("IPv6 zone identifiers are not allowed", ident)
     if "/" in text:
         raise _reject("an ip identifier is one address, not a network", ident)
-    if "." in text and ":" not in text and any(
-        len(part) > 1 and part.startswith("0") for part in text.split(".")
+    if (
+        "." in text
+        and ":" not in text
+        and any(len(part) > 1 and part.startswith("0") for part in text.split("."))
     ):
         # Leading zeros read as octal in some parsers (inet_aton); refuse the ambiguity.
         raise _reject(f"{raw!r} has leading zeros", ident)

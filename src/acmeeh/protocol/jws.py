@@ -13,7 +13,7 @@ import base64
 import hmac as stdlib_hmac
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -32,7 +32,11 @@ _SIGNERS: dict[str, jwa.JWASignature] = {
     "ES256": jwa.ES256, "ES384": jwa.ES384, "ES512": jwa.ES512,
 }  # fmt: skip
 SUPPORTED_ALGS: tuple[str, ...] = (*_SIGNERS, EDDSA)
-_HMACS = {"HS256": hashes.SHA256, "HS384": hashes.SHA384, "HS512": hashes.SHA512}
+_HMACS: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "HS256": hashes.SHA256,
+    "HS384": hashes.SHA384,
+    "HS512": hashes.SHA512,
+}
 # RFC 7518 §3.4: each ECDSA alg is bound to one curve.
 _ES_CURVE = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 _CURVES: dict[str, tuple[type[ec.EllipticCurve], int]] = {
@@ -44,7 +48,7 @@ _PRIVATE_MEMBERS = {
     "EC": frozenset({"d"}),
     "OKP": frozenset({"d"}),
 }
-_MAX_RSA_BITS = 16384  # bounds the cost of verifying with a client-supplied key
+_MAX_RSA_BITS = 16384  # with e < 2**256, bounds the cost of verifying a client's key
 _FLAT_MEMBERS = frozenset({"protected", "payload", "signature"})
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
@@ -144,8 +148,8 @@ def _parse_okp(obj: dict[str, Any]) -> JWK:
 def _parse_rsa(obj: dict[str, Any]) -> JWK:
     n = int.from_bytes(_member(obj, "n"), "big")
     e = int.from_bytes(_member(obj, "e"), "big")
-    if n.bit_length() > _MAX_RSA_BITS:
-        raise problems.malformed(f"RSA modulus is larger than {_MAX_RSA_BITS} bits")
+    if n.bit_length() > _MAX_RSA_BITS or e.bit_length() > 256:
+        raise problems.malformed("RSA modulus or exponent is too large")
     return JWKRSA(key=rsa.RSAPublicNumbers(e=e, n=n).public_key())
 
 
@@ -359,8 +363,9 @@ def parse(body: bytes, allowed_algs: Iterable[str]) -> ParsedJWS:
         raise problems.malformed("JWS protected header must have exactly one of jwk and kid")
     kid = _text(header, "kid") if "kid" in header else None
     jwk = parse_jwk(header["jwk"]) if "jwk" in header else None
-    return ParsedJWS(alg, nonce, url, kid, jwk, flat.payload, header, flat.signing_input,
-                     flat.signature)  # fmt: skip
+    return ParsedJWS(
+        alg, nonce, url, kid, jwk, flat.payload, header, flat.signing_input, flat.signature
+    )
 
 
 def parse_key_change_inner(

@@ -107,7 +107,9 @@ class _Message(JSONObjectWithFields):
     def parse(cls, payload: bytes) -> Self:
         """Parse a JWS payload into this message; raises ``malformed`` on any defect."""
         if not payload:
-            raise problems.malformed(f"{cls.__name__} request needs a JSON payload, not POST-as-GET")
+            raise problems.malformed(
+                f"{cls.__name__} request needs a JSON payload, not POST-as-GET"
+            )
         return cls.from_object(json_object(payload, f"{cls.__name__} payload"))
 
     @classmethod
@@ -123,19 +125,23 @@ class _Message(JSONObjectWithFields):
 class NewAccount(_Message):
     """RFC 8555 §7.3 newAccount request."""
 
-    contact: tuple[str, ...] | None = field("contact", omitempty=True,
-                                            decoder=_optional(_strings("contact")))
+    contact: tuple[str, ...] | None = field(
+        "contact", omitempty=True, decoder=_optional(_strings("contact"))
+    )
     terms_of_service_agreed: bool | None = field(
         "termsOfServiceAgreed", omitempty=True, decoder=_optional(_boolean("termsOfServiceAgreed"))
     )
     only_return_existing: bool = field(
-        "onlyReturnExisting", default=False, omitempty=True,
+        "onlyReturnExisting",
+        default=False,
+        omitempty=True,
         decoder=lambda v: False if v is None else _boolean("onlyReturnExisting")(v),
     )
     external_account_binding: dict[str, Any] | None = field(
-        "externalAccountBinding", omitempty=True,
+        "externalAccountBinding",
+        omitempty=True,
         decoder=_optional(_object("externalAccountBinding")),
-    )  # fmt: skip
+    )
 
 
 class AccountUpdate(_Message):
@@ -144,12 +150,13 @@ class AccountUpdate(_Message):
     ``contact`` None means unchanged; an empty tuple removes every contact.
     """
 
-    contact: tuple[str, ...] | None = field("contact", omitempty=True,
-                                            decoder=_optional(_strings("contact")))
+    contact: tuple[str, ...] | None = field(
+        "contact", omitempty=True, decoder=_optional(_strings("contact"))
+    )
     status: str | None = field("status", omitempty=True, decoder=_optional(_string("status")))
     terms_of_service_agreed: bool | None = field(
         "termsOfServiceAgreed", omitempty=True, decoder=_optional(_boolean("termsOfServiceAgreed"))
-    )  # fmt: skip
+    )
 
 
 class NewOrder(_Message):
@@ -157,13 +164,14 @@ class NewOrder(_Message):
     profiles extension. Dates stay RFC 3339 strings for ``authority`` to judge."""
 
     identifiers: tuple[dict[str, str], ...] = field("identifiers", decoder=_identifiers)
-    not_before: str | None = field("notBefore", omitempty=True,
-                                   decoder=_optional(_string("notBefore")))
-    not_after: str | None = field("notAfter", omitempty=True,
-                                  decoder=_optional(_string("notAfter")))
-    replaces: str | None = field("replaces", omitempty=True,
-                                 decoder=_optional(_string("replaces")))
-    profile: str | None = field("profile", omitempty=True, decoder=_optional(_string("profile")))  # fmt: skip
+    not_before: str | None = field(
+        "notBefore", omitempty=True, decoder=_optional(_string("notBefore"))
+    )
+    not_after: str | None = field(
+        "notAfter", omitempty=True, decoder=_optional(_string("notAfter"))
+    )
+    replaces: str | None = field("replaces", omitempty=True, decoder=_optional(_string("replaces")))
+    profile: str | None = field("profile", omitempty=True, decoder=_optional(_string("profile")))
 
     def normalized_identifiers(self) -> tuple[Identifier, ...]:
         """The identifiers normalised, in request order without duplicates.
@@ -200,9 +208,8 @@ class AuthorizationUpdate(_Message):
 class Revocation(_Message):
     """RFC 8555 §7.6 revokeCert: ``certificate`` DER bytes, optional CRLReason."""
 
-    certificate: bytes = field("certificate", decoder=_base64("certificate"),
-                               encoder=b64url_encode)
-    reason: RevocationReason | None = field("reason", omitempty=True, decoder=_reason)  # fmt: skip
+    certificate: bytes = field("certificate", decoder=_base64("certificate"), encoder=b64url_encode)
+    reason: RevocationReason | None = field("reason", omitempty=True, decoder=_reason)
 
 
 class KeyChange(_Message):

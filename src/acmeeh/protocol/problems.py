@@ -77,9 +77,7 @@ def _subproblem_dict(problem: Problem) -> dict[str, Any]:
 
 
 class _Constructor(Protocol):
-    def __call__(
-        self, detail: str, *, identifier: Mapping[str, str] | None = None
-    ) -> Problem: ...
+    def __call__(self, detail: str, *, identifier: Mapping[str, str] | None = None) -> Problem: ...
 
 
 def _make(name: str, status: int) -> _Constructor:

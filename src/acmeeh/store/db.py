@@ -7,6 +7,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
+# The names other rooms use in type hints, so that only this room imports psycopg.
+Connection = psycopg.Connection
+Pool = ConnectionPool
+
 
 def conninfo(database: Any) -> str:
     """The libpq connection string for the `database` settings section."""

@@ -109,3 +109,8 @@ def transition(
         f" WHERE id = %s AND status = %s RETURNING {_COLS}",
         (to_status, Jsonb(error) if error is not None else None, certificate_id, order_id, from_status),
     )
+
+
+def count_account_orders(conn: psycopg.Connection, account_id: UUID) -> int:
+    row = conn.execute("SELECT count(*) FROM orders WHERE account_id = %s", (account_id,)).fetchone()
+    return int(row[0]) if row else 0

@@ -18,9 +18,7 @@ KNOWN_TAGS = frozenset(
 MAX_LABELS = 127  # RFC 1035 §3.1: 255 octets bound the number of labels
 
 
-def relevant_records(
-    name: str, resolver: Resolver, deadline: float
-) -> tuple[str, list[CAARecord]]:
+def relevant_records(name: str, resolver: Resolver, deadline: float) -> tuple[str, list[CAARecord]]:
     """RFC 8659 §3 RelevantCAASet: the first non-empty CAA set from `name` up to the TLD.
 
     Returns (owner name, records); ("", []) when no level has CAA. Raises LookupFailed.

@@ -12,7 +12,6 @@ import io
 import re
 import ssl
 import time
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -93,11 +92,15 @@ def _redirect_target(current: str, location: str, http_port: int) -> str:
         raise problems.connection(f"invalid redirect target {printable(target.encode())!r}")
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https"):
-        raise problems.connection(f"redirect to unsupported scheme in {printable(target.encode())!r}")
+        raise problems.connection(
+            f"redirect to unsupported scheme in {printable(target.encode())!r}"
+        )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise problems.connection(f"invalid port in redirect to {printable(target.encode())!r}") from None
+        raise problems.connection(
+            f"invalid port in redirect to {printable(target.encode())!r}"
+        ) from None
     if not parts.hostname:
         raise problems.connection(f"redirect to {printable(target.encode())!r} has no host")
     # RFC 8555 §8.3 + CA/B practice: only the standard ports; the configured port stays
@@ -125,8 +128,9 @@ def _get(
     sock = connect(addresses, port, deadline, record)
     try:
         if https:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
             sock = _tls_client().wrap_socket(
-                sock, server_hostname=None if literal_address(host) else host
+                sock, server_hostname=None if literal_address(host) is not None else host
             )
         request = _request_bytes(parts.path or "/", parts.query, host, port, https)
         sock.settimeout(max(deadline - time.monotonic(), 0.001))
@@ -137,7 +141,9 @@ def _get(
             return response.status, response.getheader("Location"), b""
         return response.status, None, response.read(settings.max_body_bytes + 1)
     except ssl.SSLError as exc:
-        raise problems.tls(f"TLS error fetching {url}: {exc.reason or describe_os_error(exc)}") from None
+        raise problems.tls(
+            f"TLS error fetching {url}: {exc.reason or describe_os_error(exc)}"
+        ) from None
     except TimeoutError:
         raise problems.connection(
             f"timeout fetching {url} (limit {settings.timeout_seconds}s in total)"
@@ -195,11 +201,11 @@ class _DeadlineReader(io.RawIOBase):
         return self._sock.recv_into(buffer)
 
 
-class _DeadlineSocket(SimpleNamespace):
+class _DeadlineSocket:
     """What http.client.HTTPResponse needs from a socket: makefile("rb")."""
 
     def __init__(self, sock: Any, deadline: float) -> None:
-        super().__init__(sock=sock, deadline=deadline)
+        self.sock, self.deadline = sock, deadline
 
     def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
         return io.BufferedReader(_DeadlineReader(self.sock, self.deadline))

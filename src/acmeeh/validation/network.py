@@ -134,11 +134,13 @@ def connect(addresses: list[IPAddress], port: int, deadline: float, record: dict
     Raises `connection` with the last error when none answers before `deadline`.
     """
     detail = "no address to connect to"
-    for address in addresses:
+    for index, address in enumerate(addresses):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             detail = f"timeout connecting to {_hostport(address, port)}"
             break
+        if index < len(addresses) - 1:
+            remaining /= 2  # a black-holed first address must leave time for the next
         family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.settimeout(remaining)

@@ -117,9 +117,11 @@ class Resolver:
             deadline = time.monotonic() + self.timeout
         found: list[IPAddress] = []
         failures: list[LookupFailed] = []
-        for rdtype in ("AAAA", "A"):
+        # A silent AAAA lookup may use half the time at most, so A still gets its turn.
+        halfway = time.monotonic() + (deadline - time.monotonic()) / 2
+        for rdtype, until in (("AAAA", halfway), ("A", deadline)):
             try:
-                found += [ipaddress.ip_address(r.address) for r in self._query(name, rdtype, deadline)]
+                found += [ipaddress.ip_address(r.address) for r in self._query(name, rdtype, until)]
             except LookupFailed as exc:
                 failures.append(exc)
         if not found and failures:
@@ -131,7 +133,8 @@ class Resolver:
         if is_localhost(name):
             return []
         return [
-            b"".join(r.strings).decode("utf-8", "replace") for r in self._query(name, "TXT", deadline)
+            b"".join(r.strings).decode("utf-8", "replace")
+            for r in self._query(name, "TXT", deadline)
         ]
 
     def caa(self, name: str, deadline: float | None = None) -> list[CAARecord]:

@@ -81,7 +81,9 @@ def _handshake(
         der = tls.getpeercert(binary_form=True)
         alpn = tls.selected_alpn_protocol()
     except ssl.SSLError as exc:
-        raise problems.tls(f"TLS handshake with {where} failed: {exc.reason or describe_os_error(exc)}") from None
+        raise problems.tls(
+            f"TLS handshake with {where} failed: {exc.reason or describe_os_error(exc)}"
+        ) from None
     except TimeoutError:
         raise problems.connection(f"timeout during TLS handshake with {where}") from None
     except OSError as exc:
@@ -125,13 +127,19 @@ def check_certificate(der: bytes, identifier: Identifier, key_authorization: str
     try:
         acme = extensions.get_extension_for_oid(ACME_IDENTIFIER)
     except x509.ExtensionNotFound:
-        raise problems.unauthorized("validation certificate has no acmeIdentifier extension") from None
+        raise problems.unauthorized(
+            "validation certificate has no acmeIdentifier extension"
+        ) from None
     if not acme.critical:
-        raise problems.unauthorized("acmeIdentifier extension of the validation certificate is not critical")
+        raise problems.unauthorized(
+            "acmeIdentifier extension of the validation certificate is not critical"
+        )
     value = getattr(acme.value, "value", b"")
     expected = expected_extension_value(key_authorization)
     if len(value) != len(expected) or value[:2] != expected[:2]:
-        raise problems.unauthorized("acmeIdentifier extension is not an OCTET STRING of a SHA-256 digest")
+        raise problems.unauthorized(
+            "acmeIdentifier extension is not an OCTET STRING of a SHA-256 digest"
+        )
     if not hmac.compare_digest(value, expected):
         raise problems.incorrect_response(
             f"acmeIdentifier extension holds {value[2:].hex()}, expected {expected[2:].hex()}"
@@ -140,7 +148,9 @@ def check_certificate(der: bytes, identifier: Identifier, key_authorization: str
 
 def _is_identifier(name: x509.GeneralName, identifier: Identifier) -> bool:
     if identifier.type == "ip":
-        return isinstance(name, x509.IPAddress) and name.value == ipaddress.ip_address(identifier.value)
+        return isinstance(name, x509.IPAddress) and name.value == ipaddress.ip_address(
+            identifier.value
+        )
     return isinstance(name, x509.DNSName) and name.value.lower() == identifier.value.lower()
 
 

