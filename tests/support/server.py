@@ -9,9 +9,12 @@ from __future__ import annotations
 import copy
 import itertools
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -19,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+import psycopg
 import yaml
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from .database import ROOT, fresh_database
+from .database import ROOT, fresh_database, server_url
 from .dns import ZoneServer, free_port
 
 START_TIMEOUT_SECONDS = 30
@@ -34,6 +39,42 @@ _counter = itertools.count()
 def worker_id() -> str:
     """pytest-xdist worker name ("gw0"...), or "main" without xdist."""
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def database_name(n: int) -> str:
+    """acmeeh_e2e_{worker}_{pid}_{n}: unique even when several pytest runs share the cluster."""
+    return f"acmeeh_e2e_{worker_id()}_{os.getpid()}_{n}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only, nothing is sent
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def drop_stale_databases() -> list[str]:
+    """Drop e2e databases left behind by test processes that no longer exist."""
+    pattern = re.compile(r"^acmeeh_e2e_[A-Za-z0-9]+_(\d+)_\d+$")
+    dropped = []
+    with psycopg.connect(server_url(), autocommit=True) as conn:
+        names = [row[0] for row in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'acmeeh\\_e2e\\_%'")]
+        for name in names[:200]:  # bounded
+            match = pattern.match(name)
+            if match and not _pid_alive(int(match.group(1))):
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                             .format(sql.Identifier(name)))
+                dropped.append(name)
+    return dropped
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(server_url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def deep_merge(base: dict, overrides: dict) -> dict:
@@ -103,6 +144,8 @@ class RunningServer:
     database_url: str
     log_path: Path
     workdir: Path
+    database_name: str = ""
+    runtime_dir: Path | None = None
     _owns_dns: bool = field(default=False, repr=False)
 
     def log_tail(self, chars: int = LOG_TAIL_CHARS) -> str:
@@ -128,6 +171,11 @@ class RunningServer:
         _kill_group(self.process, only_if_members=True)
         if self._owns_dns:
             self.dns.stop()
+        if self.runtime_dir is not None:
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
+        if self.database_name:
+            drop_database(self.database_name)
+            self.database_name = ""
         return self.process.returncode
 
 
@@ -178,7 +226,10 @@ def start_server(workdir: Path, *, overrides: dict | None = None, workers: int =
         dns = ZoneServer().start()
     port = free_port()
     n = next(_counter)
-    database_url = as_uri(fresh_database(f"acmeeh_e2e_{worker_id()}_{n}"))
+    if n == 0:
+        drop_stale_databases()
+    name = database_name(n)
+    database_url = as_uri(fresh_database(name))
     ca_cert, ca_key = _dev_ca(workdir / "ca")
     config = base_config(port=port, workers=workers, database_url=database_url,
                          ca=(ca_cert, ca_key), http01_port=free_port(),
@@ -189,8 +240,12 @@ def start_server(workdir: Path, *, overrides: dict | None = None, workers: int =
     log_path = workdir / "server.log"
     command = [sys.executable, "-m", "acmeeh", "-c", str(config_path)]
     command += ["--dev"] if dev else ["serve"]
+    # gunicorn's control socket defaults to $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl, shared by
+    # every instance of the user; give each server its own (short path: AF_UNIX limit 108 bytes).
+    runtime_dir = Path(tempfile.mkdtemp(prefix="acmeeh-rt-"))
+    env = child_env({"XDG_RUNTIME_DIR": str(runtime_dir)})
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     external = config["server"]["external_url"].rstrip("/")
     prefix = config.get("acme", {}).get("path_prefix", "/acme")
@@ -200,7 +255,7 @@ def start_server(workdir: Path, *, overrides: dict | None = None, workers: int =
         http01_port=config["challenges"]["http01"]["port"],
         tlsalpn01_port=config["challenges"]["tlsalpn01"]["port"], dns=dns,
         config_path=config_path, config=config, database_url=database_url, log_path=log_path,
-        workdir=workdir, _owns_dns=owns_dns)
+        workdir=workdir, database_name=name, runtime_dir=runtime_dir, _owns_dns=owns_dns)
     try:
         wait_for_directory(server, timeout)
     except BaseException:

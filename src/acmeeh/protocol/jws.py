@@ -305,9 +305,9 @@ def _flattened(obj: Any) -> _Flat:
     protected, payload = obj["protected"], obj["payload"]
     header = json_object(b64url_decode(protected, "JWS protected header"), "JWS protected header")
     body = b64url_decode(payload, "JWS payload")  # "" → b"": POST-as-GET (RFC 8555 §6.3)
+    # An empty signature is left for verification to refuse, after the alg check: an
+    # unsigned JWS ("alg": "none") must be answered badSignatureAlgorithm.
     signature = b64url_decode(obj["signature"], "JWS signature")
-    if not signature:
-        raise problems.malformed("JWS signature is empty")
     # RFC 7515 §4.1.11 / RFC 7797: we understand no critical extension, b64 included.
     for name in ("crit", "b64"):
         if name in header:
@@ -358,7 +358,11 @@ def parse(body: bytes, allowed_algs: Iterable[str]) -> ParsedJWS:
     flat = _flattened(json_object(body, "request body"))
     header = flat.header
     alg = _check_alg(header, allowed_algs)
-    nonce, url = _text(header, "nonce"), _text(header, "url")
+    nonce = header.get("nonce")
+    if not isinstance(nonce, str) or not nonce:
+        # RFC 8555 §6.5: a missing nonce is answered like a bad one.
+        raise problems.bad_nonce("JWS protected header 'nonce' must be a non-empty string")
+    url = _text(header, "url")
     if ("jwk" in header) == ("kid" in header):
         raise problems.malformed("JWS protected header must have exactly one of jwk and kid")
     kid = _text(header, "kid") if "kid" in header else None

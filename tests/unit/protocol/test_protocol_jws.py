@@ -149,9 +149,9 @@ BAD_HEADERS = [
     ("neither jwk nor kid", {"jwk": DROP}, "malformed", "exactly one of jwk and kid"),
     ("kid empty", {"jwk": DROP, "kid": ""}, "malformed", "'kid'"),
     ("kid number", {"jwk": DROP, "kid": 1}, "malformed", "'kid'"),
-    ("nonce missing", {"nonce": DROP}, "malformed", "'nonce'"),
-    ("nonce empty", {"nonce": ""}, "malformed", "'nonce'"),
-    ("nonce number", {"nonce": 7}, "malformed", "'nonce'"),
+    ("nonce missing", {"nonce": DROP}, "badNonce", "'nonce'"),
+    ("nonce empty", {"nonce": ""}, "badNonce", "'nonce'"),
+    ("nonce number", {"nonce": 7}, "badNonce", "'nonce'"),
     ("url missing", {"url": DROP}, "malformed", "'url'"),
     ("url empty", {"url": ""}, "malformed", "'url'"),
     ("url null", {"url": None}, "malformed", "'url'"),
@@ -282,9 +282,28 @@ def _envelopes(obj):
         ("payload one char", to_body({**obj, "payload": "a"})),
         ("payload non-canonical", to_body({**obj, "payload": "e31"})),
         ("payload null", to_body({**obj, "payload": None})),
-        ("signature empty", to_body({**obj, "signature": ""})),
         ("signature list", to_body({**obj, "signature": [s]})),
     ]
+
+
+def test_empty_signature_parses_then_fails_verification(keys):
+    """An unsigned JWS reaches the alg check (RFC 8555 §6.2), then verification refuses it."""
+    key = keys["p256"]
+    obj = flattened(key, header(key, "ES256"))
+    parsed = jws.parse(to_body({**obj, "signature": ""}), ALL_ALGS)
+    problem = problem_of(parsed.verify, jwk_of(key))
+    assert (problem.code, problem.status) == ("malformed", 400)
+
+
+def test_unsigned_none_is_bad_signature_algorithm(keys):
+    key = keys["p256"]
+    obj = flattened(key, header(key, "ES256"))
+    hdr = json.loads(jws.b64url_decode(obj["protected"], "h"))
+    hdr["alg"] = "none"
+    body = {"protected": jws.b64url_encode(json.dumps(hdr).encode()), "payload": obj["payload"],
+            "signature": ""}
+    problem = problem_of(jws.parse, to_body(body), ALL_ALGS)
+    assert (problem.code, problem.status) == ("badSignatureAlgorithm", 400)
 
 
 def test_bad_envelopes(keys):
