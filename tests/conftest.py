@@ -3,13 +3,13 @@
 Session fixtures are per process, so each pytest-xdist worker gets its own DNS server, its own
 default ACME server and its own databases (named after the worker id).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from support.dns import ZoneServer
 from support.server import RunningServer, start_server
 
@@ -29,8 +29,9 @@ def dns_server() -> Iterator[ZoneServer]:
 
 
 @pytest.fixture(scope="session")
-def acme_server(tmp_path_factory: pytest.TempPathFactory,
-                dns_server: ZoneServer) -> Iterator[RunningServer]:
+def acme_server(
+    tmp_path_factory: pytest.TempPathFactory, dns_server: ZoneServer
+) -> Iterator[RunningServer]:
     """The default server (gunicorn, 2 workers) for this worker's whole session."""
     server = start_server(tmp_path_factory.mktemp("acme_server"), dns=dns_server)
     try:
@@ -47,8 +48,9 @@ class ServerFactory:
         self.dns = dns
         self.servers: list[RunningServer] = []
 
-    def __call__(self, overrides: dict | None = None, *, workers: int = 2,
-                 dev: bool = False) -> RunningServer:
+    def __call__(
+        self, overrides: dict | None = None, *, workers: int = 2, dev: bool = False
+    ) -> RunningServer:
         workdir = self.root / f"server{len(self.servers)}"
         server = start_server(workdir, overrides=overrides, workers=workers, dev=dev, dns=self.dns)
         self.servers.append(server)
@@ -60,8 +62,9 @@ class ServerFactory:
 
 
 @pytest.fixture
-def start_acme_server(tmp_path: Path,
-                      dns_server: ZoneServer) -> Iterator[Callable[..., RunningServer]]:
+def start_acme_server(
+    tmp_path: Path, dns_server: ZoneServer
+) -> Iterator[Callable[..., RunningServer]]:
     """Factory: `start_acme_server(overrides=None, *, workers=2, dev=False) -> RunningServer`."""
     factory = ServerFactory(tmp_path / "servers", dns_server)
     try:

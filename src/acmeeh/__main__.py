@@ -1,4 +1,5 @@
 """python -m acmeeh → acmeeh.cli.main()."""
+
 import sys
 
 from acmeeh.cli import main

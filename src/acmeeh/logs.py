@@ -4,13 +4,14 @@
 `reconfigure_level` changes the level at run time (SIGHUP). The redaction filter sits on the
 handler, so it sees records from every logger that propagates to the root.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 # Field names whose values are never logged. ACME challenge tokens and key authorizations are
@@ -19,21 +20,29 @@ _SECRET_NAME = (
     r"passw(?:or)?d|passphrase|secret|hmac|private_?key|privkey|cookie|api_?key|credential"
     r"|(?:access|refresh|auth|admin|api|bearer|session|id)_?token"
 )
-_SECRET_KEY = re.compile(rf"{_SECRET_NAME}|^authorization$", re.I)
+_SECRET_KEY = re.compile(rf"{_SECRET_NAME}|^authorization$", re.IGNORECASE)
 MASK = "***"
 _PEM_PRIVATE = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(-----END \1PRIVATE KEY-----|\Z)", re.S
+    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(-----END \1PRIVATE KEY-----|\Z)", re.DOTALL
 )
 _KEY_VALUE = re.compile(
     rf"""(?P<key>["']?[\w.-]*(?:{_SECRET_NAME})[\w.-]*["']?)"""
     r"""(?P<sep>\s*[:=]\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,;&}\]]+)""",
-    re.I,
+    re.IGNORECASE,
 )
-_AUTH_HEADER = re.compile(r"(?P<key>\bauthorization\s*[:=]\s*)(?P<value>(?:Bearer|Basic)\s+\S+|\S+)", re.I)
-_URI_PASSWORD = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@/\s]+)(?P<at>@)", re.I)
+_AUTH_HEADER = re.compile(
+    r"(?P<key>\bauthorization\s*[:=]\s*)(?P<value>(?:Bearer|Basic)\s+\S+|\S+)", re.IGNORECASE
+)
+_URI_PASSWORD = re.compile(
+    r"(?P<scheme>\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@/\s]+)(?P<at>@)", re.IGNORECASE
+)
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 _OURS = "_acmeeh_handler"
 
 
@@ -43,7 +52,7 @@ def is_secret_key(key: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """`text` with private key PEM blocks, key=value secrets, auth headers and URI passwords masked."""
+    """`text` with private key PEMs, key=value secrets, auth headers and URI passwords masked."""
     text = _PEM_PRIVATE.sub("[REDACTED PRIVATE KEY]", text)
     text = _AUTH_HEADER.sub(lambda m: m.group("key") + MASK, text)
     text = _KEY_VALUE.sub(lambda m: m.group("key") + m.group("sep") + MASK, text)
@@ -71,7 +80,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a bad format string must not lose the record
+        except Exception:  # noqa: BLE001 - a bad format string must not lose the record
             message = f"{record.msg!r} {record.args!r}"
         record.msg, record.args = redact_text(message), None
         for key in set(vars(record)) - _STANDARD:
@@ -102,7 +111,10 @@ class TextFormatter(logging.Formatter):
     def _exception(self, record: logging.LogRecord) -> str:
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
-        parts = [record.exc_text or "", self.formatStack(record.stack_info) if record.stack_info else ""]
+        parts = [
+            record.exc_text or "",
+            self.formatStack(record.stack_info) if record.stack_info else "",
+        ]
         return "\n".join(p for p in parts if p)
 
 
@@ -125,23 +137,26 @@ class JsonFormatter(TextFormatter):
 
 
 def _timestamp(record: logging.LogRecord) -> str:
-    when = datetime.fromtimestamp(record.created, tz=timezone.utc)
+    when = datetime.fromtimestamp(record.created, tz=UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
 def _compact(value: Any) -> str:
-    if isinstance(value, str) and value and not any(c.isspace() or c in "\"=" for c in value):
+    if isinstance(value, str) and value and not any(c.isspace() or c in '"=' for c in value):
         return value
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str | int = "INFO", fmt: str = "text", *, stream: TextIO | None = None) -> logging.Handler:
+def configure_logging(
+    level: str | int = "INFO", fmt: str = "text", *, stream: TextIO | None = None
+) -> logging.Handler:
     """Send every log record to `stream` (stderr) as `fmt` ("text" or "json"), secrets masked.
 
     Idempotent: a handler installed by an earlier call is replaced. Returns the new handler.
     """
     if fmt not in ("text", "json"):
         raise ValueError(f"unknown log format {fmt!r} (text or json)")
+    number = _level_number(level)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(old)
@@ -150,16 +165,20 @@ def configure_logging(level: str | int = "INFO", fmt: str = "text", *, stream: T
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
-    reconfigure_level(level)
+    root.setLevel(number)
     logging.captureWarnings(True)
     return handler
 
 
 def reconfigure_level(level: str | int) -> None:
     """Change the root level at run time (e.g. on SIGHUP). Raises ValueError for an unknown name."""
-    if isinstance(level, str):
-        number = logging.getLevelName(level.upper())
-        if not isinstance(number, int):
-            raise ValueError(f"unknown log level {level!r}")
-        level = number
-    logging.getLogger().setLevel(level)
+    logging.getLogger().setLevel(_level_number(level))
+
+
+def _level_number(level: str | int) -> int:
+    if isinstance(level, int):
+        return level
+    number = logging.getLevelNamesMapping().get(level.upper())
+    if number is None:
+        raise ValueError(f"unknown log level {level!r}")
+    return number

@@ -1,10 +1,10 @@
 """certbot --manual dns-01 with hooks that publish TXT records in the loopback DNS server."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
 from support.certbot import Certbot, dns_names, openssl_verify
 from support.server import RunningServer
 
@@ -20,8 +20,9 @@ pytestmark = pytest.mark.e2e
         ("wild.example.test", ("*.wild.example.test", "wild.example.test")),
     ],
 )
-def test_dns01_manual_hooks(acme_server: RunningServer, tmp_path: Path, cert_name: str,
-                            domains: tuple[str, ...]) -> None:
+def test_dns01_manual_hooks(
+    acme_server: RunningServer, tmp_path: Path, cert_name: str, domains: tuple[str, ...]
+) -> None:
     dns = acme_server.dns
     record = f"_acme-challenge.{cert_name}"
     dns.clear_txt(record)
@@ -46,8 +47,13 @@ def test_dns01_manual_hooks(acme_server: RunningServer, tmp_path: Path, cert_nam
         ("wrong.example.test", ["not-the-digest"], {"unauthorized", "incorrectResponse"}),
     ],
 )
-def test_dns01_bad_record_fails(acme_server: RunningServer, tmp_path: Path, domain: str,
-                                published: list[str] | None, problems: set[str]) -> None:
+def test_dns01_bad_record_fails(
+    acme_server: RunningServer,
+    tmp_path: Path,
+    domain: str,
+    published: list[str] | None,
+    problems: set[str],
+) -> None:
     """No or a wrong TXT record: validation fails with an ACME error and no certificate."""
     record = f"_acme-challenge.{domain}"
     if published is None:
@@ -55,8 +61,20 @@ def test_dns01_bad_record_fails(acme_server: RunningServer, tmp_path: Path, doma
     else:
         acme_server.dns.set_txt(record, published)
     certbot = Certbot(acme_server, tmp_path / "certbot")
-    result = certbot.run("certonly", "--manual", "--preferred-challenges", "dns",
-                         "--manual-auth-hook", "true", "--manual-cleanup-hook", "true",
-                         "--cert-name", domain, "-d", domain, check=False)
+    result = certbot.run(
+        "certonly",
+        "--manual",
+        "--preferred-challenges",
+        "dns",
+        "--manual-auth-hook",
+        "true",
+        "--manual-cleanup-hook",
+        "true",
+        "--cert-name",
+        domain,
+        "-d",
+        domain,
+        check=False,
+    )
     assert any(certbot.failed_with(result, p) for p in problems), certbot.describe(result)
     assert not certbot.live(domain).exists()

@@ -1,4 +1,5 @@
 """certbot (real client, standalone http-01 listener) against a running ACMEEH server."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-
 from support.certbot import Certbot, dns_names, load_pem_chain, openssl_verify
 from support.server import RunningServer
 
@@ -15,8 +15,9 @@ pytestmark = pytest.mark.e2e
 
 def _spki(key_or_cert) -> bytes:
     public = key_or_cert.public_key()
-    return public.public_bytes(serialization.Encoding.DER,
-                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    return public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _output(result) -> str:
@@ -36,7 +37,7 @@ def test_issue_single_name_verifies_against_ca(acme_server: RunningServer, tmp_p
     assert load_pem_chain(live / "fullchain.pem")[0] == cert
     key = serialization.load_pem_private_key((live / "privkey.pem").read_bytes(), password=None)
     assert _spki(key) == _spki(cert)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert cert.not_valid_before_utc <= now < cert.not_valid_after_utc
     lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
     assert dt.timedelta(days=89) < lifetime <= dt.timedelta(days=91)
@@ -50,9 +51,18 @@ def test_multi_name_renew_and_revoke(acme_server: RunningServer, tmp_path: Path)
     assert dns_names(first) == set(names)
 
     # Renewal: a new order, a new key (certbot does not reuse keys by default), a new serial.
-    certbot.run("renew", "--force-renewal", "--cert-name", "multi", "--no-random-sleep-on-renew",
-                "--http-01-port", str(acme_server.http01_port), "--http-01-address", "127.0.0.1",
-                with_account_flags=False)
+    certbot.run(
+        "renew",
+        "--force-renewal",
+        "--cert-name",
+        "multi",
+        "--no-random-sleep-on-renew",
+        "--http-01-port",
+        str(acme_server.http01_port),
+        "--http-01-address",
+        "127.0.0.1",
+        with_account_flags=False,
+    )
     second = certbot.certificate("multi")
     assert second.serial_number != first.serial_number
     assert dns_names(second) == set(names)
@@ -70,12 +80,20 @@ def test_multi_name_renew_and_revoke(acme_server: RunningServer, tmp_path: Path)
     # RFC 8555 §7.6: revocation signed with the certificate's own key (no account at all:
     # a fresh certbot config dir, so certbot cannot fall back to the account key).
     stranger = Certbot(acme_server, tmp_path / "stranger")
-    by_key = ("revoke", "--cert-path", str(archive / "cert1.pem"),
-              "--key-path", str(archive / "privkey1.pem"),
-              "--reason", "keycompromise", "--no-delete-after-revoke")
+    by_key = (
+        "revoke",
+        "--cert-path",
+        str(archive / "cert1.pem"),
+        "--key-path",
+        str(archive / "privkey1.pem"),
+        "--reason",
+        "keycompromise",
+        "--no-delete-after-revoke",
+    )
     stranger.run(*by_key, with_account_flags=False)
     assert not (stranger.config_dir / "accounts").exists() or not any(
-        (stranger.config_dir / "accounts").rglob("regr.json"))
+        (stranger.config_dir / "accounts").rglob("regr.json")
+    )
     again = stranger.run(*by_key, with_account_flags=False, check=False)
     assert stranger.failed_with(again, "alreadyRevoked"), stranger.describe(again)
 

@@ -1,4 +1,5 @@
 """The e2e harness itself: the loopback DNS server, its control endpoint and the certbot hook."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ import dns.message
 import dns.query
 import dns.rcode
 import pytest
-
 from support.certbot import HOOKS
 from support.dns import ZoneServer
 from support.server import deep_merge
@@ -45,8 +45,9 @@ def zone() -> ZoneServer:
         ("b.a.example.test", "TXT", "NXDOMAIN", []),
     ],
 )
-def test_zone_answers(zone: ZoneServer, transport, name: str, rtype: str, rcode: str,
-                      answers: list[str]) -> None:
+def test_zone_answers(
+    zone: ZoneServer, transport, name: str, rtype: str, rcode: str, answers: list[str]
+) -> None:
     reply = transport(dns.message.make_query(name, rtype), zone.host, port=zone.port, timeout=3)
     assert dns.rcode.to_text(reply.rcode()) == rcode
     got = sorted(rd.to_text() for rrset in reply.answer for rd in rrset)
@@ -98,8 +99,12 @@ def test_control_rejects_oversized_body(zone: ZoneServer) -> None:
 
 @pytest.mark.parametrize("domain", ["h.example.test", "*.h.example.test"])
 def test_certbot_hook_script(zone: ZoneServer, domain: str) -> None:
-    env = {**os.environ, "ACMEEH_TEST_DNS_CONTROL": zone.control_url,
-           "CERTBOT_DOMAIN": domain, "CERTBOT_VALIDATION": "digest"}
+    env = {
+        **os.environ,
+        "ACMEEH_TEST_DNS_CONTROL": zone.control_url,
+        "CERTBOT_DOMAIN": domain,
+        "CERTBOT_VALIDATION": "digest",
+    }
     hook = [sys.executable, str(HOOKS / "dns01.py")]
     subprocess.run([*hook, "auth"], env=env, check=True, timeout=30, capture_output=True)
     assert zone.txt("_acme-challenge.h.example.test") == ["digest"]

@@ -1,4 +1,5 @@
 """lego (Go client, Debian package) against a running ACMEEH server: http-01, tls-alpn-01, revoke."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from support.certbot import dns_names, load_pem_chain, openssl_verify
 from support.server import RunningServer
 
@@ -28,18 +28,36 @@ def lego_bin() -> str:
     return found
 
 
-def run_lego(lego_bin: str, server: RunningServer, path: Path, *args: str,
-             check: bool = True) -> subprocess.CompletedProcess:
+def run_lego(
+    lego_bin: str, server: RunningServer, path: Path, *args: str, check: bool = True
+) -> subprocess.CompletedProcess:
     """`lego --server DIR --email --accept-tos --path PATH ARGS`, bounded, output on failure."""
-    command = [lego_bin, "--server", server.directory_url, "--email", EMAIL, "--accept-tos",
-               "--path", str(path), *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
-                            stdin=subprocess.DEVNULL, env={**os.environ, "LEGO_PATH": str(path)})
+    command = [
+        lego_bin,
+        "--server",
+        server.directory_url,
+        "--email",
+        EMAIL,
+        "--accept-tos",
+        "--path",
+        str(path),
+        *args,
+    ]
+    result = subprocess.run(
+        command,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "LEGO_PATH": str(path)},
+    )
     if check and result.returncode != 0:
         raise AssertionError(
             f"lego exited {result.returncode}: {' '.join(command)}\n--- stdout ---\n"
             f"{result.stdout}\n--- stderr ---\n{result.stderr}\n"
-            f"--- server log (tail) ---\n{server.log_tail(4000)}")
+            f"--- server log (tail) ---\n{server.log_tail(4000)}"
+        )
     return result
 
 
@@ -50,8 +68,9 @@ def challenge_args(server: RunningServer, kind: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("kind", "domain"), [("http", "l.localhost"), ("tls", "t.localhost")])
-def test_lego_issue_and_revoke(lego_bin: str, acme_server: RunningServer, tmp_path: Path,
-                               kind: str, domain: str) -> None:
+def test_lego_issue_and_revoke(
+    lego_bin: str, acme_server: RunningServer, tmp_path: Path, kind: str, domain: str
+) -> None:
     path = tmp_path / "lego"
     run_lego(lego_bin, acme_server, path, *challenge_args(acme_server, kind), "-d", domain, "run")
 

@@ -3,6 +3,7 @@
 Every run uses its own --config-dir/--work-dir/--logs-dir, --non-interactive, and a bounded
 subprocess timeout. Helpers also read back what certbot wrote (live/ and archive/ files).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,14 +38,27 @@ class Certbot:
     def config_dir(self) -> Path:
         return self.root / "config"
 
-    def run(self, *args: str, check: bool = True, with_account_flags: bool = True,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        *args: str,
+        check: bool = True,
+        with_account_flags: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
         """Run `certbot ARGS` with the common flags; raise with full output if `check` fails."""
-        command = [str(venv_bin("certbot")), *args,
-                   "--config-dir", str(self.config_dir),
-                   "--work-dir", str(self.root / "work"),
-                   "--logs-dir", str(self.root / "logs"),
-                   "--non-interactive", "--server", self.server.directory_url]
+        command = [
+            str(venv_bin("certbot")),
+            *args,
+            "--config-dir",
+            str(self.config_dir),
+            "--work-dir",
+            str(self.root / "work"),
+            "--logs-dir",
+            str(self.root / "logs"),
+            "--non-interactive",
+            "--server",
+            self.server.directory_url,
+        ]
         if with_account_flags:
             command.append("--agree-tos")
             if self.email:
@@ -53,8 +67,15 @@ class Certbot:
                 command.append("--register-unsafely-without-email")
         full_env = dict(os.environ)
         full_env.update(env or {})
-        result = subprocess.run(command, capture_output=True, text=True, env=full_env,
-                                timeout=TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            command,
+            check=False,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=TIMEOUT_SECONDS,
+            stdin=subprocess.DEVNULL,
+        )
         if check and result.returncode != 0:
             raise AssertionError(self.describe(result))
         return result
@@ -75,19 +96,32 @@ class Certbot:
     def describe(self, result: subprocess.CompletedProcess) -> str:
         """Command, exit code, output, certbot's own log tail, and the server log tail."""
         log_tail = self.log_text()[-6000:] or "<none>"
-        return (f"certbot exited {result.returncode}: {' '.join(result.args)}\n"
-                f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}\n"
-                f"--- letsencrypt.log (tail) ---\n{log_tail}\n"
-                f"--- server log (tail) ---\n{self.server.log_tail(4000)}")
+        return (
+            f"certbot exited {result.returncode}: {' '.join(result.args)}\n"
+            f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}\n"
+            f"--- letsencrypt.log (tail) ---\n{log_tail}\n"
+            f"--- server log (tail) ---\n{self.server.log_tail(4000)}"
+        )
 
     # --- issuance ---------------------------------------------------------------------------
-    def certonly_standalone(self, *domains: str, cert_name: str | None = None,
-                            check: bool = True, extra: tuple[str, ...] = ()):
+    def certonly_standalone(
+        self,
+        *domains: str,
+        cert_name: str | None = None,
+        check: bool = True,
+        extra: tuple[str, ...] = (),
+    ):
         """http-01 with certbot's own listener on the server's http01 port."""
-        args = ["certonly", "--standalone",
-                "--http-01-port", str(self.server.http01_port),
-                "--http-01-address", "127.0.0.1",
-                "--cert-name", cert_name or domains[0]]
+        args = [
+            "certonly",
+            "--standalone",
+            "--http-01-port",
+            str(self.server.http01_port),
+            "--http-01-address",
+            "127.0.0.1",
+            "--cert-name",
+            cert_name or domains[0],
+        ]
         for domain in domains:
             args += ["-d", domain]
         return self.run(*args, *extra, check=check)
@@ -95,14 +129,23 @@ class Certbot:
     def certonly_dns_manual(self, *domains: str, cert_name: str, check: bool = True):
         """dns-01 with the manual plugin; the hook writes TXT records into the test DNS server."""
         hook = f"{sys.executable} {HOOKS / 'dns01.py'}"
-        args = ["certonly", "--manual", "--preferred-challenges", "dns",
-                "--manual-auth-hook", f"{hook} auth",
-                "--manual-cleanup-hook", f"{hook} cleanup",
-                "--cert-name", cert_name]
+        args = [
+            "certonly",
+            "--manual",
+            "--preferred-challenges",
+            "dns",
+            "--manual-auth-hook",
+            f"{hook} auth",
+            "--manual-cleanup-hook",
+            f"{hook} cleanup",
+            "--cert-name",
+            cert_name,
+        ]
         for domain in domains:
             args += ["-d", domain]
-        return self.run(*args, check=check,
-                        env={"ACMEEH_TEST_DNS_CONTROL": self.server.dns.control_url})
+        return self.run(
+            *args, check=check, env={"ACMEEH_TEST_DNS_CONTROL": self.server.dns.control_url}
+        )
 
     # --- files ------------------------------------------------------------------------------
     def live(self, cert_name: str) -> Path:
@@ -132,7 +175,9 @@ def openssl_verify(ca_cert: Path, leaf: Path, untrusted: Path | None = None) -> 
     command = ["openssl", "verify", "-CAfile", str(ca_cert)]
     if untrusted is not None:
         command += ["-untrusted", str(untrusted)]
-    result = subprocess.run([*command, str(leaf)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [*command, str(leaf)], check=False, capture_output=True, text=True, timeout=30
+    )
     if result.returncode != 0 or not result.stdout.strip().endswith("OK"):
         raise AssertionError(f"{' '.join(command)} {leaf}: {result.stdout}{result.stderr}")
     return result.stdout

@@ -8,6 +8,7 @@
 Out-of-process clients (certbot manual hooks) change TXT records through a tiny loopback HTTP
 control endpoint (`control_url`): POST {"op": "add"|"remove"|"clear", "name": ..., "value": ...}.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ import socket
 import threading
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 from dnslib import AAAA, CAA, QTYPE, RCODE, RR, TXT, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
@@ -83,7 +85,7 @@ class _Zone(BaseResolver):
         return name in self._records or any(k.endswith(suffix) for k in self._records)
 
     # --- dnslib resolver --------------------------------------------------------------------
-    def resolve(self, request, handler):  # noqa: ARG002 - dnslib signature
+    def resolve(self, request, handler):
         reply = request.reply()
         reply.header.aa = 1
         qname = request.q.qname
@@ -98,8 +100,9 @@ class _Zone(BaseResolver):
             wanted = list(types) if qtype == "ANY" else [qtype]
             for rtype in wanted:
                 for value in types.get(rtype, []):
-                    reply.add_answer(RR(qname, getattr(QTYPE, rtype), rdata=_rdata(rtype, value),
-                                        ttl=TTL))
+                    reply.add_answer(
+                        RR(qname, getattr(QTYPE, rtype), rdata=_rdata(rtype, value), ttl=TTL)
+                    )
         return reply
 
 
@@ -121,7 +124,7 @@ class _ControlHandler(BaseHTTPRequestHandler):
 
     zone: _Zone  # set on the subclass made per server
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length <= 0 or length > CONTROL_MAX_BODY:
             self._reply(400, {"error": "body length"})
@@ -150,7 +153,7 @@ class _ControlHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 - silence stderr
+    def log_message(self, format, *args) -> None:
         pass
 
 
@@ -182,13 +185,15 @@ class ZoneServer:
         else:
             raise RuntimeError("no port free for both UDP and TCP DNS")
         for server in (self._udp, self._tcp):  # short poll so stop() returns quickly
-            threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.05},
-                             daemon=True).start()
+            threading.Thread(
+                target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            ).start()
         handler = type("Handler", (_ControlHandler,), {"zone": self.zone})
         self._control = ThreadingHTTPServer((self.host, 0), handler)
         self._control.daemon_threads = True
-        self._control_thread = threading.Thread(target=self._control.serve_forever,
-                                                kwargs={"poll_interval": 0.05}, daemon=True)
+        self._control_thread = threading.Thread(
+            target=self._control.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._control_thread.start()
         return self
 
@@ -202,7 +207,7 @@ class ZoneServer:
             self._control.server_close()
         self._udp = self._tcp = self._control = None
 
-    def __enter__(self) -> ZoneServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -4,6 +4,7 @@
 challenge ports free for the client under test, dns-01 pointed at a loopback ZoneServer), starts
 `python -m acmeeh -c CONFIG serve` (gunicorn) or `--dev`, and waits until the directory answers.
 """
+
 from __future__ import annotations
 
 import copy
@@ -61,20 +62,27 @@ def drop_stale_databases() -> list[str]:
     pattern = re.compile(r"^acmeeh_e2e_[A-Za-z0-9]+_(\d+)_\d+$")
     dropped = []
     with psycopg.connect(server_url(), autocommit=True) as conn:
-        names = [row[0] for row in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'acmeeh\\_e2e\\_%'")]
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'acmeeh\\_e2e\\_%'"
+            )
+        ]
         for name in names[:200]:  # bounded
             match = pattern.match(name)
             if match and not _pid_alive(int(match.group(1))):
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                             .format(sql.Identifier(name)))
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
                 dropped.append(name)
     return dropped
 
 
 def drop_database(name: str) -> None:
     with psycopg.connect(server_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def deep_merge(base: dict, overrides: dict) -> dict:
@@ -192,8 +200,16 @@ def _kill_group(process: subprocess.Popen, *, only_if_members: bool = False) -> 
         pass
 
 
-def base_config(*, port: int, workers: int, database_url: str, ca: tuple[Path, Path],
-                http01_port: int, tlsalpn01_port: int, dns_address: str) -> dict:
+def base_config(
+    *,
+    port: int,
+    workers: int,
+    database_url: str,
+    ca: tuple[Path, Path],
+    http01_port: int,
+    tlsalpn01_port: int,
+    dns_address: str,
+) -> dict:
     """The default e2e configuration (keys from src/acmeeh/config/schema.yaml)."""
     return {
         "server": {
@@ -216,9 +232,15 @@ def base_config(*, port: int, workers: int, database_url: str, ca: tuple[Path, P
     }
 
 
-def start_server(workdir: Path, *, overrides: dict | None = None, workers: int = 2,
-                 dev: bool = False, dns: ZoneServer | None = None,
-                 timeout: float = START_TIMEOUT_SECONDS) -> RunningServer:
+def start_server(
+    workdir: Path,
+    *,
+    overrides: dict | None = None,
+    workers: int = 2,
+    dev: bool = False,
+    dns: ZoneServer | None = None,
+    timeout: float = START_TIMEOUT_SECONDS,
+) -> RunningServer:
     """Start ACMEEH on free loopback ports; raise RuntimeError (with the log) if it never answers."""
     workdir.mkdir(parents=True, exist_ok=True)
     owns_dns = dns is None
@@ -231,9 +253,15 @@ def start_server(workdir: Path, *, overrides: dict | None = None, workers: int =
     name = database_name(n)
     database_url = as_uri(fresh_database(name))
     ca_cert, ca_key = _dev_ca(workdir / "ca")
-    config = base_config(port=port, workers=workers, database_url=database_url,
-                         ca=(ca_cert, ca_key), http01_port=free_port(),
-                         tlsalpn01_port=free_port(), dns_address=dns.address)
+    config = base_config(
+        port=port,
+        workers=workers,
+        database_url=database_url,
+        ca=(ca_cert, ca_key),
+        http01_port=free_port(),
+        tlsalpn01_port=free_port(),
+        dns_address=dns.address,
+    )
     config = deep_merge(config, overrides or {})
     config_path = workdir / "acmeeh.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -245,17 +273,35 @@ def start_server(workdir: Path, *, overrides: dict | None = None, workers: int =
     runtime_dir = Path(tempfile.mkdtemp(prefix="acmeeh-rt-"))
     env = child_env({"XDG_RUNTIME_DIR": str(runtime_dir)})
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     external = config["server"]["external_url"].rstrip("/")
     prefix = config.get("acme", {}).get("path_prefix", "/acme")
     server = RunningServer(
-        process=process, base_url=external, directory_url=f"{external}{prefix}/directory",
-        ca_cert_path=ca_cert, ca_key_path=ca_key,
+        process=process,
+        base_url=external,
+        directory_url=f"{external}{prefix}/directory",
+        ca_cert_path=Path(config["ca"]["certificate"]),
+        ca_key_path=Path(config["ca"]["key"]),
         http01_port=config["challenges"]["http01"]["port"],
-        tlsalpn01_port=config["challenges"]["tlsalpn01"]["port"], dns=dns,
-        config_path=config_path, config=config, database_url=database_url, log_path=log_path,
-        workdir=workdir, database_name=name, runtime_dir=runtime_dir, _owns_dns=owns_dns)
+        tlsalpn01_port=config["challenges"]["tlsalpn01"]["port"],
+        dns=dns,
+        config_path=config_path,
+        config=config,
+        database_url=database_url,
+        log_path=log_path,
+        workdir=workdir,
+        database_name=name,
+        runtime_dir=runtime_dir,
+        _owns_dns=owns_dns,
+    )
     try:
         wait_for_directory(server, timeout)
     except BaseException:
@@ -270,9 +316,11 @@ def wait_for_directory(server: RunningServer, timeout: float) -> None:
     last = "no attempt"
     while time.monotonic() < deadline:
         if not server.alive():
-            raise RuntimeError(f"acmeeh exited with {server.process.returncode} before answering "
-                               f"{server.directory_url}\n--- {server.log_path} ---\n"
-                               f"{server.log_tail()}")
+            raise RuntimeError(
+                f"acmeeh exited with {server.process.returncode} before answering "
+                f"{server.directory_url}\n--- {server.log_path} ---\n"
+                f"{server.log_tail()}"
+            )
         try:
             with urllib.request.urlopen(server.directory_url, timeout=2) as response:
                 if response.status == 200:
@@ -283,5 +331,7 @@ def wait_for_directory(server: RunningServer, timeout: float) -> None:
         except (urllib.error.URLError, OSError) as exc:
             last = repr(exc)
         time.sleep(0.2)
-    raise RuntimeError(f"{server.directory_url} did not answer 200 within {timeout}s "
-                       f"(last: {last})\n--- {server.log_path} ---\n{server.log_tail()}")
+    raise RuntimeError(
+        f"{server.directory_url} did not answer 200 within {timeout}s "
+        f"(last: {last})\n--- {server.log_path} ---\n{server.log_tail()}"
+    )

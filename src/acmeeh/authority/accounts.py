@@ -13,6 +13,7 @@ from ..protocol.identifiers import normalize
 from ..protocol.status import AccountStatus
 from ..store import accounts as account_store
 from ..store.records import AccountRow
+from . import eab, notifications
 from .env import Env
 
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
@@ -69,8 +70,13 @@ def find_by_key(env: Env, jwk: josepy.JWK) -> AccountRow | None:
         return account_store.find_account_by_thumbprint(conn, jws.thumbprint(jwk))
 
 
-def new_account(env: Env, jwk: josepy.JWK, msg: Any) -> tuple[AccountRow, bool]:
-    """Return (account, created). An existing key returns its account (RFC 8555 §7.3.1)."""
+def new_account(env: Env, jwk: josepy.JWK, msg: Any, *, url: str = "") -> tuple[AccountRow, bool]:
+    """Return (account, created). An existing key returns its account (RFC 8555 §7.3.1).
+
+    `url` is the newAccount URL the request was signed for; an external account binding
+    must name it (RFC 8555 §7.3.4). A binding, when given, is always verified and its key
+    bound to the new account; `acme.external_account_required` makes it mandatory.
+    """
     thumbprint = jws.thumbprint(jwk)
     with env.pool.connection() as conn:
         existing = account_store.find_account_by_thumbprint(conn, thumbprint)
@@ -91,15 +97,19 @@ def new_account(env: Env, jwk: josepy.JWK, msg: Any) -> tuple[AccountRow, bool]:
         )
     if env.settings.acme.external_account_required and not msg.external_account_binding:
         raise problems.external_account_required("this server requires external account binding")
+    binding = msg.external_account_binding
     with env.pool.connection() as conn, conn.transaction():
+        kid = eab.verify(conn, binding, url=url, account_jwk=jwk) if binding else None
         row = account_store.insert_account(
             conn, uuid.uuid4(), jwk=jwk_json(jwk), thumbprint=thumbprint,
-            contact=contacts, tos_agreed=agreed,
+            contact=contacts, tos_agreed=agreed, eab_kid=kid,
         )
         if row is None:  # another request registered the same key first
             row = account_store.find_account_by_thumbprint(conn, thumbprint)
             assert row is not None
             return row, False
+        if kid is not None:
+            eab.bind(conn, kid, row.id, env.clock())
     env.log.info("account created", extra={"account_id": str(row.id)})
     return row, True
 
@@ -114,6 +124,7 @@ def update_account(env: Env, account: AccountRow, msg: Any) -> AccountRow:
             row = account_store.set_deactivated(conn, account.id)
             if row is None:
                 raise problems.unauthorized("account is not valid")
+            notifications.notify_deactivated(conn, env, row)
             env.log.info("account deactivated", extra={"account_id": str(account.id)})
             return row
         if msg.contact is not None:
@@ -151,4 +162,21 @@ def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, 
     if row is None:
         raise problems.conflict("the account key changed concurrently; retry")
     env.log.info("account key changed", extra={"account_id": str(account.id)})
+    return row
+
+
+def deactivate_by_admin(env: Env, account_id: uuid.UUID) -> AccountRow:
+    """valid → deactivated on an operator's request (same end state as RFC 8555 §7.3.6).
+
+    404 when the account does not exist, 409 when it is not valid.
+    """
+    with env.pool.connection() as conn, conn.transaction():
+        row = account_store.set_deactivated(conn, account_id)
+        if row is None:
+            current = account_store.get_account(conn, account_id)
+            if current is None:
+                raise problems.not_found("no such account")
+            raise problems.conflict(f"account is {current.status}, not valid")
+        notifications.notify_deactivated(conn, env, row)
+    env.log.info("account deactivated by an operator", extra={"account_id": str(account_id)})
     return row

@@ -9,7 +9,7 @@ from ..protocol.identifiers import Identifier, normalize
 from ..protocol.status import OrderStatus
 from ..store import certs as cert_store
 from ..store.records import AccountRow
-from . import states
+from . import notifications, states
 from .env import Env
 from .orders import OrderState, load_order, refresh
 
@@ -44,7 +44,7 @@ def finalize(env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes)
         raise problems.server_internal() from exc
     cert_id = uuid.uuid4()
     with env.pool.connection() as conn, conn.transaction():
-        cert_store.insert_certificate(
+        cert = cert_store.insert_certificate(
             conn, cert_id, serial=issued.serial_hex, account_id=account.id, order_id=order.id,
             der=issued.der, pem_chain=issued.pem_chain, names=[_name(i) for i in identifiers],
             not_before=issued.not_before, not_after=issued.not_after,
@@ -54,6 +54,7 @@ def finalize(env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes)
                                  certificate_id=cert_id)
         if done is None:  # recovered as stale meanwhile: do not hand out a certificate
             raise problems.order_not_ready("order left processing before the certificate was stored")
+        notifications.notify_issued(conn, env, account, cert)  # outbox: commits with the certificate
         state = refresh(env, conn, done)
     env.log.info("certificate issued", extra={"order_id": str(order.id), "serial": issued.serial_hex})
     return state

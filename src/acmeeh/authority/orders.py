@@ -15,7 +15,7 @@ from ..store import challenges as challenge_store
 from ..store import orders as order_store
 from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, OrderRow
-from . import policy, states
+from . import allowlists, maintenance, policy, renewal, states
 from .env import Env
 
 
@@ -28,7 +28,12 @@ class OrderState:
 
 
 def new_order(env: Env, account: AccountRow, msg: Any) -> OrderState:
-    """Check policy, reuse valid authorizations, insert the order, its authzs and challenges."""
+    """Check policy, reuse valid authorizations, insert the order, its authzs and challenges.
+
+    Refused with 503 while maintenance mode is on; identifiers must pass the configured
+    policy and the admin allowlists (rejectedIdentifier).
+    """
+    maintenance.check_open(env)
     if msg.not_before is not None or msg.not_after is not None:
         raise problems.malformed("notBefore and notAfter are not supported; omit them")
     identifiers = sorted(msg.normalized_identifiers())
@@ -44,6 +49,8 @@ def new_order(env: Env, account: AccountRow, msg: Any) -> OrderState:
     cfg = env.settings.order
     order_expires = now + timedelta(seconds=cfg.lifetime_seconds)
     with env.pool.connection() as conn, conn.transaction():
+        allowlists.check(conn, account, identifiers)
+        replaces = _replaces(env, conn, account, identifiers, getattr(msg, "replaces", None))
         reusable = _reusable(conn, account, now, cfg) if cfg.authz_reuse else {}
         authz_ids: list[uuid.UUID] = []
         all_valid = True
@@ -58,11 +65,23 @@ def new_order(env: Env, account: AccountRow, msg: Any) -> OrderState:
             conn, uuid.uuid4(), account_id=account.id,
             status=OrderStatus.READY if all_valid else OrderStatus.PENDING,
             identifiers=[i.to_json() for i in identifiers], expires=order_expires,
-            replaces=getattr(msg, "replaces", None), authorization_ids=authz_ids,
+            replaces=replaces, authorization_ids=authz_ids,
         )
         authzs = authz_store.list_order_authorizations(conn, order.id)
     env.log.info("order created", extra={"order_id": str(order.id), "account_id": str(account.id)})
     return OrderState(order, authzs)
+
+
+def _replaces(
+    env: Env, conn: Connection, account: AccountRow, identifiers: list[Identifier], text: str | None
+) -> str | None:
+    """RFC 9773 §5: check `replaces` and return the canonical certID to record (None when
+    absent, or ignored when renewal information is disabled)."""
+    if text is None or not env.settings.renewal_info.enabled:
+        return None
+    return renewal.check_replaces(
+        conn, account, identifiers, text, settle=lambda o: refresh(env, conn, o).order
+    )
 
 
 def _reusable(conn: Connection, account: AccountRow, now: datetime, cfg: Any) -> dict:

@@ -3,6 +3,7 @@ or by whoever holds the certificate's private key."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
 import josepy
@@ -14,6 +15,7 @@ from ..protocol.status import RevocationReason
 from ..store import authzs as authz_store
 from ..store import certs as cert_store
 from ..store.records import AccountRow, CertificateRow
+from . import notifications
 from .env import Env
 
 # RFC 5280 §5.3.1 codes a subscriber may ask for. certificateHold is not supported (a hold
@@ -76,5 +78,37 @@ def revoke(
         done = cert_store.set_revoked(conn, row.id, reason=code, now=env.clock())
         if done is None:
             raise problems.already_revoked("certificate is already revoked")
+        notifications.notify_revoked(conn, env, done)
     env.log.info("certificate revoked", extra={"serial": row.serial, "reason": RevocationReason(code).name})
+    return done
+
+
+def revoke_by_admin(env: Env, cert_id: uuid.UUID, reason: int) -> CertificateRow:
+    """An operator revokes a certificate by id: 404 unknown, alreadyRevoked twice."""
+    if reason not in ALLOWED_REASONS:
+        raise problems.bad_revocation_reason(f"reason {reason} is not accepted")
+    with env.pool.connection() as conn, conn.transaction():
+        row = cert_store.get_certificate(conn, cert_id)
+        if row is None:
+            raise problems.not_found("no such certificate")
+        done = cert_store.set_revoked(conn, cert_id, reason=reason, now=env.clock())
+        if done is None:
+            raise problems.already_revoked("certificate is already revoked")
+        notifications.notify_revoked(conn, env, done)
+    env.log.info("certificate revoked by an operator",
+                 extra={"serial": done.serial, "reason": RevocationReason(reason).name})
+    return done
+
+
+def revoke_many_by_admin(env: Env, cert_ids: list[uuid.UUID], reason: int) -> list[CertificateRow]:
+    """Revoke each certificate (one transaction each); those revoked meanwhile are skipped."""
+    if reason not in ALLOWED_REASONS:
+        raise problems.bad_revocation_reason(f"reason {reason} is not accepted")
+    done = []
+    for cert_id in cert_ids:
+        try:
+            done.append(revoke_by_admin(env, cert_id, reason))
+        except problems.Problem as skipped:
+            if skipped.code != "alreadyRevoked":
+                raise
     return done

@@ -1,4 +1,5 @@
-"""Command line: python -m acmeeh -c CONFIG [serve | db | ca | inspect]; dev.py = zero-config mode."""
+"""Command line: python -m acmeeh -c CONFIG [serve|db|ca|inspect]; dev.py = zero-config mode."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,14 @@ from acmeeh.logs import configure_logging
 
 # Each command lives in its own module, imported only when run, so `--version` and
 # `--validate-only` never load Flask, gunicorn or psycopg.
-_COMMANDS = {None: "acmeeh.cli.serve", "serve": "acmeeh.cli.serve", "db": "acmeeh.cli.db", "ca": "acmeeh.cli.ca"}
+_COMMANDS = {
+    None: "acmeeh.cli.serve",
+    "serve": "acmeeh.cli.serve",
+    "db": "acmeeh.cli.db",
+    "ca": "acmeeh.cli.ca",
+    "crl": "acmeeh.cli.crl",
+    "admin": "acmeeh.cli.admin",
+}
 _INSPECT = "acmeeh.cli.inspect"
 
 
@@ -71,12 +79,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "inspect":
         try:
-            module: _Command = importlib.import_module(_INSPECT)  # type: ignore[assignment]
+            module: _Command = importlib.import_module(_INSPECT)
         except ModuleNotFoundError as exc:
             if exc.name != _INSPECT:
                 raise
             print("inspect is not available", file=sys.stderr)
             return 1
     else:
-        module = importlib.import_module(_COMMANDS[args.command])  # type: ignore[assignment]
+        module = importlib.import_module(_COMMANDS[args.command])
     return int(module.run(args, settings))

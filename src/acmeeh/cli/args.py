@@ -1,4 +1,5 @@
 """The command line: `python -m acmeeh -c CONFIG [options] [command]` (see the deployment guide)."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,7 @@ def version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser; `args.command` is None (serve), "serve", "db", "ca" or "inspect"."""
+    """The parser; `args.command` is None (serve), "serve", "db", "ca", "crl" or "inspect"."""
     parser = argparse.ArgumentParser(
         prog="acmeeh",
         description="ACMEEH: an ACME (RFC 8555) certificate authority server.",
@@ -25,13 +26,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-c", "--config", metavar="PATH", help="configuration file (YAML)")
     parser.add_argument("--debug", action="store_true", help="debug logging and full tracebacks")
-    parser.add_argument("--validate-only", action="store_true", help="validate the configuration and exit")
+    parser.add_argument(
+        "--validate-only", action="store_true", help="validate the configuration and exit"
+    )
     parser.add_argument("--dev", action="store_true", help="use the Flask development server")
     parser.add_argument("-v", "--version", action="version", version=f"acmeeh {version()}")
     commands = parser.add_subparsers(dest="command", metavar="command")
 
     serve = commands.add_parser("serve", help="start the server (the default)")
-    serve.add_argument("--dev", action="store_true", dest="serve_dev", help="use the Flask development server")
+    serve.add_argument(
+        "--dev", action="store_true", dest="serve_dev", help="use the Flask development server"
+    )
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", metavar="action", required=True)
@@ -41,6 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     ca = commands.add_parser("ca", help="certificate authority")
     ca_commands = ca.add_subparsers(dest="ca_command", metavar="action", required=True)
     ca_commands.add_parser("test-sign", help="sign a throw-away CSR and show the result")
+
+    crl = commands.add_parser("crl", help="certificate revocation list")
+    crl_commands = crl.add_subparsers(dest="crl_command", metavar="action", required=True)
+    crl_commands.add_parser("rebuild", help="build, sign and store a new CRL now")
+
+    admin = commands.add_parser("admin", help="admin API users")
+    admin_commands = admin.add_subparsers(dest="admin_command", metavar="action", required=True)
+    create_user = admin_commands.add_parser(
+        "create-user", help="create an admin API user and print its generated password once")
+    create_user.add_argument("--username", required=True, help="login name")
+    create_user.add_argument("--email", required=True, help="e-mail address")
+    create_user.add_argument("--role", choices=("admin", "auditor"), default="admin",
+                             help="admin (everything, the default) or auditor (read only)")
 
     inspect = commands.add_parser("inspect", help="show an ACME object from the database")
     what = inspect.add_subparsers(dest="inspect_kind", metavar="kind", required=True)

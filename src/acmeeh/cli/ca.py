@@ -1,4 +1,5 @@
 """`ca test-sign`: sign a throw-away CSR with the configured CA and show the certificate."""
+
 from __future__ import annotations
 
 import argparse

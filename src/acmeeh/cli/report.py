@@ -1,22 +1,30 @@
 """Short, secret-free descriptions for the terminal: config summary, database target, errors."""
+
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import re
 
 from acmeeh.config import Settings
 from acmeeh.config.settings import DatabaseSettings
 from acmeeh.logs import redact_text
 
+_URL = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<netloc>[^/?#]*)(?P<rest>.*)", re.DOTALL
+)
+
 
 def describe_database(database: DatabaseSettings) -> str:
     """user@host:port/dbname, or the URL with any password removed."""
     if database.url:
-        parts = urlsplit(database.url)
-        netloc = parts.netloc
+        m = _URL.match(database.url)
+        if m is None:
+            return redact_text(database.url)
+        netloc = m.group("netloc")
         if "@" in netloc:
             userinfo, _, hostport = netloc.rpartition("@")
             netloc = userinfo.split(":", 1)[0] + "@" + hostport
-        return urlunsplit(parts._replace(netloc=netloc))
+        # redact_text also masks a ?password=... parameter.
+        return redact_text(m.group("scheme") + netloc + m.group("rest"))
     return f"{database.user}@{database.host}:{database.port}/{database.database}"
 
 

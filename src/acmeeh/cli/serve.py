@@ -1,4 +1,5 @@
 """`serve` (the default command): gunicorn in production, Flask's server with --dev."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
-"""Configuration: one YAML file → ${VAR} substitution → validated, default-filled, frozen Settings."""
+"""Configuration: one YAML file → ${VAR} substitution → validated, defaulted, frozen Settings."""
+
 from acmeeh.config.load import ConfigError, load_settings, settings_from_dict
 from acmeeh.config.settings import Settings
 

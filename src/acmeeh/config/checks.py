@@ -2,6 +2,7 @@
 
 Each yields (key path, message); each tolerates values the schema already refused.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -47,16 +48,49 @@ def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
     yield from _each(doc, "challenges.allowed_networks", cidr_problem)
     yield from _each(doc, "security.identifiers.allowed_networks", cidr_problem)
 
+    # Accepting challenges unchecked is only tolerable when an allow-list bounds what can be issued.
+    if _get(doc, "challenges.auto_accept") is True and not (
+        _get(doc, "security.identifiers.allowed_suffixes")
+        or _get(doc, "security.identifiers.allowed_networks")
+    ):
+        yield (
+            "challenges.auto_accept",
+            (
+                "is on but neither security.identifiers.allowed_suffixes nor"
+                " security.identifiers.allowed_networks restricts the identifiers"
+            ),
+        )
+
     lo, hi = _get(doc, "security.min_rsa_bits"), _get(doc, "security.max_rsa_bits")
     if isinstance(lo, int) and isinstance(hi, int) and hi < lo:
         yield "security.max_rsa_bits", f"{hi} is smaller than security.min_rsa_bits ({lo})"
+
+    yield from _admin_api_errors(doc)
 
     db_url = _get(doc, "database.url")
     if isinstance(db_url, str) and not db_url.startswith(("postgresql://", "postgres://")):
         yield "database.url", "must start with postgresql:// or postgres://"
 
 
-def _each(doc: dict[str, Any], dotted: str, check: Callable[[str], str | None]) -> Iterator[tuple[str, str]]:
+def _admin_api_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """An enabled admin API needs a strong token secret and a path of its own."""
+    if _get(doc, "admin_api.enabled") is not True:
+        return
+    secret = _get(doc, "admin_api.token_secret")
+    if not isinstance(secret, str) or not secret:
+        yield "admin_api.token_secret", "is required when admin_api.enabled is true"
+    elif len(secret.encode("utf-8")) < 32:
+        yield "admin_api.token_secret", "must be at least 32 bytes long"
+    base, acme = _get(doc, "admin_api.base_path"), _get(doc, "acme.path_prefix")
+    if isinstance(base, str) and isinstance(acme, str):
+        base_s, acme_s = base.rstrip("/") + "/", acme.rstrip("/") + "/"
+        if acme and (base_s.startswith(acme_s) or acme_s.startswith(base_s)):
+            yield "admin_api.base_path", f"{base!r} overlaps acme.path_prefix ({acme!r})"
+
+
+def _each(
+    doc: dict[str, Any], dotted: str, check: Callable[[str], str | None]
+) -> Iterator[tuple[str, str]]:
     items = _get(doc, dotted)
     if not isinstance(items, list):
         return

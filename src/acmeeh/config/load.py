@@ -1,8 +1,9 @@
-"""One YAML file → ${VAR} substitution → schema validation with defaults → cross-field checks → Settings.
+"""One YAML file → ${VAR} substitution → schema + defaults → cross-field checks → Settings.
 
 Every problem found is collected and reported together as "key.path: message", sorted by
 path, so an operator fixes a configuration in one pass.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,13 +20,14 @@ import jsonschema
 import yaml
 from jsonschema import validators
 
+from acmeeh.config.builder import build
 from acmeeh.config.checks import cross_field_errors
 from acmeeh.config.paths import ROOT, format_path
-from acmeeh.config.settings import Settings, build
+from acmeeh.config.settings import Settings
 
 # $${ is a literal "${"; ${NAME} is required; ${NAME:-default} falls back when unset or empty.
 _TOKEN = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)\}|\$\{")
-_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.S)
+_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.DOTALL)
 
 
 class ConfigError(Exception):
@@ -45,11 +47,13 @@ def load_schema() -> dict[str, Any]:
     text = resources.files("acmeeh.config").joinpath("schema.yaml").read_text(encoding="utf-8")
     schema = yaml.safe_load(text)
     if not isinstance(schema, dict):
-        raise RuntimeError("acmeeh/config/schema.yaml is not a mapping")
+        raise TypeError("acmeeh/config/schema.yaml is not a mapping")
     return schema
 
 
-def load_settings(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Read, substitute, validate and freeze the YAML file at `path`. Raises ConfigError."""
     source = Path(path)
     try:
@@ -66,7 +70,9 @@ def load_settings(path: str | os.PathLike[str], *, environ: Mapping[str, str] | 
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([f"{ROOT}: the configuration must be a mapping, not {type(data).__name__}"])
+        raise ConfigError(
+            [f"{ROOT}: the configuration must be a mapping, not {type(data).__name__}"]
+        )
     return settings_from_dict(data, environ=environ, source_path=source)
 
 
@@ -94,6 +100,7 @@ def settings_from_dict(
 
 # --- ${VAR} substitution (before validation, so substituted values are validated too) ---
 
+
 def substitute(
     node: Any,
     env: Mapping[str, str],
@@ -118,13 +125,13 @@ def substitute(
     pos = 0
     refs = 0
     for m in _TOKEN.finditer(node):
-        out.append(node[pos:m.start()])
+        out.append(node[pos : m.start()])
         pos = m.end()
         if m.group(0) == "$${":
             out.append("${")
             continue
         refs += 1
-        value = _resolve(m.group("body"), env, node[m.start():m.start() + 40])
+        value = _resolve(m.group("body"), env, node[m.start() : m.start() + 40])
         if isinstance(value, str):
             out.append(value)
         else:
@@ -143,7 +150,8 @@ def _resolve(body: str | None, env: Mapping[str, str], shown: str) -> str | tupl
     if m is None:
         if body is not None:
             shown = "${" + body + "}"
-        return (f"invalid variable reference {shown!r} (use ${{NAME}} or ${{NAME:-default}}; $${{ for a literal)",)
+        hint = "(use ${NAME} or ${NAME:-default}; $${ for a literal)"
+        return (f"invalid variable reference {shown!r} {hint}",)
     name, default = m.group("name"), m.group("default")
     value = env.get(name)
     if default is not None:
@@ -176,12 +184,15 @@ def _reparse_scalar(text: str, schema: Any) -> Any:
 
 # --- JSON Schema validation that fills defaults ---
 
+
 def _extend_with_default(base: Any) -> Any:
     """Fill each property's `default` before validating it, so nested `default: {}` objects
     get their own defaults as validation descends into them."""
     validate_properties = base.VALIDATORS["properties"]
 
-    def set_defaults(validator: Any, properties: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    def set_defaults(
+        validator: Any, properties: dict[str, Any], instance: Any, schema: dict[str, Any]
+    ) -> Iterator[Any]:
         if validator.is_type(instance, "object"):
             for name, sub in properties.items():
                 if isinstance(sub, dict) and "default" in sub:

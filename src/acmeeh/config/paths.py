@@ -1,4 +1,5 @@
 """Key paths as operators read them: server.port, challenges.enabled[0], (root)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

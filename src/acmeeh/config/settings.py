@@ -1,18 +1,14 @@
 """Frozen settings: one dataclass per object of schema.yaml, attribute = schema key.
 
 Defaults live only in schema.yaml; these classes carry no defaults of their own, so a
-Settings can only be built from a validated, default-filled dict (see `build`).
+Settings can only be built from a validated, default-filled dict (builder.build).
 Arrays are tuples, `type: number` is float, nested objects are nested dataclasses.
 """
+
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from pathlib import Path
-from typing import Any, TypeVar
-
-T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,14 +75,25 @@ class TlsAlpn01Settings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class BackgroundWorkerSettings:
+    enabled: bool
+    poll_seconds: float
+    stale_seconds: float
+    batch_size: int
+    max_requeues: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ChallengesSettings:
     enabled: tuple[str, ...]
     allowed_networks: tuple[str, ...]
     max_attempts: int
     validation_threads: int
+    auto_accept: bool
     http01: Http01Settings
     dns01: Dns01Settings
     tlsalpn01: TlsAlpn01Settings
+    background_worker: BackgroundWorkerSettings
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +130,7 @@ class SecuritySettings:
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class NonceSettings:
     lifetime_seconds: int
+    gc_interval_seconds: float
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,6 +140,8 @@ class OrderSettings:
     valid_authz_lifetime_seconds: int
     authz_reuse: bool
     authz_reuse_min_remaining_seconds: int
+    cleanup_interval_seconds: float
+    stale_processing_threshold_seconds: float
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,13 +156,91 @@ class LoggingSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationsSettings:
+    enabled: bool
+    expiration_warning_days: tuple[int, ...]
+    expiration_check_interval_seconds: int
+    max_retries: int
+    retry_delay_seconds: int
+    retry_backoff_multiplier: float
+    retry_max_delay_seconds: int
+    batch_size: int
+    delivery_interval_seconds: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpSettings:
+    enabled: bool
+    host: str
+    port: int
+    use_tls: bool
+    username: str | None
+    password: str | None = dataclasses.field(repr=False)
+    from_address: str | None
+    timeout_seconds: float
+    templates_path: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AdminApiSettings:
+    enabled: bool
+    base_path: str
+    token_secret: str | None = dataclasses.field(repr=False)
+    token_lifetime_seconds: int
+    max_failed_logins: int
+    lockout_seconds: int
+    max_page_size: int
+    max_body_bytes: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CrlSettings:
+    enabled: bool
+    path: str
+    rebuild_interval_seconds: int
+    next_update_seconds: int
+    poll_seconds: float
+    hash: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class OcspSettings:
+    enabled: bool
+    path: str
+    response_validity_seconds: int
+    signer: str
+    responder_dir: str | None
+    responder_validity_seconds: int
+    responder_renew_before_seconds: int
+    cache_seconds: int
+    cache_size: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RenewalInfoSettings:
+    enabled: bool
+    window_start: float
+    window_end: float
+    retry_after_seconds: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class DevSettings:
     enabled: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionSettings:
+    enabled: bool
+    interval_seconds: float
+    orders_days: int
+    authorizations_days: int
+    batch_size: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
-    """The whole configuration; `source_path` is the file it came from (None if built from a dict)."""
+    """The whole configuration; `source_path` is the file it came from (None for a dict)."""
 
     server: ServerSettings
     database: DatabaseSettings
@@ -164,44 +252,16 @@ class Settings:
     order: OrderSettings
     tos: TosSettings
     logging: LoggingSettings
+    notifications: NotificationsSettings
+    smtp: SmtpSettings
+    retention: RetentionSettings
+    admin_api: AdminApiSettings
+    crl: CrlSettings
+    ocsp: OcspSettings
+    renewal_info: RenewalInfoSettings
     dev: DevSettings
     source_path: Path | None = None
 
 
 # Attributes of Settings that are not schema keys.
 NON_SCHEMA_FIELDS = frozenset({"source_path"})
-
-
-def build(cls: type[T], data: dict[str, Any], **extra: Any) -> T:
-    """Instantiate dataclass `cls` from a validated, default-filled dict (recursively).
-
-    Raises KeyError/TypeError only if `data` does not match the schema, which validation
-    has already guaranteed.
-    """
-    hints = typing.get_type_hints(cls)
-    kwargs: dict[str, Any] = dict(extra)
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if field.name in NON_SCHEMA_FIELDS:
-            continue
-        kwargs[field.name] = _convert(hints[field.name], data[field.name])
-    return cls(**kwargs)
-
-
-def _convert(hint: Any, value: Any) -> Any:
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return build(hint, value)
-    origin = typing.get_origin(hint)
-    if origin is tuple:
-        (item_hint, _ellipsis) = typing.get_args(hint)
-        return tuple(_convert(item_hint, v) for v in value)
-    if origin in (types.UnionType, typing.Union):
-        if value is None:
-            return None
-        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _convert(inner, value)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and isinstance(value, float):
-        # JSON Schema counts 1.0 as an integer; keep the Python type honest.
-        return int(value)
-    return value

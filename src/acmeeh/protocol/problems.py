@@ -111,6 +111,8 @@ dns = _make("dns", 400)
 incorrect_response = _make("incorrectResponse", 403)
 tls = _make("tls", 400)
 caa = _make("caa", 403)
+# RFC 9773 §5: the certificate named in `replaces` already has a replacement order.
+already_replaced = _make("alreadyReplaced", 409)
 
 
 def malformed(

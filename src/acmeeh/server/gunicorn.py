@@ -5,6 +5,7 @@ The master never builds the app (no preload): each worker calls create_app(setti
 Signals (gunicorn's master): TERM and INT stop gracefully within server.graceful_timeout;
 HUP re-reads the configuration file and replaces the workers (see `reloaded`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,6 +14,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.glogging import Logger
 
 from acmeeh.app import create_app
 from acmeeh.config import ConfigError, Settings, load_settings
@@ -47,6 +49,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "preload_app": False,
         "proc_name": "acmeeh",
         "loglevel": settings.logging.level.lower(),
+        "logger_class": RootLogger,
     }
 
 
@@ -55,8 +58,20 @@ def reloaded(old: Settings, new: Settings) -> Settings:
     kept = {name: getattr(old, name) for name in RESTART_ONLY}
     changed = [name for name in RESTART_ONLY if getattr(new, name) != kept[name]]
     if changed:
-        log.warning("SIGHUP: changes to %s need a restart; keeping the running values", ", ".join(changed))
+        log.warning(
+            "SIGHUP: changes to %s need a restart; keeping the running values", ", ".join(changed)
+        )
     return dataclasses.replace(new, **kept)
+
+
+class RootLogger(Logger):  # type: ignore[misc]
+    """gunicorn's error log through the root handler, so it gets our format and redaction."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in list(self.error_log.handlers):
+            self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
 
 
 class _Arbiter(Arbiter):  # type: ignore[misc]
@@ -75,6 +90,9 @@ class AcmeehApplication(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for key, value in gunicorn_options(self.settings).items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn >= 27 opens a control socket under ~/.gunicorn by default; we do not use it.
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
         return create_app(self.settings)
@@ -86,7 +104,9 @@ class AcmeehApplication(BaseApplication):  # type: ignore[misc]
             try:
                 self.settings = reloaded(self.settings, load_settings(path))
             except ConfigError as exc:
-                log.error("SIGHUP: %s is invalid, keeping the running configuration:\n%s", path, exc)
+                log.error(
+                    "SIGHUP: %s is invalid, keeping the running configuration:\n%s", path, exc
+                )
             else:
                 reconfigure_level(self.settings.logging.level)
                 log.info("SIGHUP: configuration reloaded from %s", path)

@@ -4,6 +4,7 @@ Nothing happens at import: the first access to `app` (per process) reads $ACMEEH
 configures logging and builds the app with create_app (which applies migrations when
 database.auto_setup is true); later accesses return the same app.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,11 +20,12 @@ ENV_VAR = "ACMEEH_CONFIG"
 
 @functools.cache
 def build_app() -> Any:
-    """The process's app, built once. Raises RuntimeError without $ACMEEH_CONFIG, ConfigError if invalid."""
+    """The process's app, built once. RuntimeError without $ACMEEH_CONFIG; ConfigError if bad."""
     path = os.environ.get(ENV_VAR)
     if not path:
         raise RuntimeError(
-            f"{ENV_VAR} is not set: export {ENV_VAR}=/path/to/config.yaml before starting the WSGI server"
+            f"{ENV_VAR} is not set: export {ENV_VAR}=/path/to/config.yaml "
+            "before starting the WSGI server"
         )
     settings = load_settings(path)
     configure_logging(settings.logging.level, settings.logging.format)

@@ -5,6 +5,7 @@ from flask import Response, request
 
 from .blueprint import acme, json_response
 from .context import ctx
+from .pki import renewal_info_url
 
 
 @acme.get("/directory")
@@ -26,6 +27,8 @@ def directory() -> Response:
         "keyChange": c.urls.key_change(),
         "meta": meta,
     }
+    if c.env.settings.renewal_info.enabled:  # RFC 9773 §4
+        body["renewalInfo"] = renewal_info_url(c.urls.base)
     resp = json_response(body)
     resp.headers["Cache-Control"] = "public, max-age=0, no-cache"
     return resp

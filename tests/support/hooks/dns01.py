@@ -5,6 +5,7 @@ the test passes ACMEEH_TEST_DNS_CONTROL (the ZoneServer control URL, loopback on
 RFC 8555 §8.4: the record is TXT at "_acme-challenge." + the base domain (no "*.").
 Stdlib only: it runs in certbot's process environment.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ def main(argv: list[str]) -> int:
         "name": f"_acme-challenge.{domain}",
         "value": os.environ["CERTBOT_VALIDATION"],
     }
-    request = urllib.request.Request(control, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        control,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
         print(response.read().decode())
     return 0

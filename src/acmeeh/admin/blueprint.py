@@ -1,0 +1,182 @@
+"""The admin blueprint: bearer authentication, the role rule, auditing, problem rendering.
+
+Every route needs a valid token except login and the OpenAPI document. Role `admin` may do
+everything; role `auditor` only reads (GET), plus logging itself out.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from ..authority.env import Env
+from ..protocol.problems import Problem
+from ..store.paging import Page
+from . import audit, operators, problems
+from .audit import Actor
+from .inputs import encode_cursor, json_body
+from .problems import AdminProblem
+from .spec import Spec
+
+admin = Blueprint("admin", __name__)
+log = logging.getLogger("acmeeh.admin")
+PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.openapi"})
+ANY_ROLE_WRITES = frozenset({"admin.logout"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+F = TypeVar("F", bound=Callable[..., Response])
+
+
+@dataclass(frozen=True)
+class AdminContext:
+    env: Env
+    spec: Spec
+    base_url: str  # server.external_url + admin_api.base_path
+    dummy_hash: str  # verified against for unknown users (constant-cost login failures)
+
+    @property
+    def cfg(self) -> Any:
+        return self.env.settings.admin_api
+
+
+def ctx() -> AdminContext:
+    return current_app.extensions["acmeeh.admin"]
+
+
+def actor() -> Actor:
+    return g.admin_actor
+
+
+def body(schema: str, *, optional: bool = False) -> dict[str, Any]:
+    """The request body checked against components.schemas[schema] (see inputs.json_body)."""
+    return json_body(ctx().spec, schema, ctx().cfg.max_body_bytes, optional=optional)
+
+
+def json_response(data: Any, status: int = 200, *, location: str | None = None) -> Response:
+    resp = Response(json.dumps(data), status=status, content_type="application/json")
+    resp.headers["Cache-Control"] = "no-store"
+    if location:
+        resp.headers["Location"] = location
+    return resp
+
+
+def listing(rows: Sequence[Any], page: Page, render: Callable[[Any], dict[str, Any]],
+            key: Callable[[Any], str] = lambda r: str(r.id)) -> Response:
+    """One page: {"items", "next_cursor"} plus Link rel="next" (RFC 8288) when more follow."""
+    more = len(rows) > page.limit
+    shown = list(rows[: page.limit])
+    cursor = encode_cursor(shown[-1].created_at, key(shown[-1])) if more and shown else None
+    resp = json_response({"items": [render(r) for r in shown], "next_cursor": cursor})
+    if cursor:
+        args = {k: v for k, v in request.args.items() if k != "cursor"} | {"cursor": cursor}
+        resp.headers["Link"] = f'<{ctx().base_url}{_sub_path()}?{urlencode(args)}>; rel="next"'
+    return resp
+
+
+def _sub_path() -> str:
+    return request.path[len(ctx().cfg.base_path):]
+
+
+def note(target: str | None = None, **details: Any) -> None:
+    """What the audit row of this request names as target and details."""
+    if target is not None:
+        g.audit_target = target
+    g.audit_details = {**getattr(g, "audit_details", {}), **details}
+
+
+def audited(action: str) -> Callable[[F], F]:
+    """Write one audit row per call: success, or failure with the problem type."""
+
+    def wrap(view: F) -> F:
+        @functools.wraps(view)
+        def run(*args: Any, **kwargs: Any) -> Response:
+            g.audit_target, g.audit_details = None, {}
+            try:
+                resp = view(*args, **kwargs)
+            except (AdminProblem, Problem) as problem:
+                write_audit(action, audit.FAILURE, {"problem": problem.type, "status": problem.status})
+                raise
+            except Exception:
+                write_audit(action, audit.FAILURE, {"problem": "serverInternal", "status": 500})
+                raise
+            write_audit(action, audit.SUCCESS, g.audit_details)
+            return resp
+
+        return run  # type: ignore[return-value]
+
+    return wrap
+
+
+def write_audit(action: str, outcome: str, details: dict[str, Any]) -> None:
+    """One audit row for the current request (target: the noted one, else the path)."""
+    target = g.get("audit_target") or _sub_path()
+    audit.record(ctx().env, actor=g.get("admin_actor"), action=action, target=target,
+                 outcome=outcome, details=details, remote_addr=request.remote_addr)
+
+
+@admin.before_request
+def _authenticate() -> None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    owner = operators.authenticate(ctx().env, request.headers.get("Authorization"))
+    g.admin_owner = owner
+    g.admin_actor = Actor(owner.username, owner.user_id, owner.role)
+    if request.method in READ_METHODS or owner.role == "admin":
+        return
+    if request.endpoint in ANY_ROLE_WRITES:
+        return
+    rule = request.url_rule.rule if request.url_rule else request.path
+    audit.record(ctx().env, actor=g.admin_actor, action="access.denied", target=_sub_path(),
+                 outcome=audit.DENIED, details={"method": request.method, "route": rule},
+                 remote_addr=request.remote_addr)
+    raise problems.forbidden(f"role {owner.role} may only read")
+
+
+def _render_http(exc: HTTPException) -> Response:
+    code = exc.code or 500
+    if code == 413:
+        return problems.response(problems.payload_too_large(ctx().cfg.max_body_bytes))
+    if code == 415:
+        return problems.response(problems.unsupported_media_type())
+    if isinstance(exc, MethodNotAllowed):
+        return problems.response(problems.method_not_allowed(exc.valid_methods or ()))
+    if isinstance(exc, NotFound):
+        return problems.response(problems.not_found())
+    if 400 <= code < 500:
+        return problems.response(problems.bad_request("the request could not be understood"))
+    return problems.response(problems.server_internal())
+
+
+def _render_unexpected(exc: Exception) -> Response:
+    log.exception("admin API error: %s", type(exc).__name__)
+    return problems.response(problems.server_internal())
+
+
+admin.register_error_handler(AdminProblem, problems.response)
+admin.register_error_handler(Problem, problems.response)
+admin.register_error_handler(HTTPException, _render_http)
+admin.register_error_handler(Exception, _render_unexpected)
+
+
+def routing_errors(base_path: str) -> Callable[[], Response | None]:
+    """An app-level before_request hook: unknown admin paths and wrong methods become admin
+    problem documents (routing fails before any blueprint is chosen)."""
+
+    def hook() -> Response | None:
+        exc = request.routing_exception
+        if exc is None or not (request.path == base_path or request.path.startswith(base_path + "/")):
+            return None
+        if isinstance(exc, MethodNotAllowed):
+            return problems.response(problems.method_not_allowed(exc.valid_methods or ()))
+        if isinstance(exc, NotFound):
+            return problems.response(problems.not_found())
+        return None
+
+    return hook
+

@@ -1,0 +1,104 @@
+"""External account binding keys and identifier allowlists."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Response
+
+from ..authority import allowlists, eab
+from ..store import allowlists as allowlist_store
+from ..store import eab as eab_store
+from . import problems, render
+from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
+from .inputs import Query
+
+KID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def _kid(kid: str) -> str:
+    if not KID_PATTERN.match(kid):
+        raise problems.not_found("no such EAB key")
+    return kid
+
+
+@admin.get("/eab")
+def list_eab_keys() -> Response:
+    q = Query(("limit", "cursor", "status"))
+    page = q.page(ctx().cfg.max_page_size, uuid_key=False)
+    status = q.choice("status", ("unused", "used", "revoked"))
+    with ctx().env.pool.connection() as conn:
+        rows = eab_store.list_keys(conn, page, status=status)
+    return listing(rows, page, render.eab_key, key=lambda r: r.kid)
+
+
+@admin.post("/eab")
+@audited("eab.create")
+def create_eab_key() -> Response:
+    """A new key; the HMAC key is in this response only (base64url, RFC 8555 §7.3.4)."""
+    data = body("NewEabKey", optional=True)
+    row, hmac_key = eab.create_key(ctx().env, label=data.get("label", ""),
+                                   created_by=actor().username)
+    note(target=f"eab:{row.kid}", label=row.label)
+    return json_response({**render.eab_key(row), "hmac_key": hmac_key}, 201,
+                         location=f"{ctx().base_url}/eab/{row.kid}")
+
+
+@admin.get("/eab/<kid>")
+def get_eab_key(kid: str) -> Response:
+    Query(())
+    with ctx().env.pool.connection() as conn:
+        row = eab_store.get_key(conn, _kid(kid))
+    if row is None:
+        raise problems.not_found("no such EAB key")
+    return json_response(render.eab_key(row))
+
+
+@admin.post("/eab/<kid>/revoke")
+@audited("eab.revoke")
+def revoke_eab_key(kid: str) -> Response:
+    body("Empty", optional=True)
+    note(target=f"eab:{_kid(kid)}")
+    return json_response(render.eab_key(eab.revoke_key(ctx().env, kid)))
+
+
+@admin.get("/allowlists")
+def list_allowlist() -> Response:
+    q = Query(("limit", "cursor", "scope", "scope_id"))
+    page = q.page(ctx().cfg.max_page_size)
+    scope = q.choice("scope", allowlists.SCOPES)
+    scope_id = q.text("scope_id")
+    with ctx().env.pool.connection() as conn:
+        rows = allowlist_store.list_entries(conn, page, scope=scope, scope_id=scope_id)
+    return listing(rows, page, render.allowlist_entry)
+
+
+@admin.post("/allowlists")
+@audited("allowlist.add")
+def add_allowlist_entry() -> Response:
+    data = body("NewAllowlistEntry")
+    row = allowlists.add_entry(ctx().env, scope=data["scope"], scope_id=data.get("scope_id") or "",
+                               kind=data["kind"], value=data["value"], actor=actor().username)
+    note(target=f"allowlist:{row.id}", scope=row.scope, scope_id=row.scope_id, kind=row.kind,
+         value=row.value)
+    return json_response(render.allowlist_entry(row), 201,
+                         location=f"{ctx().base_url}/allowlists/{row.id}")
+
+
+@admin.get("/allowlists/<uuid:entry_id>")
+def get_allowlist_entry(entry_id: uuid.UUID) -> Response:
+    Query(())
+    with ctx().env.pool.connection() as conn:
+        row = allowlist_store.get_entry(conn, entry_id)
+    if row is None:
+        raise problems.not_found("no such allowlist entry")
+    return json_response(render.allowlist_entry(row))
+
+
+@admin.delete("/allowlists/<uuid:entry_id>")
+@audited("allowlist.remove")
+def remove_allowlist_entry(entry_id: uuid.UUID) -> Response:
+    note(target=f"allowlist:{entry_id}")
+    row = allowlists.remove_entry(ctx().env, entry_id)
+    note(scope=row.scope, kind=row.kind, value=row.value)
+    return Response(status=204)

@@ -1,0 +1,105 @@
+"""Login, logout and admin users: list, create, get, update (role, email, disabled),
+reset password, and `me`."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Response, g, request
+
+from ..store import admin as admin_store
+from . import audit, operators, problems, render
+from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
+from .inputs import Query
+
+
+@admin.post("/auth/login")
+def login() -> Response:
+    """Exchange username and password for a bearer token. Every attempt is audited; the
+    client learns only success or a generic 401 (no hint whether the user exists or is locked)."""
+    c = ctx()
+    creds = body("LoginRequest")
+    username = creds["username"]
+    try:
+        result = operators.login(c.env, username, creds["password"], c.dummy_hash)
+    except operators.LoginFailed as failed:
+        audit.record(c.env, actor=None, attempted_by=username, action="auth.login",
+                     target=f"user:{username}", outcome=audit.FAILURE,
+                     details={"reason": failed.reason}, remote_addr=request.remote_addr)
+        raise problems.unauthorized("invalid username or password") from None
+    user = result.user
+    audit.record(c.env, actor=audit.Actor(user.username, user.id, user.role), action="auth.login",
+                 target=f"user:{username}", outcome=audit.SUCCESS,
+                 remote_addr=request.remote_addr)
+    return json_response({
+        "token": result.token, "token_type": "Bearer", "expires_at": render.ts(result.expires_at),
+        "user": render.user(user, c.env.clock()),
+    })
+
+
+@admin.post("/auth/logout")
+@audited("auth.logout")
+def logout() -> Response:
+    body("Empty", optional=True)
+    operators.logout(ctx().env, g.admin_owner)
+    note(target=f"user:{actor().username}")
+    return Response(status=204)
+
+
+@admin.get("/users/me")
+def me() -> Response:
+    Query(())
+    row = operators.load_user(ctx().env, g.admin_owner.user_id)
+    return json_response(render.user(row, ctx().env.clock()))
+
+
+@admin.get("/users")
+def list_users() -> Response:
+    q = Query(("limit", "cursor", "role", "disabled"))
+    page = q.page(ctx().cfg.max_page_size)
+    role = q.choice("role", operators.ROLES)
+    disabled = q.choice("disabled", ("true", "false"))
+    with ctx().env.pool.connection() as conn:
+        rows = admin_store.list_users(conn, page, role=role,
+                                      disabled=None if disabled is None else disabled == "true")
+    now = ctx().env.clock()
+    return listing(rows, page, lambda r: render.user(r, now))
+
+
+@admin.post("/users")
+@audited("user.create")
+def create_user() -> Response:
+    data = body("NewUser")
+    row, password = operators.create_user(
+        ctx().env, username=data["username"], email=data["email"],
+        role=data.get("role", "auditor"), password=data.get("password"),
+    )
+    note(target=f"user:{row.username}", role=row.role, generated=("password" not in data))
+    return json_response({"user": render.user(row, ctx().env.clock()), "password": password},
+                         201, location=f"{ctx().base_url}/users/{row.id}")
+
+
+@admin.get("/users/<uuid:user_id>")
+def get_user(user_id: uuid.UUID) -> Response:
+    Query(())
+    return json_response(render.user(operators.load_user(ctx().env, user_id), ctx().env.clock()))
+
+
+@admin.patch("/users/<uuid:user_id>")
+@audited("user.update")
+def update_user(user_id: uuid.UUID) -> Response:
+    data = body("UserUpdate")
+    note(target=f"user:{user_id}", changes=sorted(data))
+    row = operators.update_user(ctx().env, user_id, role=data.get("role"),
+                                email=data.get("email"), disabled=data.get("disabled"))
+    note(target=f"user:{row.username}", role=row.role, disabled=row.disabled)
+    return json_response(render.user(row, ctx().env.clock()))
+
+
+@admin.post("/users/<uuid:user_id>/reset-password")
+@audited("user.reset_password")
+def reset_password(user_id: uuid.UUID) -> Response:
+    data = body("PasswordReset", optional=True)
+    note(target=f"user:{user_id}")
+    row, password = operators.reset_password(ctx().env, user_id, data.get("password"))
+    note(target=f"user:{row.username}", generated=("password" not in data))
+    return json_response({"user": render.user(row, ctx().env.clock()), "password": password})

@@ -1,0 +1,163 @@
+"""The OCSP responder (RFC 6960): status from the database, signed answers reused for a while.
+
+Every request reads the certificate's revocation state from the database (one indexed row),
+and that state is part of the cache key. So a revocation recorded by any instance changes the
+answer of every instance at the next request; what is reused is only the signature over an
+unchanged state, for at most `ocsp.cache_seconds` (and never past its nextUpdate). Requests
+carrying a nonce (RFC 8954) are signed afresh, since the nonce must be echoed.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .. import metrics
+from ..issuance import ocsp
+from ..issuance.responder import DelegatedResponder, Signer, load_issuer
+from ..store import revocation_status as status_store
+from .env import Env
+
+Status = ocsp.Status
+
+
+@dataclass(frozen=True)
+class OCSPAnswer:
+    """DER OCSPResponse; times are set for signed answers, `cacheable` when HTTP caches may
+    keep it (no nonce)."""
+
+    der: bytes
+    this_update: datetime | None = None
+    next_update: datetime | None = None
+    cacheable: bool = False
+
+
+def responder_dir(settings: Any) -> Path:
+    """ocsp.responder_dir, or an ocsp-responder directory beside ca.key."""
+    if settings.ocsp.responder_dir:
+        return Path(settings.ocsp.responder_dir)
+    return Path(settings.ca.key).parent / "ocsp-responder"
+
+
+class OCSPResponder:
+    """Answers OCSP requests about certificates of the configured CA. One per process."""
+
+    def __init__(self, env: Env, issuer: Signer, signer: Callable[[], Signer]) -> None:
+        self._env = env
+        self._issuer = issuer
+        self._signer = signer
+        cfg = env.settings.ocsp
+        self._validity = timedelta(seconds=cfg.response_validity_seconds)
+        self._cache_for = timedelta(seconds=cfg.cache_seconds)
+        self._cache_size = cfg.cache_size
+        self._cache: OrderedDict[tuple, OCSPAnswer] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hashes: dict[str, tuple[bytes, bytes]] = {
+            name: ocsp.issuer_hashes(issuer.certificate, name) for name in ocsp.CERTID_HASHES
+        }
+
+    @classmethod
+    def from_env(cls, env: Env) -> OCSPResponder:
+        """Load the CA key and, for `ocsp.signer: delegated`, the responder certificate
+        (issued now when missing or due). Raises CAError on a bad CA or directory."""
+        settings = env.settings
+        issuer = load_issuer(settings.ca)
+        if settings.ocsp.signer == "ca":
+            return cls(env, issuer, lambda: issuer)
+        delegated = DelegatedResponder(
+            issuer, responder_dir(settings),
+            validity=timedelta(seconds=settings.ocsp.responder_validity_seconds),
+            renew_before=timedelta(seconds=settings.ocsp.responder_renew_before_seconds),
+            clock=env.clock,
+        )
+        delegated.current()  # fail at start-up rather than on the first request
+        return cls(env, issuer, delegated.current)
+
+    @property
+    def issuer(self) -> Signer:
+        return self._issuer
+
+    def signer(self) -> Signer:
+        """The signer in use now (the delegated one rotates)."""
+        return self._signer()
+
+    def respond(self, request_der: bytes) -> OCSPAnswer:
+        """The OCSPResponse for a DER OCSPRequest; never raises for a bad request.
+
+        malformedRequest for anything but one well-formed CertID, unauthorized when it names
+        another issuer (RFC 6960 §2.3), internalError when the database cannot be read.
+        """
+        try:
+            query = ocsp.parse_request(request_der)
+        except ocsp.OCSPError as exc:
+            return self._unsuccessful(exc.status)
+        name_hash, key_hash = self._hashes[query.hash_algorithm.name]
+        if (query.issuer_name_hash, query.issuer_key_hash) != (name_hash, key_hash):
+            return self._unsuccessful(Status.UNAUTHORIZED)
+        try:
+            state = self._state(query.serial_number)
+        except Exception:  # noqa: BLE001 - an OCSP client understands only OCSP errors
+            self._env.log.exception("OCSP status lookup failed")
+            return self._unsuccessful(Status.INTERNAL_ERROR)
+        signer = self._signer()
+        now = self._env.clock()
+        if query.nonce is not None:
+            answer = self._sign(signer, query, state, now, nonce=query.nonce)
+            metrics.OCSP_RESPONSES.labels(status=state.kind, cache="nonce").inc()
+            return answer
+        key = (query.serial_number, query.hash_algorithm.name, state, signer.certificate.serial_number)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and self._fresh(cached, now):
+                self._cache.move_to_end(key)
+                metrics.OCSP_RESPONSES.labels(status=state.kind, cache="hit").inc()
+                return cached
+        answer = self._sign(signer, query, state, now)
+        if self._cache_for:
+            with self._lock:
+                self._cache[key] = answer
+                self._cache.move_to_end(key)
+                while len(self._cache) > self._cache_size:  # bounded by the size check
+                    self._cache.popitem(last=False)
+        metrics.OCSP_RESPONSES.labels(status=state.kind, cache="miss").inc()
+        return answer
+
+    def clear(self) -> None:
+        """Forget every signed response (tests; a rotation makes old keys unreachable anyway)."""
+        with self._lock:
+            self._cache.clear()
+
+    def _fresh(self, answer: OCSPAnswer, now: datetime) -> bool:
+        assert answer.this_update is not None and answer.next_update is not None
+        return now < answer.this_update + self._cache_for and now < answer.next_update
+
+    def _state(self, serial_number: int) -> ocsp.CertState:
+        if serial_number <= 0:
+            return ocsp.UNKNOWN
+        with self._env.pool.connection() as conn:
+            row = status_store.get_status(conn, format(serial_number, "x"))
+        if row is None:
+            return ocsp.UNKNOWN
+        if row.revoked_at is not None:
+            return ocsp.CertState("revoked", row.revoked_at.replace(microsecond=0), row.revocation_reason)
+        return ocsp.GOOD
+
+    def _sign(
+        self, signer: Signer, query: ocsp.OCSPQuery, state: ocsp.CertState, now: datetime,
+        *, nonce: bytes | None = None,
+    ) -> OCSPAnswer:
+        this_update = now.replace(microsecond=0)
+        # A response must not outlive the certificate that signed it.
+        next_update = min(this_update + self._validity, signer.certificate.not_valid_after_utc)
+        der = ocsp.build_response(
+            signer, query, state, this_update=this_update, next_update=next_update, nonce=nonce
+        )
+        return OCSPAnswer(der, this_update, next_update, cacheable=nonce is None)
+
+    def _unsuccessful(self, status: Status) -> OCSPAnswer:
+        metrics.OCSP_RESPONSES.labels(status=status.name.lower(), cache="none").inc()
+        return OCSPAnswer(ocsp.unsuccessful(status))

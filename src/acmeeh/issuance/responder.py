@@ -1,0 +1,213 @@
+"""Who signs revocation status: the CA key itself, or a delegated OCSP responder (RFC 6960 §4.2.2.2).
+
+`load_issuer` reads the CA certificate and key (for CRLs and `ocsp.signer: ca`).
+`DelegatedResponder` keeps a short-lived OCSP signing certificate, issued by the CA, in a
+directory (key mode 0600) and issues a new one when it is missing, foreign or near its end.
+Processes sharing the directory serialise on a lock file, so one of them issues, the others load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from acmeeh.issuance.keyfiles import CAError, IssuerKey, read_certificate, read_private_key
+from acmeeh.issuance.local import signature_hash, utc_now
+
+KEY_NAME = "ocsp-responder-key.pem"
+CERT_NAME = "ocsp-responder.pem"
+LOCK_NAME = ".lock"
+# notBefore a little in the past so relying parties with a slow clock accept the certificate.
+BACKDATE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, repr=False)
+class Signer:
+    """A certificate and its private key; `hash` is None for Ed25519 (RFC 8410)."""
+
+    certificate: x509.Certificate
+    key: IssuerKey
+    hash: hashes.HashAlgorithm | None
+    delegated: bool = False
+
+    def __repr__(self) -> str:  # never show the key
+        kind = "delegated" if self.delegated else "issuer"
+        return f"Signer({kind}, {self.certificate.subject.rfc4514_string()!r})"
+
+
+def load_issuer(ca_settings: Any, *, hash_name: str | None = None) -> Signer:
+    """The CA certificate and key named by `settings.ca` (same checks as the CA backend).
+
+    Raises CAError naming the setting and file.
+    """
+    if not ca_settings.certificate or not ca_settings.key:
+        raise CAError("ca.certificate and ca.key are required")
+    cert = read_certificate(Path(ca_settings.certificate), "ca.certificate")
+    key = read_private_key(Path(ca_settings.key), "ca.key", ca_settings.key_password)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, spki) != cert.public_key(
+    ).public_bytes(serialization.Encoding.DER, spki):
+        raise CAError(f"ca.key: {ca_settings.key} does not match ca.certificate")
+    return Signer(cert, key, signature_hash(key, hash_name or ca_settings.hash))
+
+
+def authority_key_identifier(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    """RFC 5280 §4.2.1.1: the issuer's subjectKeyIdentifier when it has one."""
+    try:
+        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    except x509.ExtensionNotFound:
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key())  # type: ignore[arg-type]
+    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+
+
+def build_responder_certificate(
+    issuer: Signer, public_key: ec.EllipticCurvePublicKey, *, not_before: datetime,
+    not_after: datetime,
+) -> x509.Certificate:
+    """An OCSP signing certificate issued directly by the CA (RFC 6960 §4.2.2.2)."""
+    label = issuer.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    base = str(label[0].value) if label else "ACMEEH CA"
+    name = f"{base} OCSP Responder"[:56] + f" {secrets.token_hex(3)}"
+    builder = (
+        x509.CertificateBuilder()
+        .serial_number(x509.random_serial_number())
+        .issuer_name(issuer.certificate.subject)
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .public_key(public_key)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        # RFC 6960 §4.2.2.2: id-kp-OCSPSigning marks the delegation.
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
+        # RFC 6960 §4.2.2.2.1: id-pkix-ocsp-nocheck, a relying party need not check this cert.
+        .add_extension(x509.OCSPNoCheck(), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(authority_key_identifier(issuer.certificate), critical=False)
+    )
+    return builder.sign(issuer.key, issuer.hash)  # type: ignore[arg-type]
+
+
+class DelegatedResponder:
+    """The current delegated OCSP signer, issued again `renew_before` ahead of its expiry.
+
+    Thread-safe. `current()` costs a clock read unless a rotation is due.
+    """
+
+    def __init__(
+        self, issuer: Signer, directory: Path, *, validity: timedelta, renew_before: timedelta,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        if renew_before >= validity:
+            raise CAError("ocsp.responder_renew_before_seconds must be below ocsp.responder_validity_seconds")
+        self._issuer = issuer
+        self._directory = Path(directory)
+        self._validity = validity
+        self._renew_before = renew_before
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._signer: Signer | None = None
+        self._renew_at: datetime | None = None
+
+    def current(self) -> Signer:
+        """The signer to use now; loads or issues a certificate when none is fresh."""
+        with self._lock:
+            now = self._clock()
+            if self._signer is None or self._renew_at is None or now >= self._renew_at:
+                self._signer = self._load_or_issue(now)
+                self._renew_at = self._signer.certificate.not_valid_after_utc - self._renew_before
+            return self._signer
+
+    def _load_or_issue(self, now: datetime) -> Signer:
+        _private_dir(self._directory)
+        with _locked(self._directory / LOCK_NAME):
+            found = self._load(now)
+            if found is not None:
+                return found
+            key = ec.generate_private_key(ec.SECP256R1())
+            start = max(now.replace(microsecond=0) - BACKDATE, self._issuer.certificate.not_valid_before_utc)
+            end = min(start + self._validity, self._issuer.certificate.not_valid_after_utc)
+            if end - now <= self._renew_before:
+                raise CAError("the CA certificate expires too soon to issue an OCSP responder certificate")
+            cert = build_responder_certificate(self._issuer, key.public_key(), not_before=start, not_after=end)
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            # Key first, certificate last: a certificate on disk always has its key beside it.
+            write_atomic(self._directory / KEY_NAME, pem, 0o600)
+            write_atomic(self._directory / CERT_NAME, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+            return Signer(cert, key, hashes.SHA256(), delegated=True)
+
+    def _load(self, now: datetime) -> Signer | None:
+        """The stored responder when it belongs to this CA, matches its key and is fresh."""
+        cert_path, key_path = self._directory / CERT_NAME, self._directory / KEY_NAME
+        if not cert_path.exists() or not key_path.exists():
+            return None
+        try:
+            cert = read_certificate(cert_path, "ocsp.responder_dir")
+            key = read_private_key(key_path, "ocsp.responder_dir")
+            cert.verify_directly_issued_by(self._issuer.certificate)
+        except (CAError, ValueError, TypeError, InvalidSignature):
+            return None
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        if key.public_key().public_bytes(serialization.Encoding.DER, spki) != cert.public_key(
+        ).public_bytes(serialization.Encoding.DER, spki):
+            return None
+        if now >= cert.not_valid_after_utc - self._renew_before or now < cert.not_valid_before_utc:
+            return None
+        return Signer(cert, key, signature_hash(key, "sha256"), delegated=True)
+
+
+def _private_dir(directory: Path) -> None:
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive flock on `path`, across processes (released when the file closes)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Write through a temporary file created with `mode`, then rename into place."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:  # bounded: every write moves at least one byte
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)

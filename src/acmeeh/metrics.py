@@ -1,0 +1,108 @@
+"""Every Prometheus metric, defined once, and the scrape output (single or multi-process).
+
+Under gunicorn the master sets PROMETHEUS_MULTIPROC_DIR before any worker imports
+prometheus_client, so each worker writes its samples to files there and a scrape of any
+worker returns the sum over all of them (prometheus-client multiprocess mode).
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# --- ACME objects ---------------------------------------------------------------------
+ACCOUNTS_CREATED = Counter("acmeeh_accounts_created_total", "Accounts created")
+ACCOUNTS_DEACTIVATED = Counter("acmeeh_accounts_deactivated_total", "Accounts deactivated")
+ORDERS_CREATED = Counter("acmeeh_orders_created_total", "Orders created")
+CERTIFICATES_ISSUED = Counter("acmeeh_certificates_issued_total", "Certificates issued")
+CERTIFICATES_REVOKED = Counter("acmeeh_certificates_revoked_total", "Certificates revoked")
+CHALLENGES_VALIDATED = Counter(
+    "acmeeh_challenges_validated_total", "Challenge validations finished", ["type", "result"]
+)
+CHALLENGES_EXPIRED = Counter("acmeeh_challenges_expired_total", "Challenges that expired unvalidated")
+CA_SIGNING_ERRORS = Counter("acmeeh_ca_signing_errors_total", "CA signing errors")
+# --- revocation status (RFC 5280 CRL, RFC 6960 OCSP) ------------------------------------
+CRL_BUILDS = Counter("acmeeh_crl_builds_total", "CRLs built", ["reason"])
+OCSP_RESPONSES = Counter(
+    "acmeeh_ocsp_responses_total", "OCSP responses", ["status", "cache"]
+)
+
+# --- background workers ---------------------------------------------------------------
+CHALLENGE_WORKER_POLLS = Counter("acmeeh_challenge_worker_polls_total", "Challenge worker poll cycles")
+CHALLENGE_WORKER_ERRORS = Counter("acmeeh_challenge_worker_errors_total", "Challenge worker errors")
+CLEANUP_RUNS = Counter("acmeeh_cleanup_runs_total", "Cleanup task runs", ["task"])
+CLEANUP_ERRORS = Counter("acmeeh_cleanup_errors_total", "Cleanup task errors", ["task"])
+EXPIRATION_WARNINGS_SENT = Counter("acmeeh_expiration_warnings_sent_total", "Expiration warnings sent")
+EXPIRATION_WORKER_ERRORS = Counter("acmeeh_expiration_worker_errors_total", "Expiration worker errors")
+WORKER_RUNS = Counter("acmeeh_worker_runs_total", "Background worker cycles", ["worker"])
+WORKER_ERRORS = Counter("acmeeh_worker_errors_total", "Background worker cycle errors", ["worker"])
+NOTIFICATIONS_SENT = Counter("acmeeh_notifications_sent_total", "Notifications delivered", ["kind"])
+NOTIFICATIONS_FAILED = Counter("acmeeh_notifications_failed_total", "Notification delivery failures", ["kind"])
+
+# --- HTTP -----------------------------------------------------------------------------
+HTTP_REQUESTS = Counter(
+    "acmeeh_http_requests_total", "HTTP requests", ["endpoint", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "acmeeh_http_request_duration_seconds",
+    "HTTP request latency",
+    ["endpoint", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+PROBLEMS = Counter("acmeeh_problems_total", "ACME problem documents returned", ["type"])
+
+# --- configuration --------------------------------------------------------------------
+CONFIG = Gauge(
+    "acmeeh_config", "Configuration info (always 1)", ["version", "external_url", "challenges"],
+    multiprocess_mode="max",
+)
+
+
+class _Uptime(Collector):
+    """acmeeh_uptime_seconds, computed at scrape time from when metrics were set up."""
+
+    def __init__(self, started: float) -> None:
+        self._started = started
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "acmeeh_uptime_seconds", "Server uptime in seconds", value=time.time() - self._started
+        )
+
+
+def scrape_registry(started: float) -> CollectorRegistry:
+    """The registry a scrape reads: all processes' files in multiprocess mode, else this one."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        for collector in list(REGISTRY._collector_to_names):  # noqa: SLF001 - the default set
+            registry.register(collector)
+    registry.register(_Uptime(started))
+    return registry
+
+
+def render(registry: CollectorRegistry) -> tuple[bytes, str]:
+    """The text exposition format and its content type."""
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    """Gunicorn child_exit hook: drop a dead worker's live gauges (multiprocess mode)."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)

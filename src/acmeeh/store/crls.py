@@ -1,0 +1,104 @@
+"""crls and crl_state tables: numbered CRLs, built one at a time (RFC 5280 §5.2.3)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+
+_INFO = "number, this_update, next_update, entries, revoked_total, revoked_newest, created_at"
+
+
+@dataclass(frozen=True)
+class CRLInfo:
+    """A stored CRL without its bytes."""
+
+    number: int
+    this_update: datetime
+    next_update: datetime
+    entries: int
+    revoked_total: int
+    revoked_newest: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CRLRow(CRLInfo):
+    """A stored CRL with its DER encoding."""
+
+    der: bytes
+
+
+def _info(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> CRLInfo | None:
+    with conn.cursor(row_factory=class_row(CRLInfo)) as cur:
+        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
+
+
+def _row(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> CRLRow | None:
+    with conn.cursor(row_factory=class_row(CRLRow)) as cur:
+        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
+
+
+def lock_builder(conn: psycopg.Connection) -> int:
+    """Take the builder lock (a row lock held until the transaction ends); the last number.
+
+    Call inside a transaction. A second builder waits here until the first commits.
+    """
+    row = conn.execute("SELECT last_number FROM crl_state WHERE id FOR UPDATE").fetchone()
+    if row is None:
+        raise RuntimeError("crl_state is empty: migration 0004 was not applied")
+    return int(row[0])
+
+
+def take_number(conn: psycopg.Connection) -> int:
+    """The next CRL number (call after lock_builder, in the same transaction)."""
+    row = conn.execute(
+        "UPDATE crl_state SET last_number = last_number + 1 WHERE id RETURNING last_number"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def insert_crl(
+    conn: psycopg.Connection,
+    *,
+    number: int,
+    der: bytes,
+    this_update: datetime,
+    next_update: datetime,
+    entries: int,
+    revoked_total: int,
+    revoked_newest: datetime | None,
+) -> CRLRow:
+    row = _row(
+        conn,
+        f"INSERT INTO crls (number, der, this_update, next_update, entries, revoked_total,"
+        f" revoked_newest) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_INFO}, der",
+        (number, der, this_update, next_update, entries, revoked_total, revoked_newest),
+    )
+    assert row is not None
+    return row
+
+
+def latest_crl(conn: psycopg.Connection) -> CRLRow | None:
+    """The CRL with the highest number, with its bytes."""
+    return _row(conn, f"SELECT {_INFO}, der FROM crls ORDER BY number DESC LIMIT 1", ())
+
+
+def latest_crl_info(conn: psycopg.Connection) -> CRLInfo | None:
+    """The CRL with the highest number, without its bytes."""
+    return _info(conn, f"SELECT {_INFO} FROM crls ORDER BY number DESC LIMIT 1", ())
+
+
+def get_crl(conn: psycopg.Connection, number: int) -> CRLRow | None:
+    return _row(conn, f"SELECT {_INFO}, der FROM crls WHERE number = %s", (number,))
+
+
+def prune_crls(conn: psycopg.Connection, *, keep: int) -> int:
+    """Delete all but the `keep` newest CRLs; the number deleted."""
+    cur = conn.execute(
+        "DELETE FROM crls WHERE number <= (SELECT max(number) FROM crls) - %s", (keep,)
+    )
+    return cur.rowcount

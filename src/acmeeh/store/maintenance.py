@@ -1,0 +1,46 @@
+"""maintenance table: the one-row switch that pauses new orders on every instance at once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg.rows import class_row
+
+
+@dataclass(frozen=True)
+class MaintenanceRow:
+    enabled: bool
+    changed_by: str | None
+    changed_at: datetime
+
+
+def get_maintenance(conn: psycopg.Connection) -> MaintenanceRow:
+    """The switch (a missing row, e.g. before migration 0005, reads as off)."""
+    with conn.cursor(row_factory=class_row(MaintenanceRow)) as cur:
+        row = cur.execute(
+            "SELECT enabled, changed_by, changed_at FROM maintenance WHERE singleton"
+        ).fetchone()
+    if row is None:
+        return MaintenanceRow(enabled=False, changed_by=None, changed_at=datetime.fromtimestamp(0, UTC))
+    return row
+
+
+def is_enabled(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT enabled FROM maintenance WHERE singleton").fetchone()
+    return bool(row and row[0])
+
+
+def set_maintenance(
+    conn: psycopg.Connection, enabled: bool, *, changed_by: str | None, now: datetime
+) -> MaintenanceRow:
+    with conn.cursor(row_factory=class_row(MaintenanceRow)) as cur:
+        row = cur.execute(
+            "INSERT INTO maintenance (singleton, enabled, changed_by, changed_at)"
+            " VALUES (true, %s, %s, %s) ON CONFLICT (singleton) DO UPDATE"
+            " SET enabled = EXCLUDED.enabled, changed_by = EXCLUDED.changed_by,"
+            " changed_at = EXCLUDED.changed_at RETURNING enabled, changed_by, changed_at",
+            (enabled, changed_by, now),
+        ).fetchone()
+    assert row is not None
+    return row

@@ -1,0 +1,76 @@
+"""certificate_expiration_notices table: which expiration warnings were already produced."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+
+
+@dataclass(frozen=True)
+class ExpiringCertificate:
+    """A certificate that crossed a warning threshold without a notice, with its account."""
+
+    id: UUID
+    serial: str
+    names: list[str]
+    not_before: datetime
+    not_after: datetime
+    account_id: UUID
+    contact: list[str]
+
+
+def find_expiring(
+    conn: psycopg.Connection, now: datetime, thresholds: Sequence[int], limit: int
+) -> list[ExpiringCertificate]:
+    """Unrevoked, unexpired certificates of valid accounts with a mailto: contact for which some
+    threshold `d` has `not_after <= now + d days` and no notice yet; soonest expiry first.
+
+    Certificates without anyone to tell are left out, so they never fill a batch. Days are
+    24 hours (not calendar days, which the session time zone would stretch across DST).
+    """
+    if not thresholds:
+        return []
+    with conn.cursor(row_factory=class_row(ExpiringCertificate)) as cur:
+        return cur.execute(
+            "SELECT c.id, c.serial, c.names, c.not_before, c.not_after, c.account_id, a.contact"
+            " FROM certificates c JOIN accounts a ON a.id = c.account_id"
+            " WHERE c.revoked_at IS NULL AND c.not_after > %(now)s"
+            " AND c.not_after <= %(now)s + make_interval(hours => 24 * %(widest)s)"
+            " AND a.status = 'valid'"
+            " AND EXISTS (SELECT 1 FROM unnest(a.contact) AS k(v) WHERE lower(k.v) LIKE 'mailto:_%%')"
+            " AND EXISTS (SELECT 1 FROM unnest(%(days)s::integer[]) AS t(d)"
+            "   WHERE c.not_after <= %(now)s + make_interval(hours => 24 * t.d)"
+            "   AND NOT EXISTS (SELECT 1 FROM certificate_expiration_notices n"
+            "     WHERE n.certificate_id = c.id AND n.threshold_days = t.d))"
+            " ORDER BY c.not_after, c.id LIMIT %(limit)s",
+            {"now": now, "widest": max(thresholds), "days": list(thresholds), "limit": limit},
+        ).fetchall()
+
+
+def record_notice(
+    conn: psycopg.Connection, certificate_id: UUID, threshold_days: int, now: datetime
+) -> bool:
+    """Insert the notice once; False when any transaction (of any instance) already did.
+
+    A concurrent insert of the same key waits for the other transaction and then does nothing.
+    """
+    row = conn.execute(
+        "INSERT INTO certificate_expiration_notices (certificate_id, threshold_days, created_at)"
+        " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING certificate_id",
+        (certificate_id, threshold_days, now),
+    ).fetchone()
+    return row is not None
+
+
+def list_notices(conn: psycopg.Connection, certificate_id: UUID) -> list[tuple[int, datetime]]:
+    """(threshold_days, created_at) recorded for one certificate, largest threshold first."""
+    rows = conn.execute(
+        "SELECT threshold_days, created_at FROM certificate_expiration_notices"
+        " WHERE certificate_id = %s ORDER BY threshold_days DESC",
+        (certificate_id,),
+    ).fetchall()
+    return [(int(d), created) for d, created in rows]

@@ -1,0 +1,137 @@
+"""notifications table: the outbox of email notifications (see 0003_notifications.sql)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+# Statuses a row can hold; the delivery worker only ever claims DUE ones.
+PENDING, FAILED, SENT, ABANDONED, SKIPPED = "pending", "failed", "sent", "abandoned", "skipped"
+DUE = (PENDING, FAILED)
+
+
+@dataclass(frozen=True)
+class NotificationRow:
+    id: UUID
+    kind: str
+    recipient: str
+    account_id: UUID | None
+    context: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+_COLS = (
+    "id, kind, recipient, account_id, context, status, attempts, next_attempt_at, last_error,"
+    " sent_at, created_at, updated_at"
+)
+
+
+def _rows(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> list[NotificationRow]:
+    with conn.cursor(row_factory=class_row(NotificationRow)) as cur:
+        return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+
+def insert_notifications(
+    conn: psycopg.Connection,
+    *,
+    kind: str,
+    recipients: Sequence[str],
+    account_id: UUID | None,
+    context: dict[str, Any],
+    status: str,
+    now: datetime,
+) -> list[NotificationRow]:
+    """One row per recipient, all due at `now`."""
+    if not recipients:
+        return []
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(recipients))
+    params: list[Any] = []
+    for recipient in recipients:
+        params += [uuid4(), kind, recipient, account_id, Jsonb(context), status, now, now, now]
+    return _rows(
+        conn,
+        f"INSERT INTO notifications (id, kind, recipient, account_id, context, status,"
+        f" next_attempt_at, created_at, updated_at) VALUES {values} RETURNING {_COLS}",
+        tuple(params),
+    )
+
+
+def claim_due(conn: psycopg.Connection, now: datetime, limit: int) -> list[NotificationRow]:
+    """Lock up to `limit` due rows for this transaction; rows another transaction holds are
+    skipped, so two deliverers never claim the same row (must run inside a transaction)."""
+    return _rows(
+        conn,
+        f"SELECT {_COLS} FROM notifications"
+        f" WHERE status IN ('pending', 'failed') AND next_attempt_at <= %s"
+        f" ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
+        (now, limit),
+    )
+
+
+def mark_sent(conn: psycopg.Connection, notification_id: UUID, now: datetime) -> NotificationRow | None:
+    """pending|failed → sent; None when the row was not due."""
+    rows = _rows(
+        conn,
+        f"UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = %s,"
+        f" last_error = NULL, updated_at = %s"
+        f" WHERE id = %s AND status IN ('pending', 'failed') RETURNING {_COLS}",
+        (now, now, notification_id),
+    )
+    return rows[0] if rows else None
+
+
+def mark_failed(
+    conn: psycopg.Connection,
+    notification_id: UUID,
+    *,
+    error: str,
+    now: datetime,
+    next_attempt_at: datetime | None,
+) -> NotificationRow | None:
+    """pending|failed → failed (retry at `next_attempt_at`) or → abandoned (when it is None)."""
+    status = FAILED if next_attempt_at is not None else ABANDONED
+    rows = _rows(
+        conn,
+        f"UPDATE notifications SET status = %s, attempts = attempts + 1, last_error = %s,"
+        f" next_attempt_at = COALESCE(%s, next_attempt_at), updated_at = %s"
+        f" WHERE id = %s AND status IN ('pending', 'failed') RETURNING {_COLS}",
+        (status, error, next_attempt_at, now, notification_id),
+    )
+    return rows[0] if rows else None
+
+
+def list_notifications(
+    conn: psycopg.Connection,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    account_id: UUID | None = None,
+    limit: int = 100,
+) -> list[NotificationRow]:
+    """Newest first, optionally filtered (admin views, tests)."""
+    return _rows(
+        conn,
+        f"SELECT {_COLS} FROM notifications"
+        f" WHERE (%s::text IS NULL OR kind = %s) AND (%s::text IS NULL OR status = %s)"
+        f" AND (%s::uuid IS NULL OR account_id = %s)"
+        f" ORDER BY created_at DESC, id LIMIT %s",
+        (kind, kind, status, status, account_id, account_id, limit),
+    )
+
+
+def count_by_status(conn: psycopg.Connection) -> dict[str, int]:
+    """{status: rows} over the whole outbox (health, metrics, tests)."""
+    rows = conn.execute("SELECT status, count(*) FROM notifications GROUP BY status").fetchall()
+    return {status: int(n) for status, n in rows}

@@ -1,0 +1,118 @@
+"""Reads of certificate revocation state for OCSP (RFC 6960), CRLs (RFC 5280) and ARI (RFC 9773)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+
+
+@dataclass(frozen=True)
+class CertStatusRow:
+    """What an OCSP answer needs about one certificate."""
+
+    serial: str
+    not_after: datetime
+    revoked_at: datetime | None
+    revocation_reason: int | None
+
+
+@dataclass(frozen=True)
+class RevokedRow:
+    """One CRL entry."""
+
+    serial: str
+    revoked_at: datetime
+    revocation_reason: int
+
+
+@dataclass(frozen=True)
+class RevocationTotals:
+    """Every revocation ever recorded (expired certificates included): count and newest time."""
+
+    total: int
+    newest: datetime | None
+
+
+@dataclass(frozen=True)
+class RenewalRow:
+    """A certificate with the operator's renewal window, if any (RFC 9773 §4.2)."""
+
+    id: UUID
+    serial: str
+    account_id: UUID
+    der: bytes
+    names: list[str]
+    not_before: datetime
+    not_after: datetime
+    revoked_at: datetime | None
+    window_start: datetime | None
+    window_end: datetime | None
+    explanation_url: str | None
+
+
+def get_status(conn: psycopg.Connection, serial: str) -> CertStatusRow | None:
+    """The status of the certificate with lowercase-hex `serial`, None when unknown."""
+    with conn.cursor(row_factory=class_row(CertStatusRow)) as cur:
+        return cur.execute(
+            "SELECT serial, not_after, revoked_at, revocation_reason FROM certificates"
+            " WHERE serial = %s",
+            (serial,),
+        ).fetchone()
+
+
+def revocation_totals(conn: psycopg.Connection) -> RevocationTotals:
+    row = conn.execute(
+        "SELECT count(*), max(revoked_at) FROM certificates WHERE revoked_at IS NOT NULL"
+    ).fetchone()
+    assert row is not None
+    return RevocationTotals(total=int(row[0]), newest=row[1])
+
+
+def revoked_snapshot(
+    conn: psycopg.Connection, *, unexpired_at: datetime
+) -> tuple[RevocationTotals, list[RevokedRow]]:
+    """The totals and the entries of certificates still valid at `unexpired_at`, from ONE
+    statement (one snapshot), so the totals describe exactly the entries returned."""
+    rows = conn.execute(
+        "SELECT t.total, t.newest, r.serial, r.revoked_at, r.revocation_reason"
+        " FROM (SELECT count(*) AS total, max(revoked_at) AS newest FROM certificates"
+        "       WHERE revoked_at IS NOT NULL) AS t"
+        " LEFT JOIN certificates AS r ON r.revoked_at IS NOT NULL AND r.not_after > %s"
+        " ORDER BY r.revoked_at, r.serial",
+        (unexpired_at,),
+    ).fetchall()
+    totals = RevocationTotals(total=int(rows[0][0]), newest=rows[0][1])
+    entries = [
+        RevokedRow(serial=s, revoked_at=at, revocation_reason=int(reason or 0))
+        for _t, _n, s, at, reason in rows
+        if s is not None
+    ]
+    return totals, entries
+
+
+_RENEWAL = (
+    "SELECT c.id, c.serial, c.account_id, c.der, c.names, c.not_before, c.not_after,"
+    " c.revoked_at, w.window_start, w.window_end, w.explanation_url"
+    " FROM certificates AS c LEFT JOIN renewal_windows AS w ON w.certificate_id = c.id"
+    " WHERE c.serial = %s"
+)
+
+
+def _renewal(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> RenewalRow | None:
+    with conn.cursor(row_factory=class_row(RenewalRow)) as cur:
+        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
+
+
+def get_renewal(conn: psycopg.Connection, serial: str) -> RenewalRow | None:
+    """The certificate with `serial` and its operator window, None when unknown."""
+    return _renewal(conn, _RENEWAL, (serial,))
+
+
+def lock_for_replacement(conn: psycopg.Connection, serial: str) -> RenewalRow | None:
+    """As get_renewal, with the certificate row locked until the transaction ends, so two
+    orders replacing the same certificate are checked one after the other."""
+    return _renewal(conn, _RENEWAL + " FOR UPDATE OF c", (serial,))

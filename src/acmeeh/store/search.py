@@ -1,0 +1,168 @@
+"""Admin searches over the ACME tables: filtered, keyset-paginated reads (newest first)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from .paging import Page, order_by, page_clause
+from .records import AccountRow, AuthzRow, CertificateRow, OrderRow
+
+_ACCOUNT_COLS = "id, jwk, thumbprint, status, contact, tos_agreed, eab_kid, created_at, updated_at"
+_ORDER_COLS = (
+    "id, account_id, status, identifiers, not_before, not_after, expires, error,"
+    " certificate_id, replaces, created_at, updated_at"
+)
+_AUTHZ_COLS = (
+    "id, account_id, identifier_type, identifier_value, wildcard, status, expires,"
+    " created_at, updated_at"
+)
+_CERT_COLS = (
+    "id, serial, account_id, order_id, der, pem_chain, names, not_before, not_after,"
+    " fingerprint, spki_sha256, revoked_at, revocation_reason, created_at"
+)
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    contact: str | None = None  # substring, case-insensitive
+    status: str | None = None
+    thumbprint: str | None = None
+    eab_kid: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    account_id: UUID | None = None
+    status: str | None = None
+    identifier: str | None = None  # exact identifier value
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuthzFilter:
+    account_id: UUID | None = None
+    status: str | None = None
+    identifier: str | None = None  # exact value; "*.x" finds the wildcard authorization of x
+
+
+@dataclass(frozen=True)
+class CertificateFilter:
+    serial: str | None = None  # lower-case hex without leading zeros
+    name: str | None = None
+    account_id: UUID | None = None
+    expires_after: datetime | None = None
+    expires_before: datetime | None = None
+    status: str | None = None  # valid | expired | revoked (as of `now`)
+    now: datetime | None = None
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fetch(conn: psycopg.Connection, cls: type, query: str, params: list[Any]) -> list[Any]:
+    with conn.cursor(row_factory=class_row(cls)) as cur:
+        return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+
+def _add(where: list[str], params: list[Any], clause: str, *values: Any) -> None:
+    where.append(clause)
+    params.extend(values)
+
+
+def list_accounts(conn: psycopg.Connection, page: Page, flt: AccountFilter) -> list[AccountRow]:
+    where, params = page_clause(page)
+    if flt.contact is not None:
+        _add(where, params, "EXISTS (SELECT 1 FROM unnest(contact) AS c WHERE c ILIKE %s)",
+             _like(flt.contact))
+    if flt.status is not None:
+        _add(where, params, "status = %s", flt.status)
+    if flt.thumbprint is not None:
+        _add(where, params, "thumbprint = %s", flt.thumbprint)
+    if flt.eab_kid is not None:
+        _add(where, params, "eab_kid = %s", flt.eab_kid)
+    return _fetch(conn, AccountRow, f"SELECT {_ACCOUNT_COLS} FROM accounts"
+                  f" WHERE {' AND '.join(where)} {order_by()} LIMIT %s", [*params, page.limit + 1])
+
+
+def list_orders(conn: psycopg.Connection, page: Page, flt: OrderFilter) -> list[OrderRow]:
+    where, params = page_clause(page)
+    if flt.account_id is not None:
+        _add(where, params, "account_id = %s", flt.account_id)
+    if flt.status is not None:
+        _add(where, params, "status = %s", flt.status)
+    if flt.identifier is not None:
+        _add(where, params, "identifiers @> %s", Jsonb([{"value": flt.identifier}]))
+    if flt.created_after is not None:
+        _add(where, params, "created_at >= %s", flt.created_after)
+    if flt.created_before is not None:
+        _add(where, params, "created_at < %s", flt.created_before)
+    return _fetch(conn, OrderRow, f"SELECT {_ORDER_COLS} FROM orders"
+                  f" WHERE {' AND '.join(where)} {order_by()} LIMIT %s", [*params, page.limit + 1])
+
+
+def list_authorizations(conn: psycopg.Connection, page: Page, flt: AuthzFilter) -> list[AuthzRow]:
+    where, params = page_clause(page)
+    if flt.account_id is not None:
+        _add(where, params, "account_id = %s", flt.account_id)
+    if flt.status is not None:
+        _add(where, params, "status = %s", flt.status)
+    if flt.identifier is not None:
+        wildcard = flt.identifier.startswith("*.")
+        _add(where, params, "identifier_value = %s AND wildcard = %s",
+             flt.identifier[2:] if wildcard else flt.identifier, wildcard)
+    return _fetch(conn, AuthzRow, f"SELECT {_AUTHZ_COLS} FROM authorizations"
+                  f" WHERE {' AND '.join(where)} {order_by()} LIMIT %s", [*params, page.limit + 1])
+
+
+def _certificate_where(flt: CertificateFilter) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if flt.serial is not None:
+        _add(where, params, "serial = %s", flt.serial)
+    if flt.name is not None:
+        _add(where, params, "%s = ANY(names)", flt.name)
+    if flt.account_id is not None:
+        _add(where, params, "account_id = %s", flt.account_id)
+    if flt.expires_after is not None:
+        _add(where, params, "not_after >= %s", flt.expires_after)
+    if flt.expires_before is not None:
+        _add(where, params, "not_after < %s", flt.expires_before)
+    if flt.status == "revoked":
+        where.append("revoked_at IS NOT NULL")
+    elif flt.status == "valid":
+        _add(where, params, "revoked_at IS NULL AND not_after > %s", flt.now)
+    elif flt.status == "expired":
+        _add(where, params, "revoked_at IS NULL AND not_after <= %s", flt.now)
+    return where, params
+
+
+def list_certificates(
+    conn: psycopg.Connection, page: Page, flt: CertificateFilter
+) -> list[CertificateRow]:
+    where, params = page_clause(page)
+    more, more_params = _certificate_where(flt)
+    return _fetch(conn, CertificateRow, f"SELECT {_CERT_COLS} FROM certificates"
+                  f" WHERE {' AND '.join(where + more)} {order_by()} LIMIT %s",
+                  [*params, *more_params, page.limit + 1])
+
+
+def unrevoked_certificate_ids(
+    conn: psycopg.Connection, flt: CertificateFilter, limit: int
+) -> list[UUID]:
+    """Ids of the matching certificates not yet revoked (at most `limit`), oldest first."""
+    where, params = _certificate_where(flt)
+    where.append("revoked_at IS NULL")
+    rows = conn.execute(
+        f"SELECT id FROM certificates WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT %s",
+        (*params, limit),
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,132 @@
+"""Revocation status over HTTP: the CRL (RFC 5280), the OCSP responder (RFC 6960 Appendix A,
+RFC 5019) and ACME renewal information (RFC 9773 §4.1).
+
+CRL and OCSP live at the root of server.external_url (paths from settings) on a blueprint built
+by `blueprint(env)`; renewalInfo is an ACME resource on the ACME blueprint.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from ..authority import crl, renewal
+from ..authority.env import Env
+from ..authority.ocsp import OCSPAnswer, OCSPResponder
+from ..protocol import problems
+from .blueprint import acme, json_response
+from .context import ctx
+
+CRL_TYPE = "application/pkix-crl"  # RFC 5280 §4.2.1.13 / RFC 2585 §4.2
+OCSP_REQUEST = "application/ocsp-request"  # RFC 6960 Appendix C.1
+OCSP_RESPONSE = "application/ocsp-response"  # RFC 6960 Appendix C.2
+RENEWAL_INFO_PATH = "/renewal-info"
+# A GET request is a few hundred bytes of base64; refuse anything absurd before decoding.
+MAX_GET_CHARS = 4096
+
+
+def renewal_info_url(base: str) -> str:
+    """The directory's renewalInfo URL under the ACME base URL."""
+    return f"{base}{RENEWAL_INFO_PATH}"
+
+
+def status_urls(settings: Any) -> tuple[str | None, str | None]:
+    """(CRL URL, OCSP URL) that issued certificates carry (CRL DP, AIA OCSP); None when off."""
+    base = settings.server.external_url.rstrip("/")
+    crl_url = f"{base}{settings.crl.path}" if settings.crl.enabled else None
+    ocsp_url = f"{base}{settings.ocsp.path}" if settings.ocsp.enabled else None
+    return crl_url, ocsp_url
+
+
+def _max_age(until: datetime, now: datetime) -> int:
+    return max(0, int((until - now).total_seconds()))
+
+
+def blueprint(env: Env) -> Blueprint:
+    """A new blueprint serving crl.path and ocsp.path (each only when enabled).
+
+    Loads the CA key (and the delegated OCSP responder) now, so a bad CA fails at start-up.
+    """
+    bp = Blueprint("pki", __name__)
+    settings = env.settings
+    if settings.crl.enabled:
+        signer = crl.load_signer(env)
+
+        def serve_crl() -> Response:
+            return crl_response(env, crl.current(env, signer))
+
+        bp.add_url_rule(settings.crl.path, "crl", serve_crl, methods=["GET"])
+    if settings.ocsp.enabled:
+        responder = OCSPResponder.from_env(env)
+
+        def ocsp_post() -> Response:
+            # RFC 6960 A.1: the body is the DER OCSPRequest (application/ocsp-request).
+            der = request.get_data(cache=False)
+            return ocsp_response(env, responder.respond(der), conditional=False)
+
+        def ocsp_get(encoded: str) -> Response:
+            # RFC 6960 A.1: GET {url}/{url-encoding of base64 encoding of the DER request}.
+            return ocsp_response(env, responder.respond(decode_get(encoded)), conditional=True)
+
+        path = settings.ocsp.path
+        bp.add_url_rule(path, "ocsp_post", ocsp_post, methods=["POST"])
+        bp.add_url_rule(f"{path}/", "ocsp_post_slash", ocsp_post, methods=["POST"])
+        # merge_slashes=False: base64 may contain "//", which must not be folded or redirected.
+        bp.add_url_rule(f"{path}/<path:encoded>", "ocsp_get", ocsp_get, methods=["GET"],
+                        merge_slashes=False)
+    return bp
+
+
+def decode_get(encoded: str) -> bytes:
+    """The DER request of a GET path (the server already undid the URL encoding).
+
+    Tolerates a space for "+" (a form-decoding proxy) and missing padding; anything that is
+    not base64 yields b"", which the responder answers with malformedRequest.
+    """
+    text = encoded.strip().replace(" ", "+")
+    if len(text) > MAX_GET_CHARS:
+        return b""
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def ocsp_response(env: Env, answer: OCSPAnswer, *, conditional: bool) -> Response:
+    """RFC 5019 §6.2 caching headers: max-age, Last-Modified, Expires, ETag (only for
+    responses without a nonce; the others are no-store)."""
+    resp = Response(answer.der, content_type=OCSP_RESPONSE)
+    if not (answer.cacheable and answer.this_update and answer.next_update):
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+    max_age = _max_age(answer.next_update, env.clock())
+    resp.headers["Cache-Control"] = f"max-age={max_age}, public, no-transform, must-revalidate"
+    resp.last_modified = answer.this_update
+    resp.expires = answer.next_update
+    resp.set_etag(hashlib.sha256(answer.der).hexdigest()[:32])
+    return resp.make_conditional(request) if conditional else resp
+
+
+def crl_response(env: Env, row: crl.CRLRow) -> Response:
+    """The DER CRL, cacheable until its nextUpdate; conditional GET by ETag/Last-Modified."""
+    resp = Response(row.der, content_type=CRL_TYPE)
+    max_age = _max_age(row.next_update, env.clock())
+    resp.headers["Cache-Control"] = f"max-age={max_age}, public, no-transform, must-revalidate"
+    resp.last_modified = row.this_update
+    resp.expires = row.next_update
+    resp.set_etag(f"crl-{row.number}")
+    return resp.make_conditional(request)
+
+
+@acme.get(f"{RENEWAL_INFO_PATH}/<cert_id>")
+def renewal_info(cert_id: str) -> Response:
+    """RFC 9773 §4.1: GET {renewalInfo}/{certID} → RenewalInfo with Retry-After."""
+    env = ctx().env
+    if not env.settings.renewal_info.enabled:
+        raise problems.not_found()
+    info = renewal.renewal_info(env, cert_id)
+    return json_response(info.to_json(), retry_after=info.retry_after)

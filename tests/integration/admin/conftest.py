@@ -1,0 +1,50 @@
+"""Fixtures of the admin API tests: one server with the admin API per xdist worker, its
+bootstrap admin (created with the CLI) and an auditor."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from admin_support import AdminClient, admin_overrides, create_user
+from support.dns import ZoneServer
+from support.server import RunningServer, start_server
+
+
+@pytest.fixture(scope="session")
+def admin_server(
+    tmp_path_factory: pytest.TempPathFactory, dns_server: ZoneServer
+) -> Iterator[RunningServer]:
+    """A server (gunicorn, 2 workers) with the admin API on /api; lockout after 3 failures."""
+    server = start_server(tmp_path_factory.mktemp("admin_server"), dns=dns_server,
+                          overrides=admin_overrides(max_failed_logins=3, lockout_seconds=60,
+                                                    max_page_size=50))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def root_password(admin_server: RunningServer) -> str:
+    return create_user(admin_server, "root", "admin")
+
+
+@pytest.fixture(scope="session")
+def auditor_password(admin_server: RunningServer) -> str:
+    return create_user(admin_server, "watcher", "auditor")
+
+
+@pytest.fixture
+def anon(admin_server: RunningServer) -> AdminClient:
+    return AdminClient(admin_server)
+
+
+@pytest.fixture
+def admin(admin_server: RunningServer, root_password: str) -> AdminClient:
+    """The bootstrap admin, freshly logged in."""
+    return AdminClient(admin_server).as_user("root", root_password)
+
+
+@pytest.fixture
+def auditor(admin_server: RunningServer, auditor_password: str) -> AdminClient:
+    return AdminClient(admin_server).as_user("watcher", auditor_password)

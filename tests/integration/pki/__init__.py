@@ -1,0 +1,1 @@
+"""Revocation status tests: CRL, OCSP and ARI against a running server."""

@@ -1,0 +1,98 @@
+"""The benchmark tools work (bench/loadgen.py) and challenges.auto_accept behaves as promised.
+
+Smoke tests, not timed assertions: a few seconds of load must finish without a single error
+and end with a parsable RESULT line.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from support.acme_client import AcmeClient, expect
+
+from acmeeh.config import ConfigError, settings_from_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+LOADGEN = ROOT / "bench" / "loadgen.py"
+RESULT = re.compile(
+    r"^RESULT issuances_per_sec=(?P<rate>[\d.]+|nan) p99_flow_ms=(?P<p99>[\d.]+|nan)"
+    r" errors=(?P<errors>\d+) server_cpu_ms_per_issuance=(?P<cpu>[\d.]+|nan)$"
+)
+AUTO_ACCEPT = {
+    "challenges": {"auto_accept": True},
+    "security": {"identifiers": {"allowed_suffixes": ["localhost"]}},
+}
+
+
+def run_loadgen(*args: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, re.Match]:
+    done = subprocess.run([sys.executable, str(LOADGEN), *args], check=False, cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    match = RESULT.match(last)
+    assert match, f"no RESULT line (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
+    return done, match
+
+
+def test_loadgen_http01_smoke(acme_server) -> None:
+    """~3 s at concurrency 2 with real http-01 answers: zero errors, a RESULT line."""
+    done, result = run_loadgen(
+        "--directory", acme_server.directory_url, "--concurrency", "2", "--processes", "2",
+        "--seconds", "3", "--mode", "http-01", "--http01-port", str(acme_server.http01_port),
+        "--server-pid", str(acme_server.process.pid))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert int(result["errors"]) == 0, done.stdout
+    assert float(result["rate"]) > 0
+    assert result["cpu"] != "nan"  # the server's process tree was found and measured
+
+
+@pytest.mark.parametrize(
+    ("identifiers", "error"),
+    [
+        ({}, True),
+        ({"allowed_suffixes": []}, True),
+        ({"allowed_suffixes": ["internal.example"]}, False),
+        ({"allowed_networks": ["10.0.0.0/8"]}, False),
+        ({"allowed_networks": [], "allowed_suffixes": []}, True),
+    ],
+)
+def test_auto_accept_needs_an_identifier_allow_list(identifiers: dict, error: bool) -> None:
+    data = {"server": {"external_url": "https://acme.example"},
+            "challenges": {"auto_accept": True}, "security": {"identifiers": identifiers}}
+    if not error:
+        assert settings_from_dict(data, environ={}).challenges.auto_accept is True
+        return
+    with pytest.raises(ConfigError) as info:
+        settings_from_dict(data, environ={})
+    assert [e for e in info.value.errors if e.startswith("challenges.auto_accept:")]
+
+
+def test_auto_accept_is_off_by_default() -> None:
+    settings = settings_from_dict({"server": {"external_url": "https://acme.example"}}, environ={})
+    assert settings.challenges.auto_accept is False
+
+
+def test_auto_accept_server(start_acme_server) -> None:
+    """Nothing answers http-01, yet the challenge is valid at once; the start-up log says so
+    loudly; and the load generator runs clean in auto-accept mode."""
+    server = start_acme_server(AUTO_ACCEPT)
+    assert "challenges.auto_accept is ON: challenges are accepted without validation" in server.log_tail()
+    client = AcmeClient(server.directory_url)
+    expect(client.new_account(), 201)
+    name = f"{uuid.uuid4().hex[:12]}.auto.localhost"
+    order = expect(client.new_order([name]), 201).json()
+    authz = expect(client.get_authz(order["authorizations"][0]), 200).json()
+    challenge = next(c for c in authz["challenges"] if c["type"] == "http-01")
+    answered = expect(client.respond(challenge["url"]), 200).json()
+    assert answered["status"] == "valid" and "validated" in answered
+    authz = expect(client.get_authz(order["authorizations"][0]), 200).json()
+    assert authz["status"] == "valid"
+    refused = expect(client.new_order(["auto.example.com"]), 400)  # outside the allow-list
+    assert refused.json()["type"].endswith(":rejectedIdentifier")
+
+    done, result = run_loadgen("--directory", server.directory_url, "--concurrency", "2",
+                               "--processes", "1", "--flows", "6", "--mode", "auto-accept")
+    assert done.returncode == 0 and int(result["errors"]) == 0, done.stdout + done.stderr

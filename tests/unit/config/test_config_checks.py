@@ -1,0 +1,249 @@
+"""Cross-field checks: what the JSON Schema cannot say, each reported as "key.path: message"."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from acmeeh.config import ConfigError, settings_from_dict
+
+BASE = {"server": {"external_url": "https://acme.example.com"}}
+
+
+def config(**sections: Any) -> dict[str, Any]:
+    out = copy.deepcopy(BASE)
+    for name, value in sections.items():
+        if isinstance(value, dict) and isinstance(out.get(name), dict):
+            out[name].update(value)
+        else:
+            out[name] = value
+    return out
+
+
+def errors_of(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        settings_from_dict(data, environ={})
+    return info.value.errors
+
+
+BAD = [
+    (
+        "ca key without cert",
+        config(ca={"key": "/k.pem"}),
+        ["ca.key: is set but ca.certificate is not"],
+    ),
+    (
+        "ca cert without key",
+        config(ca={"certificate": "/c.pem"}),
+        ["ca.certificate: is set but ca.key is not"],
+    ),
+    (
+        "http01 port 0",
+        config(challenges={"http01": {"port": 0}}),
+        ["challenges.http01.port: 0 is outside 1-65535"],
+    ),
+    (
+        "http01 port 65536",
+        config(challenges={"http01": {"port": 65536}}),
+        ["challenges.http01.port: 65536 is outside 1-65535"],
+    ),
+    (
+        "tlsalpn01 port -1",
+        config(challenges={"tlsalpn01": {"port": -1}}),
+        ["challenges.tlsalpn01.port: -1 is outside 1-65535"],
+    ),
+    (
+        "url relative",
+        {"server": {"external_url": "acme.example.com"}},
+        [
+            "server.external_url: 'acme.example.com' must be an absolute http:// or https:// URL with a host"
+        ],
+    ),
+    (
+        "url ftp",
+        {"server": {"external_url": "ftp://acme.example.com"}},
+        [
+            "server.external_url: 'ftp://acme.example.com' must be an absolute http:// or https:// URL with a host"
+        ],
+    ),
+    (
+        "url no host",
+        {"server": {"external_url": "https:///acme"}},
+        [
+            "server.external_url: 'https:///acme' must be an absolute http:// or https:// URL with a host"
+        ],
+    ),
+    (
+        "url query",
+        {"server": {"external_url": "https://a.example/?x=1"}},
+        ["server.external_url: 'https://a.example/?x=1' must not have a query or fragment"],
+    ),
+    (
+        "url fragment",
+        {"server": {"external_url": "https://a.example/#top"}},
+        ["server.external_url: 'https://a.example/#top' must not have a query or fragment"],
+    ),
+    (
+        "url empty query",
+        {"server": {"external_url": "https://a.example/?"}},
+        ["server.external_url: 'https://a.example/?' must not have a query or fragment"],
+    ),
+    (
+        "url userinfo",
+        {"server": {"external_url": "https://u:p@a.example"}},
+        ["server.external_url: 'https://u:p@a.example' must not contain user info"],
+    ),
+    (
+        "url bad port",
+        {"server": {"external_url": "https://a.example:99999"}},
+        [
+            "server.external_url: 'https://a.example:99999' is not a valid URL (Port out of range 0-65535)"
+        ],
+    ),
+    (
+        "url empty",
+        {"server": {"external_url": ""}},
+        ["server.external_url: '' should be non-empty"],
+    ),
+    (
+        "resolver garbage",
+        config(challenges={"dns01": {"resolvers": ["not a host"]}}),
+        ["challenges.dns01.resolvers[0]: 'not a host' is not host[:port] or [ipv6]:port"],
+    ),
+    (
+        "resolver bad port",
+        config(challenges={"dns01": {"resolvers": ["127.0.0.1:0"]}}),
+        ["challenges.dns01.resolvers[0]: '127.0.0.1:0': port 0 is outside 1-65535"],
+    ),
+    (
+        "resolver port text",
+        config(challenges={"dns01": {"resolvers": ["127.0.0.1:dns"]}}),
+        ["challenges.dns01.resolvers[0]: '127.0.0.1:dns' is not host[:port] or [ipv6]:port"],
+    ),
+    (
+        "resolver v6 unbracketed with port",
+        config(challenges={"dns01": {"resolvers": ["8.8.8.8", "::1:53:x"]}}),
+        ["challenges.dns01.resolvers[1]: '::1:53:x' is not host[:port] or [ipv6]:port"],
+    ),
+    (
+        "resolver bracketed v4",
+        config(challenges={"dns01": {"resolvers": ["[127.0.0.1]:53"]}}),
+        ["challenges.dns01.resolvers[0]: '[127.0.0.1]:53' is not host[:port] or [ipv6]:port"],
+    ),
+    (
+        "resolver empty",
+        config(challenges={"dns01": {"resolvers": [""]}}),
+        ["challenges.dns01.resolvers[0]: '' is not host[:port] or [ipv6]:port"],
+    ),
+    (
+        "challenge cidr garbage",
+        config(challenges={"allowed_networks": ["10.0.0.0/8", "ten"]}),
+        [
+            "challenges.allowed_networks[1]: 'ten' is not a valid CIDR network ('ten' does not appear to be an IPv4 or IPv6 network)"
+        ],
+    ),
+    (
+        "challenge cidr host bits",
+        config(challenges={"allowed_networks": ["10.0.0.1/8"]}),
+        [
+            "challenges.allowed_networks[0]: '10.0.0.1/8' is not a valid CIDR network (10.0.0.1/8 has host bits set)"
+        ],
+    ),
+    (
+        "identifier cidr prefix",
+        config(security={"identifiers": {"allowed_networks": ["192.0.2.0/33"]}}),
+        [
+            "security.identifiers.allowed_networks[0]: '192.0.2.0/33' is not a valid CIDR network ('192.0.2.0/33' does not appear to be an IPv4 or IPv6 network)"
+        ],
+    ),
+    (
+        "rsa bounds inverted",
+        config(security={"min_rsa_bits": 4096, "max_rsa_bits": 3072}),
+        ["security.max_rsa_bits: 3072 is smaller than security.min_rsa_bits (4096)"],
+    ),
+    (
+        "database url scheme",
+        config(database={"url": "mysql://db/acmeeh"}),
+        ["database.url: must start with postgresql:// or postgres://"],
+    ),
+    (
+        "database url dsn",
+        config(database={"url": "host=db dbname=acmeeh"}),
+        ["database.url: must start with postgresql:// or postgres://"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_cross_field_errors(data: dict[str, Any], expected: list[str]) -> None:
+    assert errors_of(data) == expected
+
+
+GOOD = [
+    ("ca pair", config(ca={"certificate": "/c.pem", "key": "/k.pem"})),
+    (
+        "ports at the edges",
+        config(challenges={"http01": {"port": 1}, "tlsalpn01": {"port": 65535}}),
+    ),
+    (
+        "resolvers of every shape",
+        config(
+            challenges={
+                "dns01": {
+                    "resolvers": [
+                        "127.0.0.1",
+                        "127.0.0.1:5353",
+                        "::1",
+                        "[::1]:53",
+                        "[2001:db8::53]",
+                        "ns1.example.com",
+                        "ns1.example.com:53",
+                    ]
+                }
+            }
+        ),
+    ),
+    (
+        "cidrs",
+        config(
+            challenges={"allowed_networks": ["127.0.0.0/8", "::1/128", "10.1.2.3/32"]},
+            security={"identifiers": {"allowed_networks": ["192.0.2.0/24", "2001:db8::/32"]}},
+        ),
+    ),
+    ("rsa equal", config(security={"min_rsa_bits": 4096, "max_rsa_bits": 4096})),
+    ("postgres url", config(database={"url": "postgres://u@db/acmeeh"})),
+    ("postgresql url", config(database={"url": "postgresql://u:p@db:5432/acmeeh?sslmode=require"})),
+    ("http with port and path", {"server": {"external_url": "http://127.0.0.1:8443/pki"}}),
+]
+
+
+@pytest.mark.parametrize("data", [g[1] for g in GOOD], ids=[g[0] for g in GOOD])
+def test_cross_field_accepts(data: dict[str, Any]) -> None:
+    settings_from_dict(data, environ={})
+
+
+def test_schema_and_cross_field_errors_are_reported_together() -> None:
+    data = config(
+        server={"port": "abc"},
+        ca={"key": "/k.pem"},
+        security={"min_rsa_bits": 4096, "max_rsa_bits": 2048},
+    )
+    assert errors_of(data) == [
+        "ca.key: is set but ca.certificate is not",
+        "security.max_rsa_bits: 2048 is smaller than security.min_rsa_bits (4096)",
+        "server.port: 'abc' is not of type 'integer'",
+    ]
+
+
+def test_cross_field_checks_tolerate_wrongly_typed_values() -> None:
+    data = config(
+        challenges={"dns01": {"resolvers": "8.8.8.8"}, "allowed_networks": [1]},
+        security={"max_rsa_bits": "x"},
+    )
+    assert errors_of(data) == [
+        "challenges.allowed_networks[0]: 1 is not of type 'string'",
+        "challenges.dns01.resolvers: '8.8.8.8' is not of type 'array'",
+        "security.max_rsa_bits: 'x' is not of type 'integer'",
+    ]
