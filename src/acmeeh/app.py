@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from psycopg_pool import ConnectionPool
+from .store.db import Pool as ConnectionPool
 
 from .admin.api import install as install_admin_api
 from .authority import challenges

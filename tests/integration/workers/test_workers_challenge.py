@@ -11,11 +11,11 @@ from datetime import timedelta
 import psycopg
 import pytest
 from prometheus_client import REGISTRY
+from support.acme_client import AcmeClient, Http01Responder, expect
+from support.server import RunningServer, start_server
 
 from acmeeh.authority import recovery
 from acmeeh.workers import challenge as challenge_worker
-from support.acme_client import AcmeClient, Http01Responder, expect
-from support.server import RunningServer, start_server
 
 STALE = 300  # seconds, the default
 

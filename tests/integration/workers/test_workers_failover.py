@@ -12,10 +12,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from acmeeh.workers.supervisor import LOOPS
 from support.acme_client import AcmeClient, Http01Responder, expect
 from support.server import RunningServer, start_server
+
+from acmeeh.workers.supervisor import LOOPS
 
 POLL = 0.5
 CLEANUP = 1  # the shortest cleanup task interval below

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 from prometheus_client import REGISTRY
+from support.database import ROOT
 
 from acmeeh.store.locks import Leadership, LockConnectionError, LockSession
 from acmeeh.workers.loop import LeaderLoop
 from acmeeh.workers.supervisor import LOOPS, Supervisor
-from support.database import ROOT
 
 LOCK = 7_120_099  # not one of ACMEEH's own lock ids
 INTERVAL = 0.5
@@ -232,7 +232,7 @@ def test_supervisor_status_and_one_leader_per_loop(make_env, db_url: str, challe
             assert sorted(sup.leaders()) == running
             assert sup.details()["challenge"]["enabled"] is challenge_enabled
         for name in running:
-            wait_for(lambda: sum(sup.leaders()[name] for sup in sups) == 1, timeout=5)
+            wait_for(lambda n=name: sum(sup.leaders()[n] for sup in sups) == 1, timeout=5)
     finally:
         started = time.monotonic()
         assert all(sup.stop(5) for sup in sups)
