@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import fasthttp
 import paths  # noqa: F401  (first: src/ and tests/ on sys.path)
 import requests
 from support.acme_client import ERROR_PREFIX, AcmeClient, make_csr, problem_type, retry_after
@@ -41,6 +42,7 @@ class Options:
     request_timeout: float = 15.0
     flow_timeout: float = 60.0
     suffix: str = "bench.localhost"
+    http: str = "fast"  # "fast" (bench/fasthttp.py) or "requests"
 
 
 @dataclass
@@ -97,8 +99,9 @@ class SimClient:
 
     def __init__(self, opts: Options, recorder: Recorder) -> None:
         self.opts, self.rec = opts, recorder
+        session = fasthttp.Session() if opts.http == "fast" else None
         self.client = AcmeClient(opts.directory_url, timeout=opts.request_timeout,
-                                 on_response=self._seen)
+                                 on_response=self._seen, session=session)  # type: ignore[arg-type]
 
     def _seen(self, response: requests.Response) -> None:
         # every problem answer, including a badNonce the client retried on its own (§6.5)

@@ -122,6 +122,7 @@ class AcmeehServer:
     directory_url: str
     log_path: Path
     runtime_dir: Path
+    database_url: str
 
     @property
     def pid(self) -> int:
@@ -161,7 +162,7 @@ def start_acmeeh(workdir: Path, config: dict) -> AcmeehServer:
             [sys.executable, "-m", "acmeeh", "-c", str(config_path), "serve"], cwd=ROOT, env=env,
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = AcmeehServer(process, f"{config['server']['external_url']}/acme/directory",
-                          log_path, runtime_dir)
+                          log_path, runtime_dir, config["database"]["url"])
     deadline, last = time.monotonic() + START_TIMEOUT, "no attempt"
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import paths  # noqa: F401  (first: src/ and tests/ on sys.path)
+import pgstat
 import requests
 from client_flow import FlowError, Options, Recorder, SimClient
 from procstat import delta, postmaster_pid, sample
@@ -130,10 +131,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--suffix", default="bench.localhost", help="names are <uuid>.<suffix>")
     p.add_argument("--poll-interval", type=float, default=0.05,
                    help="seconds between polls (Retry-After is honoured up to this; default 0.05)")
+    p.add_argument("--http", choices=("fast", "requests"), default="fast",
+                   help="client HTTP stack: bench/fasthttp.py (default, about half the CPU) or requests")
     p.add_argument("--flow-timeout", type=float, default=60.0, help="give up on one flow after this")
     p.add_argument("--server-pid", type=int, help="gunicorn master pid: its tree's CPU is measured")
     p.add_argument("--pgdata", help="PostgreSQL data directory: its postmaster tree's CPU is measured")
     p.add_argument("--pg-pid", type=int, help="postmaster pid (instead of --pgdata)")
+    p.add_argument("--pg-dsn", help="the server's database: PostgreSQL's transactions, rows and"
+                                    " WAL flushes per issuance are reported (adds ~2.5 s)")
     p.add_argument("--json-out", help="also write the summary as JSON here")
     args = p.parse_args(argv)
     if args.seconds is None and args.flows is None:
@@ -161,7 +166,8 @@ def run(args: argparse.Namespace) -> dict:
     responder = TokenDirResponder(args.http01_port, token_dir).start() if token_dir else None
     pg_pid = args.pg_pid or (postmaster_pid(args.pgdata) if args.pgdata else None)
     opts = Options(args.directory, str(token_dir) if token_dir else None, args.poll_interval,
-                   request_timeout=15.0, flow_timeout=args.flow_timeout, suffix=args.suffix)
+                   request_timeout=15.0, flow_timeout=args.flow_timeout, suffix=args.suffix,
+                   http=args.http)
     seconds = args.seconds if args.seconds is not None else MAX_SECONDS
     ctx = mp.get_context("spawn")  # no fork of a process that already runs threads
     go, start_at, counter = ctx.Event(), ctx.Value("d", 0.0), ctx.Value("q", 0)
@@ -174,11 +180,13 @@ def run(args: argparse.Namespace) -> dict:
         for proc in procs:
             proc.start()
         _wait_ready(ready_q, len(procs))
+        pg_before = pgstat.sample(args.pg_dsn) if args.pg_dsn else {}
         cpu_before, own_before = sample(args.server_pid, pg_pid), resource.getrusage(resource.RUSAGE_SELF)
         start_at.value = time.time()
         go.set()
         merged, worker_cpu = _collect(result_q, len(procs), seconds + args.flow_timeout + 2 * JOIN_SLACK)
         cpu_after, own_after = sample(args.server_pid, pg_pid), resource.getrusage(resource.RUSAGE_SELF)
+        pg_after = pgstat.sample(args.pg_dsn) if args.pg_dsn else {}
     finally:
         go.set()
         for proc in procs:
@@ -191,8 +199,11 @@ def run(args: argparse.Namespace) -> dict:
             shutil.rmtree(token_dir, ignore_errors=True)
     own = (own_after.ru_utime - own_before.ru_utime) + (own_after.ru_stime - own_before.ru_stime)
     elapsed = max(merged.finished_at - start_at.value, 1e-9)
-    return summarize(merged, elapsed=elapsed, concurrency=args.concurrency, processes=len(procs),
-                     mode=args.mode, client_cpu_s=worker_cpu + own, cpu=delta(cpu_before, cpu_after))
+    summary = summarize(merged, elapsed=elapsed, concurrency=args.concurrency,
+                        processes=len(procs), mode=args.mode, client_cpu_s=worker_cpu + own,
+                        cpu=delta(cpu_before, cpu_after))
+    summary["postgres_per_issuance"] = pgstat.per_issuance(pg_before, pg_after, summary["issuances"])
+    return summary
 
 
 def _wait_ready(ready_q, count: int) -> None:

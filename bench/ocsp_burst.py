@@ -89,7 +89,7 @@ def burst(url: str, cert: x509.Certificate, issuer: x509.Certificate, *, count: 
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def report(result: dict, count: int, threads: int, method: str, nonce: bool) -> str:
@@ -98,8 +98,8 @@ def report(result: dict, count: int, threads: int, method: str, nonce: bool) -> 
     lines = [
         f"OCSP burst: {count} {method} queries, {threads} threads, nonce={'yes' if nonce else 'no'}",
         f"  responses/s: {rate:,.0f}  (wall {result['wall']:.2f} s)",
-        f"  latency ms:  p50 {percentile(lat, 50) * 1000:.2f}  p99 {percentile(lat, 99) * 1000:.2f}"
-        f"  mean {statistics.fmean(lat) * 1000 if lat else float('nan'):.2f}",
+        (f"  latency ms:  p50 {percentile(lat, 50) * 1000:.2f}  p99 {percentile(lat, 99) * 1000:.2f}"
+         f"  mean {statistics.fmean(lat) * 1000 if lat else float('nan'):.2f}"),
         "  statuses:    " + ", ".join(f"{k}={v}" for k, v in sorted(result["statuses"].items())),
     ]
     return "\n".join(lines)

@@ -91,6 +91,8 @@ def summary(raw: Path, top: int = 15) -> str:
     out = [f"{raw}: {total} samples"]
     out += block(f"top {top} by own time:", own)
     out += block(f"top {top} by inclusive time:", inclusive)
+    ours = Counter({f: c for f, c in inclusive.items() if "acmeeh/" in f})
+    out += block(f"top {top} acmeeh functions by inclusive time:", ours)
     out += block("own time by package:", packages)
     return "\n".join(out)
 

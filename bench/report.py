@@ -108,5 +108,9 @@ def render(summary: dict[str, Any]) -> str:
         f"cpu ms per issuance: client={_num(s['client_cpu_ms_per_issuance'], 2)}"
         f" server={_num(s['server_cpu_ms_per_issuance'], 2)}"
         f" postgres={_num(s['postgres_cpu_ms_per_issuance'], 2)}")
+    if s.get("postgres_per_issuance"):
+        lines.append("postgresql per issuance: " + " ".join(
+            f"{k}={v:.1f}" for k, v in s["postgres_per_issuance"].items() if k != "wal_bytes")
+            + f" wal_kB={s['postgres_per_issuance'].get('wal_bytes', 0) / 1024:.1f}")
     lines.append(result_line(s))
     return "\n".join(lines)

@@ -85,7 +85,7 @@ def run_point(args: argparse.Namespace, server, pg, http01_port: int, mode: str,
                "--concurrency", str(concurrency), "--processes", str(args.processes),
                "--seconds", str(seconds), "--mode", mode, "--http01-port", str(http01_port),
                "--poll-interval", str(args.poll_interval), "--server-pid", str(server.pid),
-               "--pg-pid", str(pg.pid), "--json-out", str(out)]
+               "--pg-pid", str(pg.pid), "--json-out", str(out), "--pg-dsn", server.database_url]
     done = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True,
                           timeout=seconds + POINT_SLACK)
     lines = done.stdout.strip().splitlines()

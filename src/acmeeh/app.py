@@ -3,19 +3,24 @@ from __future__ import annotations
 
 import atexit
 import logging
-from dataclasses import dataclass
+import os
+import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from flask import Flask
 from .store.db import Pool as ConnectionPool
 
+from . import __version__, logs, metrics
 from .admin.api import install as install_admin_api
-from .authority import challenges
+from .authority import challenges, drain
 from .authority.env import Env
 from .issuance import load_backend
 from .store import db, migrate
 from .validation import Validator
-from .web import errors
+from .web import errors, health, metrics_view, observe
 from .web.blueprint import acme
 from .web.context import WebContext
 from .web.urls import Urls
@@ -26,26 +31,65 @@ from .workers.validation import ValidationRunner
 from .web import accounts, authz, certs, directory, orders, pki  # noqa: F401,E402  isort: skip
 
 log = logging.getLogger("acmeeh")
+# Set by the gunicorn master (epoch seconds) so every worker reports the server's uptime.
+STARTED_AT_ENV = "ACMEEH_STARTED_AT"
 
 
 @dataclass
 class Runtime:
-    """What create_app built and what shutdown must close."""
+    """What create_app built, the process's lifecycle state, and what shutdown must close."""
 
     env: Env
     pool: ConnectionPool
     runner: ValidationRunner
     supervisor: Supervisor | None = None
+    started: bool = False  # create_app finished: /readyz may answer ready
+    shutting_down: bool = False  # a stop began: /readyz answers 503
+    started_at: float = field(default_factory=time.time)
+    stopping_since: float | None = None  # time.monotonic() when the stop began
+    _closed: bool = field(default=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def begin_shutdown(self) -> None:
+        """Stop being ready; requests in flight go on. Only sets flags (safe in a signal handler)."""
+        if self.stopping_since is None:
+            self.stopping_since = time.monotonic()
+        self.shutting_down = True
+
+    def shutdown(self, timeout: float = 10.0) -> list[UUID]:
+        """Stop within about `timeout` seconds (idempotent): stop the background loops (their
+        locks go to another instance), let running validations finish until the deadline, put
+        the challenges still validating back to pending, close the pool. Returns those put back.
+        """
+        with self._lock:
+            if self._closed:
+                return []
+            self._closed = True
+        self.begin_shutdown()
+        deadline = time.monotonic() + max(0.0, timeout)
+        if self.supervisor is not None:  # first: its ticks dispatch validations and use the pool
+            self.supervisor.stop(timeout=max(0.5, deadline - time.monotonic()))
+        while self.runner.in_flight and time.monotonic() < deadline:  # bounded by the deadline
+            time.sleep(0.05)
+        self.runner.shutdown(wait=False)  # refuses new validations, cancels queued ones
+        left, released = set(self.runner.in_flight), []
+        if left:
+            try:
+                released = drain.release_challenges(self.env, left)
+            except db.DatabaseError as exc:
+                log.warning("shutdown: %d challenges stay processing (database: %s); the challenge"
+                            " worker re-queues them once stale", len(left), type(exc).__name__)
+        self.pool.close(timeout=1.0)
+        log.info("shutdown complete", extra={"released_challenges": len(released)})
+        return released
 
     def close(self) -> None:
-        if self.supervisor is not None:  # first: its ticks use the runner and the pool
-            self.supervisor.stop(timeout=10)
-        self.runner.shutdown(wait=True)
-        self.pool.close()
+        self.shutdown()
 
 
 def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_workers: bool = True) -> Flask:
     """Build the WSGI application for `settings` (no work happens at import time)."""
+    logs.configure_audit(settings.logging.audit.enabled, settings.logging.audit.file)
     if settings.dev.enabled:
         log.warning("DEVELOPMENT MODE: not for production use")
     if settings.challenges.auto_accept:
@@ -67,7 +111,8 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
         dispatch=runner.submit,
     )
     runner.bind(lambda challenge_id: challenges.validate(env, challenge_id))
-    runtime = Runtime(env=env, pool=pool, runner=runner)
+    runtime = Runtime(env=env, pool=pool, runner=runner,
+                      started_at=float(os.environ.get(STARTED_AT_ENV) or time.time()))
     if start_workers:  # background loops; advisory locks pick one leader per loop among instances
         runtime.supervisor = Supervisor(env, conninfo=db.conninfo(settings.database)).start()
     atexit.register(runtime.close)
@@ -78,8 +123,14 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
     app.extensions["acmeeh"] = WebContext(env=env, urls=Urls.from_settings(settings))
     app.extensions["acmeeh.runtime"] = runtime
     errors.install(app)
+    observe.install(app)  # request id, HTTP metrics
+    health.install(app, env, runtime)  # /livez /healthz /readyz
+    metrics_view.install(app, settings, started=runtime.started_at)  # metrics.path
+    metrics.CONFIG.labels(version=__version__, external_url=settings.server.external_url,
+                          challenges=",".join(settings.challenges.enabled)).set(1)
     app.register_blueprint(acme, url_prefix=settings.acme.path_prefix or None)
     app.register_blueprint(pki.blueprint(env))  # CRL and OCSP at crl.path / ocsp.path
     if settings.admin_api.enabled:  # admin REST API at admin_api.base_path
         install_admin_api(app, env)
+    runtime.started = True
     return app

@@ -3,14 +3,21 @@
 `configure_logging` installs one handler on the root logger (calling it again replaces it);
 `reconfigure_level` changes the level at run time (SIGHUP). The redaction filter sits on the
 handler, so it sees records from every logger that propagates to the root.
+
+Request context: the web room binds the request id (and client address) with `bind_request`;
+`RequestContextFilter` copies it onto every record, so each line of a request carries it.
+Audit: `audit(event, ...)` writes one record per security event on the "acmeeh.audit" logger
+(who, what, when, outcome); `configure_audit` sends them to `logging.audit.file` as JSON lines.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -44,6 +51,45 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "taskName",
 }
 _OURS = "_acmeeh_handler"
+AUDIT_LOGGER = "acmeeh.audit"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What every log line of one HTTP request carries."""
+
+    request_id: str
+    remote_addr: str | None = None
+
+
+# One value per thread / task; the web room sets and resets it around each request.
+_REQUEST: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "acmeeh_request", default=None
+)
+
+
+def bind_request(request_id: str, remote_addr: str | None = None) -> contextvars.Token:
+    """Mark the current context as serving `request_id`; pass the token to `unbind_request`."""
+    return _REQUEST.set(RequestContext(request_id, remote_addr))
+
+
+def unbind_request(token: contextvars.Token) -> None:
+    _REQUEST.reset(token)
+
+
+def current_request() -> RequestContext | None:
+    """The request being served in this context, if any."""
+    return _REQUEST.get()
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds `request_id` to every record emitted while a request is bound."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        bound = _REQUEST.get()
+        if bound is not None and not hasattr(record, "request_id"):
+            record.request_id = bound.request_id
+        return True
 
 
 def is_secret_key(key: str) -> bool:
@@ -127,6 +173,7 @@ class JsonFormatter(TextFormatter):
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
         }
         for key, value in extra_fields(record).items():
             doc.setdefault(key, value)
@@ -163,11 +210,58 @@ def configure_logging(
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     setattr(handler, _OURS, True)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RequestContextFilter())
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(number)
     logging.captureWarnings(True)
     return handler
+
+
+def configure_audit(enabled: bool, file: str | None = None) -> logging.Logger:
+    """Set up the audit logger (idempotent; a handler from an earlier call is replaced).
+
+    Disabled: audit records are dropped. Enabled with `file`: one JSON object per line
+    appended to it (and not repeated in the main log). Enabled without a file: the records go
+    to the main log. Audit records are INFO and pass whatever `logging.level` is.
+    """
+    logger = logging.getLogger(AUDIT_LOGGER)
+    for old in [h for h in logger.handlers if getattr(h, _OURS, False)]:
+        logger.removeHandler(old)
+        old.close()
+    logger.disabled = not enabled
+    logger.setLevel(logging.INFO)
+    logger.propagate = True
+    if enabled and file:
+        handler = logging.FileHandler(file, encoding="utf-8")  # append mode: O_APPEND lines
+        setattr(handler, _OURS, True)
+        handler.setFormatter(JsonFormatter())
+        handler.addFilter(RequestContextFilter())
+        handler.addFilter(RedactingFilter())
+        logger.addHandler(handler)
+        logger.propagate = False
+    return logger
+
+
+def audit(event: str, *, actor: str | None = None, outcome: str = "success", **fields: Any) -> None:
+    """Record one security event: what (`event` and `fields`), who (`actor`, the client
+    address of the current request), when (the record time) and the `outcome`.
+
+    Events are dotted nouns: account.created, account.deactivated, account.key_changed,
+    order.finalized, certificate.issued, certificate.revoked. Values are stringified.
+    """
+    bound = _REQUEST.get()
+    extra: dict[str, Any] = {
+        "audit": True,
+        "event": event,
+        "actor": actor,
+        "outcome": outcome,
+        "remote_addr": bound.remote_addr if bound else None,
+    }
+    for key, value in fields.items():
+        extra.setdefault(key, value if isinstance(value, (int, float, bool)) or value is None
+                         else str(value))
+    logging.getLogger(AUDIT_LOGGER).info(event, extra=extra)
 
 
 def reconfigure_level(level: str | int) -> None:

@@ -55,7 +55,9 @@ def json_body(spec: Spec, schema: str, limit: int, *, optional: bool = False) ->
     if request.content_length is not None and request.content_length > limit:
         raise problems.payload_too_large(limit)
     raw = request.stream.read(limit + 1)
-    if len(raw) > limit:
+    # A chunked body has no length; the server's own limit may have cut it short, in which
+    # case one more read either finds data or raises 413 itself.
+    if len(raw) > limit or (request.content_length is None and raw and request.stream.read(1)):
         raise problems.payload_too_large(limit)
     if not raw and optional:
         data: Any = {}

@@ -1,8 +1,9 @@
 """Admin API errors as RFC 7807 problem documents.
 
 Types are `urn:acmeeh:admin:error:<name>` with a fixed title and status per name. Problems
-raised by the authority room (ACME vocabulary, e.g. alreadyRevoked) keep their ACME type and
-status and gain a title, so one renderer serves both.
+raised by the authority room keep their ACME type and status (e.g. alreadyRevoked,
+rejectedIdentifier) and gain a title, except `malformed`, whose 400/404/409/... become the
+admin names (badRequest, notFound, conflict...), so one renderer serves both.
 """
 from __future__ import annotations
 
@@ -92,7 +93,14 @@ def server_internal() -> AdminProblem:
     return AdminProblem("serverInternal", "the server experienced an internal error")
 
 
+# ACME `malformed` carries the plain HTTP meanings; the admin API names them its own way.
+_MALFORMED_AS = {400: "badRequest", 404: "notFound", 405: "methodNotAllowed", 409: "conflict",
+                 413: "payloadTooLarge", 415: "unsupportedMediaType"}
+
+
 def _acme_body(problem: Problem) -> dict[str, Any]:
+    if problem.code == "malformed" and problem.status in _MALFORMED_AS:
+        return AdminProblem(_MALFORMED_AS[problem.status], problem.detail).to_dict()
     body = problem.to_dict()
     body.setdefault("title", problem.code)
     return body

@@ -44,8 +44,8 @@ def get_account(account_id: uuid.UUID) -> Response:
 @admin.post("/accounts/<uuid:account_id>/deactivate")
 @audited("account.deactivate")
 def deactivate_account(account_id: uuid.UUID) -> Response:
-    body("Empty", optional=True)
     note(target=f"account:{account_id}")
+    body("Empty", optional=True)
     row = accounts.deactivate_by_admin(ctx().env, account_id)
     return json_response(render.account(row))
 

@@ -59,9 +59,9 @@ def get_certificate(cert_id: uuid.UUID) -> Response:
 @admin.post("/certificates/<uuid:cert_id>/revoke")
 @audited("certificate.revoke")
 def revoke_certificate(cert_id: uuid.UUID) -> Response:
-    data = body("RevokeRequest", optional=True)
-    reason = data.get("reason", 0)
-    note(target=f"certificate:{cert_id}", reason=reason)
+    note(target=f"certificate:{cert_id}")
+    reason = body("RevokeRequest", optional=True).get("reason", 0)
+    note(reason=reason)
     row = revocation.revoke_by_admin(ctx().env, cert_id, reason)
     note(serial=row.serial)
     return json_response(render.certificate(row, ctx().env.clock()))

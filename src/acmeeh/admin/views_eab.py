@@ -57,8 +57,8 @@ def get_eab_key(kid: str) -> Response:
 @admin.post("/eab/<kid>/revoke")
 @audited("eab.revoke")
 def revoke_eab_key(kid: str) -> Response:
-    body("Empty", optional=True)
     note(target=f"eab:{_kid(kid)}")
+    body("Empty", optional=True)
     return json_response(render.eab_key(eab.revoke_key(ctx().env, kid)))
 
 

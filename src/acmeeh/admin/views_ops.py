@@ -1,12 +1,17 @@
-"""Operations: maintenance mode and the OpenAPI document."""
+"""Operations: maintenance mode, the notification outbox and the OpenAPI document."""
 from __future__ import annotations
+
+import uuid
 
 from flask import Response
 
-from ..authority import maintenance
+from ..authority import maintenance, redelivery
+from ..store import outbox
 from . import render
-from .blueprint import actor, admin, audited, body, ctx, json_response, note
+from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
 from .inputs import Query
+
+NOTIFICATION_STATUSES = ("pending", "failed", "sent", "abandoned", "skipped")
 
 
 @admin.get("/openapi.json")
@@ -31,3 +36,31 @@ def set_maintenance() -> Response:
     note(target="maintenance", enabled=data["enabled"])
     row = maintenance.set_enabled(ctx().env, data["enabled"], actor=actor().username)
     return json_response(render.maintenance(row))
+
+
+@admin.get("/notifications")
+def list_notifications() -> Response:
+    q = Query(("limit", "cursor", "status", "kind", "account_id"))
+    page = q.page(ctx().cfg.max_page_size)
+    status, kind = q.choice("status", NOTIFICATION_STATUSES), q.text("kind")
+    account_id = q.uuid("account_id")
+    with ctx().env.pool.connection() as conn:
+        rows = outbox.list_page(conn, page, status=status, kind=kind, account_id=account_id)
+    return listing(rows, page, render.notification)
+
+
+@admin.post("/notifications/<uuid:notification_id>/retry")
+@audited("notification.retry")
+def retry_notification(notification_id: uuid.UUID) -> Response:
+    note(target=f"notification:{notification_id}")
+    body("Empty", optional=True)
+    return json_response(render.notification(redelivery.retry(ctx().env, notification_id)))
+
+
+@admin.post("/notifications/retry-failed")
+@audited("notification.retry_failed")
+def retry_failed_notifications() -> Response:
+    body("Empty", optional=True)
+    queued = redelivery.retry_failed(ctx().env)
+    note(target="notifications", queued=queued)
+    return json_response({"queued": queued})

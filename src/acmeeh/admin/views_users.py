@@ -8,7 +8,7 @@ from flask import Response, g, request
 
 from ..store import admin as admin_store
 from . import audit, operators, problems, render
-from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
+from .blueprint import admin, audited, body, ctx, json_response, listing, note
 from .inputs import Query
 
 
@@ -41,7 +41,7 @@ def login() -> Response:
 def logout() -> Response:
     body("Empty", optional=True)
     operators.logout(ctx().env, g.admin_owner)
-    note(target=f"user:{actor().username}")
+    note(target=f"user:{g.admin_owner.user_id}")
     return Response(status=204)
 
 
@@ -73,7 +73,8 @@ def create_user() -> Response:
         ctx().env, username=data["username"], email=data["email"],
         role=data.get("role", "auditor"), password=data.get("password"),
     )
-    note(target=f"user:{row.username}", role=row.role, generated=("password" not in data))
+    note(target=f"user:{row.id}", username=row.username, role=row.role,
+         generated=("password" not in data))
     return json_response({"user": render.user(row, ctx().env.clock()), "password": password},
                          201, location=f"{ctx().base_url}/users/{row.id}")
 
@@ -87,19 +88,20 @@ def get_user(user_id: uuid.UUID) -> Response:
 @admin.patch("/users/<uuid:user_id>")
 @audited("user.update")
 def update_user(user_id: uuid.UUID) -> Response:
+    note(target=f"user:{user_id}")
     data = body("UserUpdate")
-    note(target=f"user:{user_id}", changes=sorted(data))
+    note(changes=sorted(data))
     row = operators.update_user(ctx().env, user_id, role=data.get("role"),
                                 email=data.get("email"), disabled=data.get("disabled"))
-    note(target=f"user:{row.username}", role=row.role, disabled=row.disabled)
+    note(username=row.username, role=row.role, disabled=row.disabled)
     return json_response(render.user(row, ctx().env.clock()))
 
 
 @admin.post("/users/<uuid:user_id>/reset-password")
 @audited("user.reset_password")
 def reset_password(user_id: uuid.UUID) -> Response:
-    data = body("PasswordReset", optional=True)
     note(target=f"user:{user_id}")
+    data = body("PasswordReset", optional=True)
     row, password = operators.reset_password(ctx().env, user_id, data.get("password"))
-    note(target=f"user:{row.username}", generated=("password" not in data))
+    note(username=row.username, generated=("password" not in data))
     return json_response({"user": render.user(row, ctx().env.clock()), "password": password})

@@ -8,6 +8,8 @@ from typing import Any
 
 import josepy
 
+from .. import metrics
+from ..logs import audit
 from ..protocol import jws, problems
 from ..protocol.identifiers import normalize
 from ..protocol.status import AccountStatus
@@ -111,6 +113,9 @@ def new_account(env: Env, jwk: josepy.JWK, msg: Any, *, url: str = "") -> tuple[
         if kid is not None:
             eab.bind(conn, kid, row.id, env.clock())
     env.log.info("account created", extra={"account_id": str(row.id)})
+    metrics.ACCOUNTS_CREATED.inc()
+    audit("account.created", actor=f"account:{row.id}", account_id=row.id,
+          external_account_binding=kid is not None)
     return row, True
 
 
@@ -126,6 +131,8 @@ def update_account(env: Env, account: AccountRow, msg: Any) -> AccountRow:
                 raise problems.unauthorized("account is not valid")
             notifications.notify_deactivated(conn, env, row)
             env.log.info("account deactivated", extra={"account_id": str(account.id)})
+            metrics.ACCOUNTS_DEACTIVATED.inc()
+            audit("account.deactivated", actor=f"account:{account.id}", account_id=account.id)
             return row
         if msg.contact is not None:
             row = account_store.update_contact(conn, account.id, validate_contacts(msg.contact))
@@ -162,6 +169,8 @@ def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, 
     if row is None:
         raise problems.conflict("the account key changed concurrently; retry")
     env.log.info("account key changed", extra={"account_id": str(account.id)})
+    audit("account.key_changed", actor=f"account:{account.id}", account_id=account.id,
+          old_thumbprint=account.thumbprint, new_thumbprint=new_thumbprint)
     return row
 
 
@@ -179,4 +188,6 @@ def deactivate_by_admin(env: Env, account_id: uuid.UUID) -> AccountRow:
             raise problems.conflict(f"account is {current.status}, not valid")
         notifications.notify_deactivated(conn, env, row)
     env.log.info("account deactivated by an operator", extra={"account_id": str(account_id)})
+    metrics.ACCOUNTS_DEACTIVATED.inc()
+    audit("account.deactivated", actor="operator", account_id=account_id)
     return row

@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from .. import metrics
 from ..protocol import jws, problems
 from ..protocol.identifiers import Identifier
 from ..protocol.status import AuthzStatus, ChallengeStatus, IdentifierType
@@ -104,6 +105,8 @@ def record(env: Env, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool, prob
     with env.pool.connection() as conn, conn.transaction():
         locked = authz_store.lock_authorization(conn, authz.id)
         done = challenge_store.finish(conn, challenge.id, to_status=to, now=now, error=error, records=records)
+        if done is not None:
+            metrics.CHALLENGES_VALIDATED.labels(type=challenge.type, result=str(to)).inc()
         if done is None or locked is None or locked.status != AuthzStatus.PENDING:
             return done
         if ok:

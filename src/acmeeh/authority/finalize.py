@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import uuid
 
+from .. import metrics
+from ..logs import audit
 from ..protocol import jws, problems
 from ..protocol.csr import check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
@@ -40,6 +42,9 @@ def finalize(env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes)
         issued = env.ca.sign(parsed.csr, identifiers)
     except Exception as exc:
         env.log.exception("signing failed", extra={"order_id": str(order.id)})
+        metrics.CA_SIGNING_ERRORS.inc()
+        audit("order.finalized", actor=f"account:{account.id}", outcome="failure",
+              order_id=order.id, reason="signing failed")
         _fail(env, order.id, problems.server_internal())
         raise problems.server_internal() from exc
     cert_id = uuid.uuid4()
@@ -57,6 +62,11 @@ def finalize(env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes)
         notifications.notify_issued(conn, env, account, cert)  # outbox: commits with the certificate
         state = refresh(env, conn, done)
     env.log.info("certificate issued", extra={"order_id": str(order.id), "serial": issued.serial_hex})
+    metrics.CERTIFICATES_ISSUED.inc()
+    actor = f"account:{account.id}"
+    audit("order.finalized", actor=actor, order_id=order.id, certificate_id=cert_id)
+    audit("certificate.issued", actor=actor, certificate_id=cert_id, serial=issued.serial_hex,
+          names=",".join(_name(i) for i in identifiers), not_after=issued.not_after.isoformat())
     return state
 
 

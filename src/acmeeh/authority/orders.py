@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from .. import metrics
 from ..protocol import problems
 from ..protocol.identifiers import Identifier
 from ..protocol.status import AuthzStatus, OrderStatus
@@ -69,6 +70,7 @@ def new_order(env: Env, account: AccountRow, msg: Any) -> OrderState:
         )
         authzs = authz_store.list_order_authorizations(conn, order.id)
     env.log.info("order created", extra={"order_id": str(order.id), "account_id": str(account.id)})
+    metrics.ORDERS_CREATED.inc()
     return OrderState(order, authzs)
 
 

@@ -5,7 +5,7 @@ import base64
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 
@@ -50,7 +50,7 @@ class RenewalInfo:
 
 
 def _rfc3339(moment: datetime) -> str:
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def b64url(data: bytes) -> str:
@@ -87,10 +87,10 @@ def parse_cert_id(text: str) -> CertID:
 
 def key_identifier(der: bytes) -> bytes | None:
     """The keyIdentifier of a certificate's authorityKeyIdentifier, None without one."""
-    cert = x509.load_der_x509_certificate(der)
     try:
+        cert = x509.load_der_x509_certificate(der)
         aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
-    except x509.ExtensionNotFound:
+    except (ValueError, x509.ExtensionNotFound):
         return None
     return aki.key_identifier
 

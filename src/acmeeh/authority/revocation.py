@@ -10,6 +10,8 @@ import josepy
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from .. import metrics
+from ..logs import audit
 from ..protocol import jws, problems
 from ..protocol.status import RevocationReason
 from ..store import authzs as authz_store
@@ -80,6 +82,9 @@ def revoke(
             raise problems.already_revoked("certificate is already revoked")
         notifications.notify_revoked(conn, env, done)
     env.log.info("certificate revoked", extra={"serial": row.serial, "reason": RevocationReason(code).name})
+    metrics.CERTIFICATES_REVOKED.inc()
+    audit("certificate.revoked", actor=f"account:{account.id}" if account else "certificate-key",
+          certificate_id=row.id, serial=row.serial, reason=RevocationReason(code).name)
     return done
 
 
@@ -97,6 +102,9 @@ def revoke_by_admin(env: Env, cert_id: uuid.UUID, reason: int) -> CertificateRow
         notifications.notify_revoked(conn, env, done)
     env.log.info("certificate revoked by an operator",
                  extra={"serial": done.serial, "reason": RevocationReason(reason).name})
+    metrics.CERTIFICATES_REVOKED.inc()
+    audit("certificate.revoked", actor="operator", certificate_id=cert_id, serial=done.serial,
+          reason=RevocationReason(reason).name)
     return done
 
 

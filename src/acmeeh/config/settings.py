@@ -150,9 +150,24 @@ class TosSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AuditLoggingSettings:
+    enabled: bool
+    file: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LoggingSettings:
     level: str
     format: str
+    audit: AuditLoggingSettings
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsSettings:
+    enabled: bool
+    path: str
+    auth_required: bool
+    token: str | None = dataclasses.field(repr=False)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -259,6 +274,7 @@ class Settings:
     crl: CrlSettings
     ocsp: OcspSettings
     renewal_info: RenewalInfoSettings
+    metrics: MetricsSettings
     dev: DevSettings
     source_path: Path | None = None
 

@@ -140,6 +140,12 @@ class DelegatedResponder:
             return self._signer
 
     def _load_or_issue(self, now: datetime) -> Signer:
+        try:
+            return self._load_or_issue_locked(now)
+        except OSError as exc:  # e.g. a read-only directory beside ca.key
+            raise CAError(f"ocsp.responder_dir: {self._directory}: {exc.strerror or exc}") from None
+
+    def _load_or_issue_locked(self, now: datetime) -> Signer:
         _private_dir(self._directory)
         with _locked(self._directory / LOCK_NAME):
             found = self._load(now)

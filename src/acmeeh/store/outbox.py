@@ -11,6 +11,8 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from .paging import Page, order_by, page_clause
+
 # Statuses a row can hold; the delivery worker only ever claims DUE ones.
 PENDING, FAILED, SENT, ABANDONED, SKIPPED = "pending", "failed", "sent", "abandoned", "skipped"
 DUE = (PENDING, FAILED)
@@ -135,3 +137,51 @@ def count_by_status(conn: psycopg.Connection) -> dict[str, int]:
     """{status: rows} over the whole outbox (health, metrics, tests)."""
     rows = conn.execute("SELECT status, count(*) FROM notifications GROUP BY status").fetchall()
     return {status: int(n) for status, n in rows}
+
+
+# --- admin API: paged listing and operator-requested redelivery (acmeeh.authority.redelivery) ---
+def list_page(
+    conn: psycopg.Connection,
+    page: Page,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    account_id: UUID | None = None,
+) -> list[NotificationRow]:
+    """Newest first by (created_at, id), limit + 1 rows (keyset pagination)."""
+    where, params = page_clause(page)
+    for column, value in (("status", status), ("kind", kind), ("account_id", account_id)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    return _rows(
+        conn,
+        f"SELECT {_COLS} FROM notifications WHERE {' AND '.join(where)} {order_by()} LIMIT %s",
+        (*params, page.limit + 1),
+    )
+
+
+def get_notification(conn: psycopg.Connection, notification_id: UUID) -> NotificationRow | None:
+    rows = _rows(conn, f"SELECT {_COLS} FROM notifications WHERE id = %s", (notification_id,))
+    return rows[0] if rows else None
+
+
+def requeue(conn: psycopg.Connection, notification_id: UUID, now: datetime) -> NotificationRow | None:
+    """failed|abandoned → pending, due now, attempts reset; None when it was neither."""
+    rows = _rows(
+        conn,
+        f"UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = %s,"
+        f" updated_at = %s WHERE id = %s AND status IN ('failed', 'abandoned') RETURNING {_COLS}",
+        (now, now, notification_id),
+    )
+    return rows[0] if rows else None
+
+
+def requeue_failed(conn: psycopg.Connection, now: datetime, limit: int) -> int:
+    """requeue() for up to `limit` failed or abandoned rows; returns how many."""
+    return conn.execute(
+        "UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = %s,"
+        " updated_at = %s WHERE id IN (SELECT id FROM notifications"
+        " WHERE status IN ('failed', 'abandoned') ORDER BY created_at LIMIT %s)",
+        (now, now, limit),
+    ).rowcount

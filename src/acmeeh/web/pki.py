@@ -108,7 +108,9 @@ def ocsp_response(env: Env, answer: OCSPAnswer, *, conditional: bool) -> Respons
     resp.last_modified = answer.this_update
     resp.expires = answer.next_update
     resp.set_etag(hashlib.sha256(answer.der).hexdigest()[:32])
-    return resp.make_conditional(request) if conditional else resp
+    if conditional:
+        resp.make_conditional(request)  # may turn it into 304 Not Modified, in place
+    return resp
 
 
 def crl_response(env: Env, row: crl.CRLRow) -> Response:
@@ -119,7 +121,8 @@ def crl_response(env: Env, row: crl.CRLRow) -> Response:
     resp.last_modified = row.this_update
     resp.expires = row.next_update
     resp.set_etag(f"crl-{row.number}")
-    return resp.make_conditional(request)
+    resp.make_conditional(request)  # may turn it into 304 Not Modified, in place
+    return resp
 
 
 @acme.get(f"{RENEWAL_INFO_PATH}/<cert_id>")

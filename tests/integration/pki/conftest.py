@@ -14,11 +14,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from psycopg_pool import ConnectionPool
+from support.acme_client import AcmeClient, Http01Responder, expect
+from support.server import RunningServer, start_server
 
 from acmeeh.authority.env import Env
 from acmeeh.config.load import settings_from_dict
-from support.acme_client import AcmeClient, Http01Responder, expect
-from support.server import RunningServer, start_server
 
 OVERRIDES = {
     "crl": {"poll_seconds": 0.3, "rebuild_interval_seconds": 3600},

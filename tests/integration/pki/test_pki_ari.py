@@ -6,12 +6,16 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime, timedelta
 
+import josepy
 import pytest
 import requests
+from acme import client as acme_lib
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from support.acme_client import ERROR_PREFIX, AcmeClient, expect, problem_type
 
 from acmeeh.authority import renewal
-from support.acme_client import ERROR_PREFIX, AcmeClient, expect, problem_type
 
 from .conftest import name
 
@@ -38,7 +42,7 @@ def ari(client: AcmeClient, text: str) -> requests.Response:
 
 def window(response: requests.Response) -> tuple[datetime, datetime]:
     body = response.json()["suggestedWindow"]
-    return tuple(datetime.fromisoformat(body[k].replace("Z", "+00:00")) for k in ("start", "end"))
+    return tuple(datetime.fromisoformat(body[k]) for k in ("start", "end"))
 
 
 def test_directory_advertises_renewal_info(account: AcmeClient, pki_server) -> None:
@@ -146,3 +150,26 @@ def test_replaces_refused(pki_server, account: AcmeClient, issue) -> None:
         assert problem_type(response) == ERROR_PREFIX + kind
     # None of the refusals consumed the certificate: the owner may still replace it.
     expect(account.new_order(leaf.names, replaces=text), 201)
+
+
+def test_acme_library_reads_the_window(pki_server, issue) -> None:
+    """certbot's `acme` library (ClientV2.renewal_time) computes the same certID and picks a
+    renewal time inside our window; its retry time follows our Retry-After."""
+    leaf = issue()
+    net = acme_lib.ClientNetwork(josepy.JWKEC(key=ec.generate_private_key(ec.SECP256R1())),
+                                 user_agent="acmeeh-tests")
+    client = acme_lib.ClientV2(acme_lib.ClientV2.get_directory(pki_server.directory_url, net), net)
+    pem = leaf.cert.public_bytes(serialization.Encoding.PEM)
+    when, retry_at = client.renewal_time(pem)
+    nb, na = leaf.cert.not_valid_before_utc, leaf.cert.not_valid_after_utc
+    assert nb + (na - nb) * 0.66 <= when <= nb + (na - nb) * 0.84
+    assert timedelta(seconds=60) < retry_at - datetime.now() <= timedelta(seconds=125)
+
+
+@pytest.mark.parametrize("serial", [1, 0x7F, 0x80, 0xFF, 0x100, 0x8000, (1 << 159) + 12345])
+def test_serial_encoding_is_minimal_twos_complement(serial: int) -> None:
+    encoded = renewal.serial_bytes(serial)
+    assert int.from_bytes(encoded, "big", signed=True) == serial
+    assert len(encoded) == 1 or not (encoded[0] == 0 and encoded[1] < 0x80)  # no extra 00
+    assert encoded[0] < 0x80  # sign bit clear
+    assert renewal.parse_cert_id(f"{b64(b'k')}.{b64(encoded)}").serial_number == serial

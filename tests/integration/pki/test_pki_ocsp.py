@@ -4,6 +4,7 @@ nonce echo, malformedRequest / unauthorized / unknown."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -15,8 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 from support.acme_client import expect
+
+from acmeeh.authority.ocsp import OCSPResponder
 
 from .conftest import openssl
 
@@ -131,12 +133,12 @@ def test_get_with_slashes_in_base64(pki_server, issue) -> None:
     """base64 may contain '/' (even '//'): both the URL-encoded and the raw form work."""
     leaf = issue()
     issuer = ca_cert(pki_server)
-    for _ in range(500):  # bounded search for a request whose base64 has a '/'
+    for _ in range(2000):  # bounded search for a request whose base64 has a '//'
         der = request_der(leaf.cert, issuer, nonce=secrets.token_bytes(16))
-        if "/" in base64.b64encode(der).decode():
+        if "//" in base64.b64encode(der).decode():
             break
     else:
-        pytest.fail("no request with '/' in its base64 form")
+        pytest.fail("no request with '//' in its base64 form")
     for encode in (True, False):
         response = get(pki_server, der, encode=encode)
         assert response.status_code == 200, (encode, response.text)
@@ -222,3 +224,44 @@ def test_certificate_carries_ocsp_and_crl_urls(pki_server, issue) -> None:
     assert [d.access_location.value for d in aia] == [ocsp_url(pki_server)]
     dps = leaf.cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
     assert [n.value for p in dps for n in p.full_name] == [f"{pki_server.base_url}/crl"]
+
+
+# --- the responder in process (a second instance on the same database) ---------------------------
+def responder_with(server_env, **ocsp_changes):
+    settings = server_env.settings
+    changed = dataclasses.replace(settings, ocsp=dataclasses.replace(settings.ocsp, **ocsp_changes))
+    return OCSPResponder.from_env(dataclasses.replace(server_env, settings=changed))
+
+
+def test_ca_signer_signs_with_the_ca_key(pki_server, server_env, issue) -> None:
+    leaf = issue()
+    responder = responder_with(server_env, signer="ca")
+    resp = ocsp.load_der_ocsp_response(responder.respond(request_der(leaf.cert, ca_cert(pki_server))).der)
+    assert resp.certificate_status == ocsp.OCSPCertStatus.GOOD
+    assert resp.certificates == []  # RFC 6960 §4.2.2.2: the CA itself needs no certificate
+    ski = ca_cert(pki_server).extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert resp.responder_key_hash == ski.digest
+
+
+def test_cache_reuses_signatures_but_never_hides_a_revocation(pki_server, server_env, issue) -> None:
+    """Another instance revokes (here: the server, through ACME); this instance's cached
+    'good' answer is not served again, because the state read per request is in the key."""
+    leaf = issue()
+    responder = responder_with(server_env, signer="ca", cache_seconds=3600)
+    query = request_der(leaf.cert, ca_cert(pki_server))
+    first = responder.respond(query)
+    assert responder.respond(query).der == first.der  # reused signature
+    with_nonce = [responder.respond(request_der(leaf.cert, ca_cert(pki_server), nonce=n)).der
+                  for n in (b"nonce-a", b"nonce-b")]
+    assert with_nonce[0] != with_nonce[1]  # a nonce is always signed afresh
+    expect(leaf.client.revoke(leaf.der, reason=5), 200)
+    after = ocsp.load_der_ocsp_response(responder.respond(query).der)
+    assert after.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert after.revocation_reason == x509.ReasonFlags.cessation_of_operation
+
+
+def test_cache_is_bounded(pki_server, server_env) -> None:
+    responder = responder_with(server_env, signer="ca", cache_size=5)
+    for _ in range(20):
+        responder.respond(unknown_serial_request(pki_server))
+    assert len(responder._cache) == 5

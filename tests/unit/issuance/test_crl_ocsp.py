@@ -50,8 +50,8 @@ def leaf_of(pki, name: str = "leaf.example") -> x509.Certificate:
     return x509.load_der_x509_certificate(issued.der)
 
 
-def request_for(leaf, issuer, algorithm=hashes.SHA1(), nonce: bytes | None = None) -> bytes:
-    builder = x509_ocsp.OCSPRequestBuilder().add_certificate(leaf, issuer, algorithm)
+def request_for(leaf, issuer, algorithm=None, nonce: bytes | None = None) -> bytes:
+    builder = x509_ocsp.OCSPRequestBuilder().add_certificate(leaf, issuer, algorithm or hashes.SHA1())
     if nonce is not None:
         builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
     return builder.build().public_bytes(serialization.Encoding.DER)
@@ -288,4 +288,14 @@ def test_responder_uses_expired_ca_guard(pki, tmp_path: Path) -> None:
     signer = Signer(short, key, hashes.SHA256())
     responder = DelegatedResponder(signer, tmp_path / "x", validity=24 * HOUR, renew_before=2 * HOUR)
     with pytest.raises(CAError, match="expires too soon"):
+        responder.current()
+
+
+def test_delegated_responder_unusable_directory(pki, tmp_path: Path) -> None:
+    """An OSError (here: a path under a regular file) becomes a CAError naming the setting."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    responder = DelegatedResponder(signer_for(pki), blocker / "ocsp", validity=24 * HOUR,
+                                   renew_before=HOUR)
+    with pytest.raises(CAError, match="ocsp.responder_dir"):
         responder.current()

@@ -1,0 +1,179 @@
+"""Probes at the server root (outside the ACME prefix), shapes as in the deployment guide.
+
+- GET /livez: the process serves HTTP; no backend is touched.
+- GET /healthz: every subsystem. 503 only when the database, the CA backend or (when enabled)
+  the CRL is unhealthy; smtp and dns_resolver are reported, never fatal, and cached briefly so
+  a probe stays fast when they hang.
+- GET /readyz: 503 with a reason before start-up completes, while shutting down, or when the
+  database does not answer within a short timeout.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from flask import Blueprint, Flask, Response
+
+import acmeeh
+
+from ..authority import crl
+from ..authority.env import Env
+from ..store import db
+
+log = logging.getLogger("acmeeh.web.health")
+
+# A probe must answer within a typical orchestrator timeout (Kubernetes: 1 s by default).
+DATABASE_TIMEOUT_SECONDS = 1.0
+AUX_TIMEOUT_SECONDS = 0.5
+AUX_CACHE_SECONDS = 30.0
+DNS_PROBE_NAME = "acmeeh-health-check.invalid"  # RFC 6761 §6.4: answered NXDOMAIN, never real
+
+
+class Lifecycle(Protocol):
+    """What the probes read from the process runtime (acmeeh.app.Runtime)."""
+
+    started: bool
+    shutting_down: bool
+    supervisor: Any
+
+
+def _respond(body: dict[str, Any], status: int = 200) -> Response:
+    resp = Response(json.dumps(body, default=str), status=status, content_type="application/json")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def database_ok(env: Env) -> bool:
+    """One round trip on a pooled connection, waiting at most DATABASE_TIMEOUT_SECONDS for it."""
+    timeout = min(DATABASE_TIMEOUT_SECONDS, float(env.settings.database.connect_timeout))
+    try:
+        with env.pool.connection(timeout=timeout) as conn:
+            db.ping(conn)
+    except db.DatabaseError as exc:
+        log.warning("health: database unavailable: %s", type(exc).__name__)
+        return False
+    return True
+
+
+def database_check(env: Env) -> dict[str, Any]:
+    ok = database_ok(env)
+    return {"status": "ok" if ok else "error", "pool": db.pool_stats(env.pool)}
+
+
+def ca_check(env: Env) -> dict[str, Any]:
+    try:
+        env.ca.check()
+    except Exception as exc:  # noqa: BLE001 - any failure is "error"; the detail goes to the log
+        log.warning("health: CA backend check failed: %s", exc)
+        return {"status": "error"}
+    return {"status": "ok"}
+
+
+def crl_check(env: Env) -> tuple[dict[str, Any], bool]:
+    """(report, healthy): unhealthy only when the CRL is enabled and stale or unreadable."""
+    if not env.settings.crl.enabled:
+        return {"status": "disabled", "stale": False}, True
+    try:
+        report = crl.status(env)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("health: CRL status unavailable: %s", type(exc).__name__)
+        return {"status": "error", "stale": None}, False
+    return report, not report.get("stale", False)
+
+
+def smtp_check(env: Env) -> dict[str, Any]:
+    cfg = env.settings.smtp
+    if not cfg.enabled:
+        return {"status": "disabled"}
+    try:
+        with socket.create_connection((cfg.host, cfg.port), timeout=AUX_TIMEOUT_SECONDS):
+            pass
+    except OSError:
+        return {"status": "error"}
+    return {"status": "ok"}
+
+
+def dns_check(env: Env) -> dict[str, Any]:
+    if "dns-01" not in env.settings.challenges.enabled:
+        return {"status": "disabled"}
+    resolver = getattr(env.validator, "resolver", None)
+    if resolver is None:
+        return {"status": "unknown"}
+    try:  # an answer of any kind (NXDOMAIN included) shows the resolvers respond
+        resolver.txt(DNS_PROBE_NAME, deadline=time.monotonic() + AUX_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 - LookupFailed or worse: the resolvers do not answer
+        return {"status": "error"}
+    return {"status": "ok"}
+
+
+class _Cached:
+    """Results of a slow, non-critical check, reused for `ttl` seconds."""
+
+    def __init__(self, check: Callable[[], dict[str, Any]], ttl: float) -> None:
+        self._check, self._ttl = check, ttl
+        self._value: dict[str, Any] | None = None
+        self._at = 0.0
+
+    def __call__(self) -> dict[str, Any]:
+        now = time.monotonic()
+        if self._value is None or now - self._at >= self._ttl:
+            self._value, self._at = self._check(), now
+        return self._value
+
+
+def health_report(env: Env, runtime: Lifecycle, smtp: Callable[[], dict], dns: Callable[[], dict]
+                  ) -> tuple[dict[str, Any], int]:
+    """The /healthz body and status code."""
+    database = database_check(env)
+    ca = ca_check(env)
+    crl_report, crl_ok = crl_check(env)
+    supervisor = runtime.supervisor
+    checks: dict[str, Any] = {
+        "database": database,
+        "ca_backend": ca,
+        "crl": crl_report,
+        "workers": supervisor.status() if supervisor is not None else {},
+        "leaders": supervisor.leaders() if supervisor is not None else {},
+        "smtp": smtp(),
+        "dns_resolver": dns(),
+    }
+    critical = database["status"] == "ok" and ca["status"] == "ok" and crl_ok
+    degraded = any(checks[k]["status"] == "error" for k in ("smtp", "dns_resolver"))
+    status = "error" if not critical else ("degraded" if degraded else "ok")
+    body = {"status": status, "checks": checks, "shutting_down": runtime.shutting_down}
+    return body, 200 if critical else 503
+
+
+def readiness(env: Env, runtime: Lifecycle) -> tuple[dict[str, Any], int]:
+    if not runtime.started:
+        return {"ready": False, "reason": "starting"}, 503
+    if runtime.shutting_down:
+        return {"ready": False, "reason": "shutting down"}, 503
+    if not database_ok(env):
+        return {"ready": False, "reason": "database unavailable"}, 503
+    return {"ready": True}, 200
+
+
+def install(app: Flask, env: Env, runtime: Lifecycle) -> None:
+    """Serve /livez, /healthz and /readyz at the root of `app`."""
+    bp = Blueprint("health", __name__)
+    smtp = _Cached(lambda: smtp_check(env), AUX_CACHE_SECONDS)
+    dns = _Cached(lambda: dns_check(env), AUX_CACHE_SECONDS)
+
+    @bp.get("/livez")
+    def livez() -> Response:
+        return _respond({"alive": True, "version": acmeeh.__version__})
+
+    @bp.get("/healthz")
+    def healthz() -> Response:
+        return _respond(*health_report(env, runtime, smtp, dns))
+
+    @bp.get("/readyz")
+    def readyz() -> Response:
+        return _respond(*readiness(env, runtime))
+
+    app.register_blueprint(bp)
