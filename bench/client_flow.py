@@ -5,6 +5,7 @@ its http-01 challenge, poll the authorization, finalize with a fresh P-256 CSR, 
 download the certificate. The account (newAccount, §7.3) is created once per simulated client
 before the measured window and reused by all of its flows.
 """
+
 from __future__ import annotations
 
 import os
@@ -77,9 +78,12 @@ class Recorder:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "latencies": dict(self.latencies), "flows_ms": self.flows_ms,
-            "errors": dict(self.errors), "problems_seen": dict(self.problems_seen),
-            "throttled": dict(self.throttled), "details": self.details,
+            "latencies": dict(self.latencies),
+            "flows_ms": self.flows_ms,
+            "errors": dict(self.errors),
+            "problems_seen": dict(self.problems_seen),
+            "throttled": dict(self.throttled),
+            "details": self.details,
             "finished_at": self.finished_at,
         }
 
@@ -100,8 +104,12 @@ class SimClient:
     def __init__(self, opts: Options, recorder: Recorder) -> None:
         self.opts, self.rec = opts, recorder
         session = fasthttp.Session() if opts.http == "fast" else None
-        self.client = AcmeClient(opts.directory_url, timeout=opts.request_timeout,
-                                 on_response=self._seen, session=session)  # type: ignore[arg-type]
+        self.client = AcmeClient(
+            opts.directory_url,
+            timeout=opts.request_timeout,
+            on_response=self._seen,
+            session=session,
+        )  # type: ignore[arg-type]
 
     def _seen(self, response: requests.Response) -> None:
         # every problem answer, including a badNonce the client retried on its own (§6.5)
@@ -178,8 +186,13 @@ class SimClient:
             time.sleep(min(retry_after(response, self.opts.poll_interval), self.opts.poll_interval))
         raise FlowError(f"timeout:{kind}", kind, f"still not {wanted}")
 
-    def call(self, kind: str, fn: Callable[..., requests.Response], *args: Any,
-             expect: tuple[int, ...] = (200,)) -> requests.Response:
+    def call(
+        self,
+        kind: str,
+        fn: Callable[..., requests.Response],
+        *args: Any,
+        expect: tuple[int, ...] = (200,),
+    ) -> requests.Response:
         """Time one request; back off on 429/503 with Retry-After; raise FlowError otherwise."""
         for attempt in range(THROTTLE_RETRIES + 1):
             start = time.perf_counter()

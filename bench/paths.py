@@ -1,5 +1,6 @@
 """Import first in every bench script: puts the repository's src/ and tests/ on sys.path, so
 `acmeeh` (before `pip install -e .`) and the raw client `support.acme_client` import."""
+
 from __future__ import annotations
 
 import sys

@@ -3,6 +3,7 @@
 Backends publish their statistics at most about once a second, so `sample` waits that long
 first; the figures are for the whole cluster's WAL and for one database's transactions.
 """
+
 from __future__ import annotations
 
 import time
@@ -12,10 +13,19 @@ from psycopg.conninfo import conninfo_to_dict
 
 FLUSH_WAIT = 1.2  # seconds: let backends publish pending statistics
 
-_DATABASE = ("SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted,"
-             " tup_updated, tup_deleted FROM pg_stat_database WHERE datname = %s")
-_DB_FIELDS = ("commits", "rollbacks", "rows_returned", "rows_fetched", "rows_inserted",
-              "rows_updated", "rows_deleted")
+_DATABASE = (
+    "SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted,"
+    " tup_updated, tup_deleted FROM pg_stat_database WHERE datname = %s"
+)
+_DB_FIELDS = (
+    "commits",
+    "rollbacks",
+    "rows_returned",
+    "rows_fetched",
+    "rows_inserted",
+    "rows_updated",
+    "rows_deleted",
+)
 _WAL = "SELECT wal_records, wal_bytes FROM pg_stat_wal"
 _WAL_FSYNCS = "SELECT coalesce(sum(fsyncs), 0) FROM pg_stat_io WHERE object = 'wal'"
 
@@ -43,7 +53,9 @@ def sample(dsn: str) -> dict[str, float]:
         return {}
 
 
-def per_issuance(before: dict[str, float], after: dict[str, float], issuances: int) -> dict[str, float]:
+def per_issuance(
+    before: dict[str, float], after: dict[str, float], issuances: int
+) -> dict[str, float]:
     if not issuances:
         return {}
     return {k: (after[k] - before[k]) / issuances for k in after if k in before}

@@ -5,6 +5,7 @@ collected from children it already reaped, so short-lived children are counted t
 sample before and after a run and subtract. (A worker that is replaced mid-run brings its whole
 lifetime into its parent's cutime; the run log says when that happens.)
 """
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,7 @@ def read_stat(pid: int) -> Stat | None:
     except OSError:
         return None
     # comm (field 2) may contain spaces and parentheses: split after the LAST ')'.
-    fields = text[text.rfind(")") + 2:].split()
+    fields = text[text.rfind(")") + 2 :].split()
     # fields[0] is state (3); ppid is field 4; utime..cstime are fields 14-17.
     ppid = int(fields[1])
     ticks = sum(int(v) for v in fields[11:15])
@@ -111,7 +112,7 @@ def machine_ticks() -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Sample:
-    """CPU seconds of the server tree, the PostgreSQL tree and this process, plus machine jiffies."""
+    """CPU seconds of the server tree and the PostgreSQL tree, plus the machine's jiffies."""
 
     server: float | None
     postgres: float | None
@@ -157,6 +158,8 @@ def wait_quiet(limit: float, threshold: float = 0.15) -> bool:
         if share < threshold:
             return True
     if limit > 0:
-        print(f"  warning: machine still {share:.0%} busy with other work after {limit:.0f} s",
-              flush=True)
+        print(
+            f"  warning: machine still {share:.0%} busy with other work after {limit:.0f} s",
+            flush=True,
+        )
     return False

@@ -5,6 +5,7 @@
 package, so one can see where a request's CPU goes. Profiled points cost CPU on the same cores:
 take throughput figures from unprofiled runs.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,9 @@ def executable() -> str | None:
     return str(local) if local.exists() else shutil.which("py-spy")
 
 
-def record(pid: int, out: Path, seconds: float, *, gil: bool = True,
-           rate: int = 100) -> subprocess.Popen | None:
+def record(
+    pid: int, out: Path, seconds: float, *, gil: bool = True, rate: int = 100
+) -> subprocess.Popen | None:
     """Start py-spy in the background (it stops by itself after `seconds`). With `gil`, only
     samples holding the GIL count (Python CPU); without, every non-idle thread (wall time,
     including waits for PostgreSQL)."""
@@ -32,9 +34,23 @@ def record(pid: int, out: Path, seconds: float, *, gil: bool = True,
     if spy is None:
         print("py-spy not found: pip install py-spy", file=sys.stderr)
         return None
-    command = [spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--function",
-               "--rate", str(rate), "--duration", str(max(1, int(seconds))), "--format", "raw",
-               "--output", str(out)] + (["--gil"] if gil else [])
+    command = [
+        spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--nonblocking",
+        "--function",
+        "--rate",
+        str(rate),
+        "--duration",
+        str(max(1, int(seconds))),
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+    ] + (["--gil"] if gil else [])
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -50,15 +66,17 @@ def package(frame: str) -> str:
     path = m.group("file") if m else frame
     parts = Path(path).parts
     if "site-packages" in parts:  # absolute paths: keep what follows site-packages
-        parts = parts[parts.index("site-packages") + 1:]
+        parts = parts[parts.index("site-packages") + 1 :]
     elif "acmeeh" in parts:
-        parts = parts[parts.index("acmeeh"):]
+        parts = parts[parts.index("acmeeh") :]
     if not parts:
         return "?"
     if parts[0] == "acmeeh" and len(parts) > 2:
         return f"acmeeh.{parts[1]}"
     # py-spy prints paths relative to sys.path: "psycopg/cursor.py" or stdlib "threading.py"
-    return parts[0].removesuffix(".py") if len(parts) > 1 else f"stdlib:{parts[0].removesuffix('.py')}"
+    return (
+        parts[0].removesuffix(".py") if len(parts) > 1 else f"stdlib:{parts[0].removesuffix('.py')}"
+    )
 
 
 def summary(raw: Path, top: int = 15) -> str:

@@ -11,14 +11,14 @@ from typing import Any
 from uuid import UUID
 
 from flask import Flask
-from .store.db import Pool as ConnectionPool
 
 from . import __version__, logs, metrics
 from .admin.api import install as install_admin_api
-from .authority import challenges, drain
+from .authority import challenges, drain, nonces
 from .authority.env import Env
 from .issuance import load_backend
 from .store import db, migrate
+from .store.db import Pool as ConnectionPool
 from .validation import Validator
 from .web import errors, health, metrics_view, observe
 from .web.blueprint import acme
@@ -28,7 +28,7 @@ from .workers.supervisor import Supervisor
 from .workers.validation import ValidationRunner
 
 # The handler modules register their routes on the blueprint when imported.
-from .web import accounts, authz, certs, directory, orders, pki  # noqa: F401,E402  isort: skip
+from .web import accounts, authz, certs, directory, orders, pki  # noqa: F401  isort: skip
 
 log = logging.getLogger("acmeeh")
 # Set by the gunicorn master (epoch seconds) so every worker reports the server's uptime.
@@ -103,7 +103,10 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
             log.info("applied migrations: %s", ", ".join(applied))
     runner = ValidationRunner(settings.challenges.validation_threads)
     crl_url, ocsp_url = pki.status_urls(settings)  # CRL DP and AIA OCSP of issued certificates
+    with pool.connection() as conn:
+        nonce_key = nonces.load_key(conn)
     env = Env(
+        nonce_key=nonce_key,
         settings=settings,
         pool=pool,
         ca=load_backend(settings.ca, crl_url=crl_url, ocsp_url=ocsp_url),

@@ -3,6 +3,7 @@
 Smoke tests, not timed assertions: a few seconds of load must finish without a single error
 and end with a parsable RESULT line.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,14 @@ AUTO_ACCEPT = {
 
 
 def run_loadgen(*args: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, re.Match]:
-    done = subprocess.run([sys.executable, str(LOADGEN), *args], check=False, cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, str(LOADGEN), *args],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     match = RESULT.match(last)
     assert match, f"no RESULT line (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
@@ -40,9 +47,21 @@ def run_loadgen(*args: str, timeout: float = 120) -> tuple[subprocess.CompletedP
 def test_loadgen_http01_smoke(acme_server) -> None:
     """~3 s at concurrency 2 with real http-01 answers: zero errors, a RESULT line."""
     done, result = run_loadgen(
-        "--directory", acme_server.directory_url, "--concurrency", "2", "--processes", "2",
-        "--seconds", "3", "--mode", "http-01", "--http01-port", str(acme_server.http01_port),
-        "--server-pid", str(acme_server.process.pid))
+        "--directory",
+        acme_server.directory_url,
+        "--concurrency",
+        "2",
+        "--processes",
+        "2",
+        "--seconds",
+        "3",
+        "--mode",
+        "http-01",
+        "--http01-port",
+        str(acme_server.http01_port),
+        "--server-pid",
+        str(acme_server.process.pid),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert int(result["errors"]) == 0, done.stdout
     assert float(result["rate"]) > 0
@@ -60,8 +79,11 @@ def test_loadgen_http01_smoke(acme_server) -> None:
     ],
 )
 def test_auto_accept_needs_an_identifier_allow_list(identifiers: dict, error: bool) -> None:
-    data = {"server": {"external_url": "https://acme.example"},
-            "challenges": {"auto_accept": True}, "security": {"identifiers": identifiers}}
+    data = {
+        "server": {"external_url": "https://acme.example"},
+        "challenges": {"auto_accept": True},
+        "security": {"identifiers": identifiers},
+    }
     if not error:
         assert settings_from_dict(data, environ={}).challenges.auto_accept is True
         return
@@ -79,7 +101,10 @@ def test_auto_accept_server(start_acme_server) -> None:
     """Nothing answers http-01, yet the challenge is valid at once; the start-up log says so
     loudly; and the load generator runs clean in auto-accept mode."""
     server = start_acme_server(AUTO_ACCEPT)
-    assert "challenges.auto_accept is ON: challenges are accepted without validation" in server.log_tail()
+    assert (
+        "challenges.auto_accept is ON: challenges are accepted without validation"
+        in server.log_tail()
+    )
     client = AcmeClient(server.directory_url)
     expect(client.new_account(), 201)
     name = f"{uuid.uuid4().hex[:12]}.auto.localhost"
@@ -93,6 +118,16 @@ def test_auto_accept_server(start_acme_server) -> None:
     refused = expect(client.new_order(["auto.example.com"]), 400)  # outside the allow-list
     assert refused.json()["type"].endswith(":rejectedIdentifier")
 
-    done, result = run_loadgen("--directory", server.directory_url, "--concurrency", "2",
-                               "--processes", "1", "--flows", "6", "--mode", "auto-accept")
+    done, result = run_loadgen(
+        "--directory",
+        server.directory_url,
+        "--concurrency",
+        "2",
+        "--processes",
+        "1",
+        "--flows",
+        "6",
+        "--mode",
+        "auto-accept",
+    )
     assert done.returncode == 0 and int(result["errors"]) == 0, done.stdout + done.stderr

@@ -8,7 +8,7 @@ admin names (badRequest, notFound, conflict...), so one renderer serves both.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flask import Response
@@ -76,7 +76,7 @@ def conflict(detail: str) -> AdminProblem:
     return AdminProblem("conflict", detail)
 
 
-def method_not_allowed(allowed: Sequence[str]) -> AdminProblem:
+def method_not_allowed(allowed: Iterable[str]) -> AdminProblem:
     return AdminProblem("methodNotAllowed", "method not allowed on this resource",
                         headers={"Allow": ", ".join(sorted(allowed))})
 

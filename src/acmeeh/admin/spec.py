@@ -24,7 +24,7 @@ def load_document() -> dict[str, Any]:
     text = resources.files("acmeeh.admin").joinpath("openapi.yaml").read_text(encoding="utf-8")
     doc = yaml.safe_load(text)
     if not isinstance(doc, dict):
-        raise RuntimeError("acmeeh/admin/openapi.yaml is not a mapping")
+        raise TypeError("acmeeh/admin/openapi.yaml is not a mapping")
     return doc
 
 

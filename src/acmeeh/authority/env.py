@@ -20,7 +20,7 @@ class Env:
     """Settings, database pool, CA backend, validator, clock and the validation dispatcher.
 
     `dispatch(challenge_id)` queues a validation off the request thread (workers room);
-    tests may pass a synchronous one.
+    tests may pass a synchronous one. `nonce_key` signs nonces (empty: none are accepted).
     """
 
     settings: Any
@@ -29,4 +29,5 @@ class Env:
     validator: Any
     dispatch: Callable[[UUID], None]
     clock: Callable[[], datetime] = utc_now
+    nonce_key: bytes = field(default=b"", repr=False)  # authority.nonces.load_key
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("acmeeh.authority"))

@@ -1,25 +1,62 @@
-"""Anti-replay nonces (RFC 8555 §6.5), stored so any instance redeems what another issued."""
+"""Anti-replay nonces (RFC 8555 §6.5): minted without a database write, redeemed once.
+
+A nonce is base64url(expiry ‖ 16 random bytes ‖ HMAC-SHA256 tag), the tag under a key all
+instances share (store.secrets). Minting costs no round trip; redeeming checks the tag and the
+expiry, then records the nonce as used, so a replay on any instance is refused.
+"""
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import secrets
-from datetime import timedelta
+import struct
+from datetime import UTC, datetime
 
 from ..store import nonces as nonce_store
+from ..store import secrets as secret_store
+from ..store.db import Connection
 from .env import Env
+
+SECRET_NAME = "nonce-hmac-v1"
+_TAG = 16
+_BODY = 8 + 16
+_LENGTH = _BODY + _TAG
+
+
+def load_key(conn: Connection) -> bytes:
+    """The deployment's nonce key (created by the first instance that asks)."""
+    return secret_store.shared_secret(conn, SECRET_NAME, secrets.token_bytes(32))
+
+
+def _tag(key: bytes, body: bytes) -> bytes:
+    return hmac.new(key, body, hashlib.sha256).digest()[:_TAG]
 
 
 def new_nonce(env: Env) -> str:
-    """Issue a nonce valid for nonce.lifetime_seconds."""
-    value = secrets.token_urlsafe(16)
-    expires = env.clock() + timedelta(seconds=env.settings.nonce.lifetime_seconds)
-    with env.pool.connection() as conn:
-        nonce_store.insert_nonce(conn, value, expires)
-    return value
+    """A fresh nonce valid for nonce.lifetime_seconds."""
+    expires = int(env.clock().timestamp()) + env.settings.nonce.lifetime_seconds
+    body = struct.pack(">Q", expires) + secrets.token_bytes(16)
+    return base64.urlsafe_b64encode(body + _tag(env.nonce_key, body)).rstrip(b"=").decode()
 
 
 def redeem(env: Env, value: str) -> bool:
-    """Consume a nonce; False when it is unknown, used or expired."""
-    if not value or len(value) > 128:
+    """Consume a nonce; False when it is forged, malformed, expired or already used."""
+    if not value or len(value) > 64:
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    if len(raw) != _LENGTH or not env.nonce_key:
+        return False
+    body, tag = raw[:_BODY], raw[_BODY:]
+    if not hmac.compare_digest(tag, _tag(env.nonce_key, body)):
+        return False
+    (expires,) = struct.unpack(">Q", body[:8])
+    now = env.clock()
+    if expires <= now.timestamp():
         return False
     with env.pool.connection() as conn:
-        return nonce_store.redeem_nonce(conn, value, env.clock())
+        return nonce_store.record_redeemed(conn, value, datetime.fromtimestamp(expires, UTC))

@@ -51,7 +51,7 @@ def _authorized(conn, env: Env, account: AccountRow, row: CertificateRow) -> boo
     wanted = [("dns", n) for n in names.get_values_for_type(x509.DNSName)]
     wanted += [("ip", str(a)) for a in names.get_values_for_type(x509.IPAddress)]
     # Wildcard names are held by an authorization of their base with the wildcard flag.
-    lookup = [(t, v[2:] if v.startswith("*.") else v) for t, v in wanted]
+    lookup = [(t, v.removeprefix("*.")) for t, v in wanted]
     held = {(a.identifier_type, a.identifier_value)
             for a in authz_store.find_valid_for_names(conn, account.id, lookup, env.clock())}
     return bool(lookup) and all(item in held for item in lookup)

@@ -45,8 +45,8 @@ def create_user(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         audit_store.insert_audit(
             conn, uuid.uuid4(), actor=f"cli:{_os_user()}", actor_id=None, action="user.create",
-            target=f"user:{row.username}", outcome="success",
-            details={"role": row.role, "via": "cli"}, remote_addr=None,
+            target=f"user:{row.id}", outcome="success",
+            details={"username": row.username, "role": row.role, "via": "cli"}, remote_addr=None,
         )
     print(f"created {row.role} user {row.username} ({row.id})")
     print(f"password: {password}")

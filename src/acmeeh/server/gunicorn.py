@@ -40,7 +40,7 @@ log = logging.getLogger("acmeeh.server")
 # Sections a SIGHUP does not change: they shape sockets, pools, the CA and the directory.
 RESTART_ONLY = ("server", "database", "ca", "challenges")
 # Kept from server.graceful_timeout for the drain and the pool close before the master's SIGKILL.
-DRAIN_RESERVE_SECONDS = 1.5
+DRAIN_RESERVE_SECONDS = 2.0
 # A worker told to quit at once (SIGQUIT, or SIGINT sent to the worker itself).
 QUICK_SHUTDOWN_SECONDS = 0.5
 

@@ -69,6 +69,7 @@ def _like(text: str) -> str:
 
 
 def _fetch(conn: psycopg.Connection, cls: type, query: str, params: list[Any]) -> list[Any]:
+    cur: Any
     with conn.cursor(row_factory=class_row(cls)) as cur:
         return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import psycopg
 import requests
-
 from support.acme_client import b64, public_jwk
 from support.server import ROOT, RunningServer, child_env
 
@@ -44,7 +43,7 @@ def create_user(server: RunningServer, username: str, role: str = "admin",
     done = run_cli(server, "admin", "create-user", "--username", username,
                    "--email", email or f"{username}@example.com", "--role", role)
     assert done.returncode == 0, done.stdout + done.stderr
-    found = re.search(r"^password: (\S+)$", done.stdout, re.M)
+    found = re.search(r"^password: (\S+)$", done.stdout, re.MULTILINE)
     assert found, done.stdout
     return found.group(1)
 

@@ -78,7 +78,7 @@ def test_order_search_and_detail(admin: AdminClient, issued: Issued) -> None:
     assert detail["certificate_id"] and len(detail["authorizations"]) == 2
     for authz in detail["authorizations"]:
         assert authz["status"] == "valid" and authz["identifier"]["value"] in issued.names
-        http = [c for c in authz["challenges"] if c["type"] == "http-01"][0]
+        http = next(c for c in authz["challenges"] if c["type"] == "http-01")
         assert http["status"] == "valid" and http["validated_at"] and http["records"]
 
 

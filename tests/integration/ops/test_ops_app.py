@@ -12,7 +12,6 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -95,12 +94,13 @@ def test_healthz_503_triggers(app: Flask, years: int, crl_enabled: bool, code: i
                               crl: bool) -> None:
     env = app.extensions["acmeeh"].env
     app.test_client().get("/crl")  # make sure a CRL exists
-    later = datetime.now(UTC) + timedelta(days=365 * years)
+    now = [datetime.now(UTC)]  # the backend loads at today's date, then time moves on
     settings = dataclasses.replace(
         env.settings, crl=dataclasses.replace(env.settings.crl, enabled=crl_enabled))
-    moved = dataclasses.replace(env, settings=settings, clock=lambda: later,
-                                ca=load_backend(settings.ca, clock=lambda: later))
-    ok = lambda: {"status": "ok"}  # noqa: E731
+    moved = dataclasses.replace(env, settings=settings, clock=lambda: now[0],
+                                ca=load_backend(settings.ca, clock=lambda: now[0]))
+    now[0] += timedelta(days=365 * years)
+    ok = lambda: {"status": "ok"}
     body, status = health.health_report(moved, app.extensions["acmeeh.runtime"], ok, ok)
     assert status == code, body
     assert body["checks"]["ca_backend"]["status"] == ca
@@ -133,15 +133,21 @@ def test_request_id_echoed_or_generated(app: Flask, sent: str | None, kept: bool
 def test_every_log_line_of_a_request_carries_its_id(app: Flask) -> None:
     stream = io.StringIO()
     configure_logging("DEBUG", "json", stream=stream)
-    resp = app.test_client().post("/acme/new-order", data=b"{}",
-                                  headers={"Content-Type": "application/jose+json",
-                                           "X-Request-ID": "req-77"})
-    assert resp.status_code == 400 and resp.headers["X-Request-ID"] == "req-77"
-    logging.getLogger("acmeeh.test").info("outside any request")
+    log = logging.getLogger("acmeeh.test")
+
+    def view() -> str:
+        log.info("inside")
+        log.warning("inside again", extra={"n": 2})
+        return "ok"
+
+    app.add_url_rule("/test-logging", "test_logging", view)
+    resp = app.test_client().get("/test-logging", headers={"X-Request-ID": "req-77"})
+    assert resp.status_code == 200 and resp.headers["X-Request-ID"] == "req-77"
+    log.info("outside any request")
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
-    assert lines[-1]["request_id"] is None and lines[-1]["msg"] == "outside any request"
-    inside = [line for line in lines[:-1] if line["logger"].startswith("acmeeh")]
-    assert inside and all(line["request_id"] == "req-77" for line in inside)
+    ours = {line["msg"]: line for line in lines if line["logger"] == "acmeeh.test"}
+    assert ours["inside"]["request_id"] == ours["inside again"]["request_id"] == "req-77"
+    assert ours["outside any request"]["request_id"] is None
 
 
 # --- metrics endpoint -------------------------------------------------------------------------

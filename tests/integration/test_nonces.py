@@ -1,0 +1,79 @@
+"""Nonces (RFC 8555 §6.5): minted without a write, accepted once on any instance."""
+from __future__ import annotations
+
+import base64
+import os
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from acmeeh.authority import nonces
+from acmeeh.authority.env import Env
+from acmeeh.store import db, migrate
+from tests.support.database import fresh_database
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    url = fresh_database(f"acmeeh_nonces_{worker}_{os.getpid()}")
+    database = SimpleNamespace(url=url, min_connections=1, max_connections=4, connect_timeout=5)
+    with db.connect(database) as conn:
+        migrate.migrate(conn)
+    pool = db.open_pool(database, wait=True)
+    yield pool
+    pool.close()
+
+
+def make_env(pool, *, key: bytes | None = None, now: datetime = NOW) -> Env:
+    if key is None:
+        with pool.connection() as conn:
+            key = nonces.load_key(conn)
+    settings = SimpleNamespace(nonce=SimpleNamespace(lifetime_seconds=60))
+    return Env(settings=settings, pool=pool, ca=None, validator=None, dispatch=lambda _: None,
+               clock=lambda: now, nonce_key=key)
+
+
+def test_every_instance_shares_one_key(pool):
+    with pool.connection() as conn:
+        assert nonces.load_key(conn) == nonces.load_key(conn)
+
+
+def test_a_nonce_is_accepted_once_across_instances(pool):
+    first, second = make_env(pool), make_env(pool)
+    value = nonces.new_nonce(first)
+    assert nonces.redeem(second, value)
+    assert not nonces.redeem(first, value)
+    assert not nonces.redeem(second, value)
+
+
+def _flip_last_byte(value: str) -> str:
+    raw = bytearray(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    raw[-1] ^= 1
+    return base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("mangle", [
+    pytest.param(_flip_last_byte, id="forged tag"),
+    pytest.param(lambda v: v[:-4], id="truncated"),
+    pytest.param(lambda v: v + "AAAA", id="too long"),
+    pytest.param(lambda v: "!" * len(v), id="not base64url"),
+    pytest.param(lambda v: "", id="empty"),
+    pytest.param(lambda v: "A" * 500, id="huge"),
+])
+def test_tampered_nonces_are_refused(pool, mangle):
+    env = make_env(pool)
+    assert not nonces.redeem(env, mangle(nonces.new_nonce(env)))
+
+
+def test_expired_nonce_is_refused(pool):
+    value = nonces.new_nonce(make_env(pool))
+    assert not nonces.redeem(make_env(pool, now=NOW + timedelta(seconds=61)), value)
+
+
+def test_another_deployments_nonce_is_refused(pool):
+    value = nonces.new_nonce(make_env(pool, key=b"k" * 32))
+    assert not nonces.redeem(make_env(pool), value)
