@@ -1,17 +1,16 @@
 """Writing the audit log: who did what to which object, with what outcome."""
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from ..authority.env import Env
+from ..logs import audit as audit_log
 from ..logs import redact_value
 from ..store import audit as audit_store
 
 SUCCESS, FAILURE, DENIED = "success", "failure", "denied"
-log = logging.getLogger("acmeeh.audit")
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,9 @@ def record(
     details: dict[str, Any] | None = None, remote_addr: str | None = None,
     attempted_by: str | None = None,
 ) -> None:
-    """Write one audit row (and an audit log line). Secret-looking fields are masked, so a
-    careless caller cannot put a password or key into the log."""
+    """Write one audit row, and the same event as an audit log line ("admin.<action>").
+    Secret-looking fields are masked, so a careless caller cannot put a password or key
+    into the log."""
     clean = _storable(redact_value("", dict(details or {})))
     name = _storable(actor.username if actor else attempted_by)
     target = _storable(target)
@@ -38,8 +38,7 @@ def record(
             conn, uuid.uuid4(), actor=name, actor_id=actor.user_id if actor else None,
             action=action, target=target, outcome=outcome, details=clean, remote_addr=remote_addr,
         )
-    log.info("admin %s %s", action, outcome,
-             extra={"actor": name, "target": target, "outcome": outcome})
+    audit_log(f"admin.{action}", actor=name, outcome=outcome, target=target)
 
 
 def _storable(value: Any, depth: int = 0) -> Any:

@@ -70,6 +70,8 @@ def run_dev_server(settings: Settings) -> int:
     # (pool, validation threads, an embedded database) run; SIGINT even when inherited ignored.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if hasattr(signal, "SIGHUP"):  # its default action would end the server
+        signal.signal(signal.SIGHUP, _no_reload)
     app = importlib.import_module("acmeeh.app").create_app(settings)
     app.run(
         host=settings.server.bind,
@@ -83,3 +85,7 @@ def run_dev_server(settings: Settings) -> int:
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _no_reload(signum: int, frame: FrameType | None) -> None:
+    log.warning("SIGHUP: the development server does not reload its configuration; restart it")

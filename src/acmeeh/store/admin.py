@@ -190,9 +190,3 @@ def revoke_user_tokens(conn: psycopg.Connection, user_id: UUID, now: datetime) -
         (now, user_id),
     ).rowcount
 
-
-def delete_dead_tokens(conn: psycopg.Connection, before: datetime) -> int:
-    """Forget tokens that expired or were revoked before `before`."""
-    return conn.execute(
-        "DELETE FROM admin_tokens WHERE expires_at < %s OR revoked_at < %s", (before, before)
-    ).rowcount

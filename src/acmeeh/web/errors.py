@@ -25,6 +25,9 @@ def problem_response(problem: Problem) -> Response:
                     content_type="application/problem+json")
     for name, value in problem.headers.items():
         resp.headers[name] = value
+    if problem.status == 413:
+        # The oversized body was never read: the connection cannot carry another request.
+        resp.headers["Connection"] = "close"
     return resp
 
 
