@@ -65,6 +65,7 @@ HTTP_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 PROBLEMS = Counter("acmeeh_problems_total", "ACME problem documents returned", ["type"])
+RATE_LIMITED = Counter("acmeeh_rate_limited_total", "Requests refused by a rate limit", ["limit"])
 
 # --- configuration --------------------------------------------------------------------
 CONFIG = Gauge(

@@ -15,7 +15,7 @@ from ..protocol.identifiers import normalize
 from ..protocol.status import AccountStatus
 from ..store import accounts as account_store
 from ..store.records import AccountRow
-from . import eab, notifications
+from . import eab, notifications, ratelimits
 from .env import Env
 
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
@@ -72,12 +72,15 @@ def find_by_key(env: Env, jwk: josepy.JWK) -> AccountRow | None:
         return account_store.find_account_by_thumbprint(conn, jws.thumbprint(jwk))
 
 
-def new_account(env: Env, jwk: josepy.JWK, msg: Any, *, url: str = "") -> tuple[AccountRow, bool]:
+def new_account(
+    env: Env, jwk: josepy.JWK, msg: Any, *, url: str = "", remote_addr: str | None = None
+) -> tuple[AccountRow, bool]:
     """Return (account, created). An existing key returns its account (RFC 8555 §7.3.1).
 
     `url` is the newAccount URL the request was signed for; an external account binding
     must name it (RFC 8555 §7.3.4). A binding, when given, is always verified and its key
     bound to the new account; `acme.external_account_required` makes it mandatory.
+    A creation counts against `remote_addr`'s new_accounts_per_ip limit (rateLimited).
     """
     thumbprint = jws.thumbprint(jwk)
     with env.pool.connection() as conn:
@@ -110,6 +113,7 @@ def new_account(env: Env, jwk: josepy.JWK, msg: Any, *, url: str = "") -> tuple[
             row = account_store.find_account_by_thumbprint(conn, thumbprint)
             assert row is not None
             return row, False
+        ratelimits.take_new_account(env, conn, remote_addr)  # refused: the insert rolls back
         if kid is not None:
             eab.bind(conn, kid, row.id, env.clock())
     env.log.info("account created", extra={"account_id": str(row.id)})

@@ -11,17 +11,21 @@ from ..protocol.identifiers import Identifier, normalize
 from ..protocol.status import OrderStatus
 from ..store import certs as cert_store
 from ..store.records import AccountRow
-from . import notifications, states
+from . import notifications, ratelimits, states
 from .env import Env
 from .orders import OrderState, load_order, refresh
 
 
-def finalize(env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes) -> OrderState:
+def finalize(
+    env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes, *,
+    remote_addr: str | None = None,
+) -> OrderState:
     """ready → processing → valid, as compare-and-sets around an untransacted signature.
 
     Two concurrent calls: one wins the ready → processing move, the other gets orderNotReady.
-    A CSR that does not match leaves the order ready (badCSR). Any failure after the order
-    went to processing marks it invalid with the problem.
+    A CSR that does not match leaves the order ready (badCSR), and so does rateLimited past
+    the account's certificates_per_account limit. Any failure after the order went to
+    processing marks it invalid with the problem.
     """
     with env.pool.connection() as conn, conn.transaction():
         state = refresh(env, conn, load_order(conn, account, order_id))
@@ -38,6 +42,7 @@ def finalize(env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes)
     with env.pool.connection() as conn, conn.transaction():
         if states.move_order(conn, order.id, OrderStatus.READY, OrderStatus.PROCESSING) is None:
             raise problems.order_not_ready("order is no longer ready")
+        ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
     try:
         issued = env.ca.sign(parsed.csr, identifiers)
     except Exception as exc:

@@ -16,7 +16,7 @@ from ..store import challenges as challenge_store
 from ..store import orders as order_store
 from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, OrderRow
-from . import allowlists, maintenance, policy, renewal, states
+from . import allowlists, maintenance, policy, ratelimits, renewal, states
 from .env import Env
 
 
@@ -28,11 +28,14 @@ class OrderState:
     authorizations: list[AuthzRow]
 
 
-def new_order(env: Env, account: AccountRow, msg: Any) -> OrderState:
+def new_order(
+    env: Env, account: AccountRow, msg: Any, *, remote_addr: str | None = None
+) -> OrderState:
     """Check policy, reuse valid authorizations, insert the order, its authzs and challenges.
 
     Refused with 503 while maintenance mode is on; identifiers must pass the configured
-    policy and the admin allowlists (rejectedIdentifier).
+    policy and the admin allowlists (rejectedIdentifier); rateLimited past the account's
+    order or failed-validation limits (`remote_addr` may be exempt).
     """
     maintenance.check_open(env)
     if msg.not_before is not None or msg.not_after is not None:
@@ -51,6 +54,7 @@ def new_order(env: Env, account: AccountRow, msg: Any) -> OrderState:
     order_expires = now + timedelta(seconds=cfg.lifetime_seconds)
     with env.pool.connection() as conn, conn.transaction():
         allowlists.check(conn, account, identifiers)
+        ratelimits.check_failed_validations(env, conn, account, identifiers, remote_addr)
         replaces = _replaces(env, conn, account, identifiers, getattr(msg, "replaces", None))
         reusable = _reusable(conn, account, now, cfg) if cfg.authz_reuse else {}
         authz_ids: list[uuid.UUID] = []
@@ -68,6 +72,7 @@ def new_order(env: Env, account: AccountRow, msg: Any) -> OrderState:
             identifiers=[i.to_json() for i in identifiers], expires=order_expires,
             replaces=replaces, authorization_ids=authz_ids,
         )
+        ratelimits.take_new_order(env, conn, account, remote_addr)  # last: holds its row briefly
         authzs = authz_store.list_order_authorizations(conn, order.id)
     env.log.info("order created", extra={"order_id": str(order.id), "account_id": str(account.id)})
     metrics.ORDERS_CREATED.inc()

@@ -119,12 +119,30 @@ class IdentifiersSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimitSettings:
+    count: int
+    window_seconds: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimitsSettings:
+    enabled: bool
+    exempt_networks: tuple[str, ...]
+    gc_interval_seconds: float
+    new_accounts_per_ip: RateLimitSettings
+    new_orders_per_account: RateLimitSettings
+    certificates_per_account: RateLimitSettings
+    failed_validations_per_account_per_name: RateLimitSettings
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SecuritySettings:
     allowed_algorithms: tuple[str, ...]
     min_rsa_bits: int
     max_rsa_bits: int
     allowed_curves: tuple[str, ...]
     identifiers: IdentifiersSettings
+    rate_limits: RateLimitsSettings
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,7 +19,8 @@ from .errors import problem_response
 def new_account() -> Response:
     signed = envelope.verify("jwk")
     msg = NewAccount.parse(signed.payload)
-    row, created = accounts.new_account(ctx().env, signed.jwk, msg, url=signed.url)
+    row, created = accounts.new_account(ctx().env, signed.jwk, msg, url=signed.url,
+                                        remote_addr=request.remote_addr)
     urls = ctx().urls
     return json_response(render.account(row, urls), 201 if created else 200,
                          location=urls.account(row.id))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response
+from flask import Response, request
 
 from ..authority import finalize as finalizing
 from ..authority import orders
@@ -26,7 +26,8 @@ def _order_response(state: OrderState, status: int = 200) -> Response:
 def new_order() -> Response:
     signed = envelope.verify("kid")
     msg = NewOrder.parse(signed.payload)
-    state = orders.new_order(ctx().env, signed.need_account(), msg)
+    state = orders.new_order(ctx().env, signed.need_account(), msg,
+                             remote_addr=request.remote_addr)
     return _order_response(state, 201)
 
 
@@ -41,5 +42,6 @@ def order(order_id: uuid.UUID) -> Response:
 def finalize(order_id: uuid.UUID) -> Response:
     signed = envelope.verify("kid")
     msg = Finalize.parse(signed.payload)
-    state = finalizing.finalize(ctx().env, signed.need_account(), order_id, msg.csr)
+    state = finalizing.finalize(ctx().env, signed.need_account(), order_id, msg.csr,
+                                remote_addr=request.remote_addr)
     return _order_response(state)

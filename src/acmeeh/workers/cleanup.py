@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from .. import metrics
-from ..authority import recovery
+from ..authority import ratelimits, recovery
 from ..authority.env import Env
 
 log = logging.getLogger("acmeeh.workers.cleanup")
@@ -42,6 +42,11 @@ def _each(ids: list[UUID], move: Callable[[UUID], bool]) -> Outcome:
 
 def _nonces(env: Env, limit: int) -> Outcome:
     deleted = recovery.purge_nonces(env, limit=limit)
+    return deleted, deleted
+
+
+def _rate_limits(env: Env, limit: int) -> Outcome:
+    deleted = ratelimits.purge_expired(env, limit=limit)
     return deleted, deleted
 
 
@@ -70,6 +75,8 @@ def _retention(env: Env, limit: int) -> Outcome:
 
 TASKS: tuple[Task, ...] = (
     Task("nonces", lambda s: s.nonce.gc_interval_seconds, _nonces),
+    # Always on: counters left from a time when limits were enabled still go.
+    Task("rate_limits", lambda s: s.security.rate_limits.gc_interval_seconds, _rate_limits),
     Task("orders_expiry", lambda s: s.order.cleanup_interval_seconds, _orders_expiry),
     Task("stale_processing", lambda s: min(s.order.cleanup_interval_seconds,
                                            s.order.stale_processing_threshold_seconds), _stale_processing),

@@ -1,0 +1,144 @@
+"""Rate limits (security.rate_limits): refuse with rateLimited (RFC 8555 §6.6) what goes past them.
+
+Counters are fixed windows aligned to the Unix epoch, kept in PostgreSQL so every instance
+shares them. Each `take_*` runs inside the caller's transaction as its last step: one
+statement that counts the attempt only while under the limit, so a refused attempt is not
+counted and a rollback of the operation undoes its count. Settings are read on every call
+(a SIGHUP changes them); when disabled, or the client is in `exempt_networks`, nothing
+touches the database.
+"""
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .. import metrics
+from ..protocol import problems
+from ..protocol.identifiers import Identifier
+from ..store import ratelimits as counter_store
+from ..store.db import Connection
+from ..store.records import AccountRow
+from .env import Env
+
+NEW_ACCOUNTS_PER_IP = "new_accounts_per_ip"
+NEW_ORDERS_PER_ACCOUNT = "new_orders_per_account"
+CERTIFICATES_PER_ACCOUNT = "certificates_per_account"
+FAILED_VALIDATIONS = "failed_validations_per_account_per_name"
+IPV6_PREFIX = 64  # one IPv6 client usually holds a whole /64
+
+
+def client_key(remote_addr: str | None) -> str | None:
+    """The per-IP counter key: the IPv4 address, or the IPv6 /64; None when unknown."""
+    try:
+        address = ipaddress.ip_address((remote_addr or "").split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
+    return str(address)
+
+
+def is_exempt(networks: Iterable[str], remote_addr: str | None) -> bool:
+    """True when `remote_addr` lies in one of the CIDRs (validated at start-up)."""
+    if not remote_addr:
+        return False
+    try:
+        address = ipaddress.ip_address(remote_addr.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+def window(now: datetime, seconds: int) -> tuple[datetime, datetime]:
+    """The fixed window holding `now`: (start, end), aligned to the epoch."""
+    start = math.floor(now.timestamp() / seconds) * seconds
+    begin = datetime.fromtimestamp(start, UTC)
+    return begin, begin + timedelta(seconds=seconds)
+
+
+def _active(env: Env, remote_addr: str | None) -> Any:
+    """The rate-limit settings when limits apply to this client, else None."""
+    cfg = env.settings.security.rate_limits
+    if not cfg.enabled or (cfg.exempt_networks and is_exempt(cfg.exempt_networks, remote_addr)):
+        return None
+    return cfg
+
+
+def _refuse(name: str, detail: str, retry_after: float) -> problems.Problem:
+    metrics.RATE_LIMITED.labels(limit=name).inc()
+    return problems.rate_limited(detail, max(1, math.ceil(retry_after)))
+
+
+def _take(env: Env, conn: Connection, name: str, limit: Any, key: str) -> None:
+    if limit.count <= 0:  # this limit is turned off
+        return
+    now = env.clock()
+    start, end = window(now, limit.window_seconds)
+    taken = counter_store.take(conn, name, key, window_start=start, window_end=end,
+                               limit=limit.count)
+    if taken is None:
+        wait = (end - now).total_seconds()
+        raise _refuse(name, f"rate limit {name} reached ({limit.count} per "
+                            f"{limit.window_seconds} s); retry after {math.ceil(wait)} s", wait)
+
+
+def take_new_account(env: Env, conn: Connection, remote_addr: str | None) -> None:
+    """Count an account creation against the client's address; rateLimited when over."""
+    cfg = _active(env, remote_addr)
+    key = client_key(remote_addr)
+    if cfg is not None and key is not None:
+        _take(env, conn, NEW_ACCOUNTS_PER_IP, cfg.new_accounts_per_ip, key)
+
+
+def take_new_order(env: Env, conn: Connection, account: AccountRow,
+                   remote_addr: str | None) -> None:
+    """Count a new order against the account; rateLimited when over."""
+    cfg = _active(env, remote_addr)
+    if cfg is not None:
+        _take(env, conn, NEW_ORDERS_PER_ACCOUNT, cfg.new_orders_per_account, str(account.id))
+
+
+def take_certificate(env: Env, conn: Connection, account: AccountRow,
+                     remote_addr: str | None) -> None:
+    """Count a certificate about to be signed against the account; rateLimited when over."""
+    cfg = _active(env, remote_addr)
+    if cfg is not None:
+        _take(env, conn, CERTIFICATES_PER_ACCOUNT, cfg.certificates_per_account, str(account.id))
+
+
+def check_failed_validations(env: Env, conn: Connection, account: AccountRow,
+                             identifiers: Iterable[Identifier], remote_addr: str | None) -> None:
+    """rateLimited when a name of the order failed validation for this account `count` times
+    within the last `window_seconds` (a sliding window over invalid authorizations)."""
+    cfg = _active(env, remote_addr)
+    if cfg is None or cfg.failed_validations_per_account_per_name.count <= 0:
+        return
+    limit = cfg.failed_validations_per_account_per_name
+    now = env.clock()
+    span = timedelta(seconds=limit.window_seconds)
+    names = sorted({i.base for i in identifiers})
+    found = counter_store.recent_failures(conn, account.id, names, since=now - span,
+                                          at_least=limit.count)
+    if not found:
+        return
+    # Once the count-th most recent failure leaves the window, fewer than `count` remain;
+    # the order can go through when that holds for every name (the longest wait).
+    frees = {name: times[limit.count - 1] + span for name, times in found.items()}
+    name = max(sorted(frees), key=frees.__getitem__)
+    wait = (frees[name] - now).total_seconds()
+    raise _refuse(FAILED_VALIDATIONS, f"rate limit {FAILED_VALIDATIONS} reached for {name}: "
+                  f"{limit.count} failed validations within {limit.window_seconds} s; "
+                  f"retry after {max(1, math.ceil(wait))} s", wait)
+
+
+def purge_expired(env: Env, *, limit: int) -> int:
+    """Delete up to `limit` counters of windows that have ended; the count deleted."""
+    with env.pool.connection() as conn:
+        return counter_store.delete_expired(conn, env.clock(), limit)
