@@ -16,6 +16,7 @@ from typing import Any
 
 import paths  # noqa: F401  (first: src/ and tests/ on sys.path)
 import psycopg
+from pgstat import split_scans
 from report import percentile
 
 from acmeeh.config.load import load_schema, load_settings
@@ -82,28 +83,6 @@ def lookups(uri: str, loaded: int, n: int) -> dict[str, Any]:
             conn, "SELECT id FROM certificates WHERE serial = %s", (bulk_serial(keys[0]),)
         )
     return result
-
-
-def table_scans(uri: str) -> dict[str, tuple[int, int]]:
-    """(sequential scans, rows they read) per table, once the backends published them."""
-    time.sleep(1.2)
-    with psycopg.connect(uri, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT relname, seq_scan, seq_tup_read FROM pg_stat_user_tables"
-        ).fetchall()
-    return {name: (int(scans or 0), int(read or 0)) for name, scans, read in rows}
-
-
-def scans_per_issuance(
-    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], issuances: int
-) -> dict[str, tuple[float, float]]:
-    """Tables scanned sequentially during the run: (scans, rows read) per issuance."""
-    out = {}
-    for name, (scans, read) in after.items():
-        old = before.get(name, (0, 0))
-        if issuances and scans > old[0]:
-            out[name] = ((scans - old[0]) / issuances, (read - old[1]) / issuances)
-    return dict(sorted(out.items(), key=lambda kv: -kv[1][1]))
 
 
 def table_sizes(uri: str) -> dict[str, float]:
@@ -219,7 +198,7 @@ def tables(rows: list[dict]) -> str:
         )
     out.append("")
     for r in rows:
-        scans = r["issuance"].get("seq_scans", {})
+        scans = split_scans(r["issuance"].get("postgres_per_issuance", {}))[1]
         text = ", ".join(f"{t} {n:.1f} ({rd:,.0f} rows)" for t, (n, rd) in list(scans.items())[:5])
         out.append(f"sequential scans per issuance at {r['certificates']:,}: {text or 'none'}")
     out += [f"plan by serial at {r['certificates']:,}: {r['lookups']['plan_serial']}" for r in rows]

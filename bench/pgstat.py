@@ -1,7 +1,10 @@
-"""PostgreSQL's own counters around a run: transactions, rows and WAL flushes per issuance.
+"""PostgreSQL's own counters around a run: transactions, rows, WAL flushes and sequential
+scans per issuance.
 
 Backends publish their statistics at most about once a second, so `sample` waits that long
-first; the figures are for the whole cluster's WAL and for one database's transactions.
+first; the figures are for the whole cluster's WAL and for one database's transactions and
+tables. Per table, `seq_scan:<table>` and `seq_rows:<table>` count sequential scans and the
+rows they read: a hot query without a usable index shows up there.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _DB_FIELDS = (
 )
 _WAL = "SELECT wal_records, wal_bytes FROM pg_stat_wal"
 _WAL_FSYNCS = "SELECT coalesce(sum(fsyncs), 0) FROM pg_stat_io WHERE object = 'wal'"
+_TABLES = "SELECT relname, seq_scan, seq_tup_read FROM pg_stat_user_tables"
 
 
 def sample(dsn: str) -> dict[str, float]:
@@ -43,6 +47,11 @@ def sample(dsn: str) -> dict[str, float]:
             wal = conn.execute(_WAL).fetchone()
             if wal:
                 out["wal_records"], out["wal_bytes"] = float(wal[0]), float(wal[1])
+            for table, scans, read in conn.execute(_TABLES).fetchall():
+                out[f"seq_scan:{table}"], out[f"seq_rows:{table}"] = (
+                    float(scans or 0),
+                    float(read or 0),
+                )
             try:
                 fsyncs = conn.execute(_WAL_FSYNCS).fetchone()
                 out["wal_fsyncs"] = float(fsyncs[0]) if fsyncs else 0.0
@@ -59,3 +68,15 @@ def per_issuance(
     if not issuances:
         return {}
     return {k: (after[k] - before[k]) / issuances for k in after if k in before}
+
+
+def split_scans(per: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """(the other counters, {table: (sequential scans, rows read)} for tables scanned, most
+    rows read first)."""
+    counters = {k: v for k, v in per.items() if not k.startswith(("seq_scan:", "seq_rows:"))}
+    tables = {
+        k.split(":", 1)[1]: (v, per.get("seq_rows:" + k.split(":", 1)[1], 0.0))
+        for k, v in per.items()
+        if k.startswith("seq_scan:") and v > 0
+    }
+    return counters, dict(sorted(tables.items(), key=lambda kv: -kv[1][1]))

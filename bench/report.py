@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from client_flow import Recorder
+from pgstat import split_scans
 
 # The order requests happen in a flow; anything else is listed after these.
 REQUEST_ORDER = (
@@ -151,12 +152,15 @@ def render(summary: dict[str, Any]) -> str:
         f" postgres={_num(s['postgres_cpu_ms_per_issuance'], 2)}"
     )
     if s.get("postgres_per_issuance"):
+        counters, scans = split_scans(s["postgres_per_issuance"])
         lines.append(
             "postgresql per issuance: "
-            + " ".join(
-                f"{k}={v:.1f}" for k, v in s["postgres_per_issuance"].items() if k != "wal_bytes"
-            )
-            + f" wal_kB={s['postgres_per_issuance'].get('wal_bytes', 0) / 1024:.1f}"
+            + " ".join(f"{k}={v:.1f}" for k, v in counters.items() if k != "wal_bytes")
+            + f" wal_kB={counters.get('wal_bytes', 0) / 1024:.1f}"
+        )
+        lines.append(
+            "sequential scans per issuance: "
+            + (", ".join(f"{t} {n:.2f} ({r:,.0f} rows)" for t, (n, r) in scans.items()) or "none")
         )
     lines.append(result_line(s))
     return "\n".join(lines)

@@ -7,6 +7,7 @@ counted and a rollback of the operation undoes its count. Settings are read on e
 (a SIGHUP changes them); when disabled, or the client is in `exempt_networks`, nothing
 touches the database.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -71,9 +72,14 @@ def _active(env: Env, remote_addr: str | None) -> Any:
     return cfg
 
 
-def _refuse(name: str, detail: str, retry_after: float) -> problems.Problem:
+def _seconds(wait: float) -> int:
+    """Retry-After in whole seconds, rounded up so the window has freed by then."""
+    return max(1, math.ceil(wait))
+
+
+def _refuse(name: str, detail: str, retry_after: int) -> problems.Problem:
     metrics.RATE_LIMITED.labels(limit=name).inc()
-    return problems.rate_limited(detail, max(1, math.ceil(retry_after)))
+    return problems.rate_limited(detail, retry_after)
 
 
 def _take(env: Env, conn: Connection, name: str, limit: Any, key: str) -> None:
@@ -81,12 +87,17 @@ def _take(env: Env, conn: Connection, name: str, limit: Any, key: str) -> None:
         return
     now = env.clock()
     start, end = window(now, limit.window_seconds)
-    taken = counter_store.take(conn, name, key, window_start=start, window_end=end,
-                               limit=limit.count)
+    taken = counter_store.take(
+        conn, name, key, window_start=start, window_end=end, limit=limit.count
+    )
     if taken is None:
-        wait = (end - now).total_seconds()
-        raise _refuse(name, f"rate limit {name} reached ({limit.count} per "
-                            f"{limit.window_seconds} s); retry after {math.ceil(wait)} s", wait)
+        wait = _seconds((end - now).total_seconds())
+        raise _refuse(
+            name,
+            f"rate limit {name} reached ({limit.count} per "
+            f"{limit.window_seconds} s); retry after {wait} s",
+            wait,
+        )
 
 
 def take_new_account(env: Env, conn: Connection, remote_addr: str | None) -> None:
@@ -97,24 +108,31 @@ def take_new_account(env: Env, conn: Connection, remote_addr: str | None) -> Non
         _take(env, conn, NEW_ACCOUNTS_PER_IP, cfg.new_accounts_per_ip, key)
 
 
-def take_new_order(env: Env, conn: Connection, account: AccountRow,
-                   remote_addr: str | None) -> None:
+def take_new_order(
+    env: Env, conn: Connection, account: AccountRow, remote_addr: str | None
+) -> None:
     """Count a new order against the account; rateLimited when over."""
     cfg = _active(env, remote_addr)
     if cfg is not None:
         _take(env, conn, NEW_ORDERS_PER_ACCOUNT, cfg.new_orders_per_account, str(account.id))
 
 
-def take_certificate(env: Env, conn: Connection, account: AccountRow,
-                     remote_addr: str | None) -> None:
+def take_certificate(
+    env: Env, conn: Connection, account: AccountRow, remote_addr: str | None
+) -> None:
     """Count a certificate about to be signed against the account; rateLimited when over."""
     cfg = _active(env, remote_addr)
     if cfg is not None:
         _take(env, conn, CERTIFICATES_PER_ACCOUNT, cfg.certificates_per_account, str(account.id))
 
 
-def check_failed_validations(env: Env, conn: Connection, account: AccountRow,
-                             identifiers: Iterable[Identifier], remote_addr: str | None) -> None:
+def check_failed_validations(
+    env: Env,
+    conn: Connection,
+    account: AccountRow,
+    identifiers: Iterable[Identifier],
+    remote_addr: str | None,
+) -> None:
     """rateLimited when a name of the order failed validation for this account `count` times
     within the last `window_seconds` (a sliding window over invalid authorizations)."""
     cfg = _active(env, remote_addr)
@@ -124,18 +142,23 @@ def check_failed_validations(env: Env, conn: Connection, account: AccountRow,
     now = env.clock()
     span = timedelta(seconds=limit.window_seconds)
     names = sorted({i.base for i in identifiers})
-    found = counter_store.recent_failures(conn, account.id, names, since=now - span,
-                                          at_least=limit.count)
+    found = counter_store.recent_failures(
+        conn, account.id, names, since=now - span, at_least=limit.count
+    )
     if not found:
         return
     # Once the count-th most recent failure leaves the window, fewer than `count` remain;
     # the order can go through when that holds for every name (the longest wait).
     frees = {name: times[limit.count - 1] + span for name, times in found.items()}
     name = max(sorted(frees), key=frees.__getitem__)
-    wait = (frees[name] - now).total_seconds()
-    raise _refuse(FAILED_VALIDATIONS, f"rate limit {FAILED_VALIDATIONS} reached for {name}: "
-                  f"{limit.count} failed validations within {limit.window_seconds} s; "
-                  f"retry after {max(1, math.ceil(wait))} s", wait)
+    wait = _seconds((frees[name] - now).total_seconds())
+    raise _refuse(
+        FAILED_VALIDATIONS,
+        f"rate limit {FAILED_VALIDATIONS} reached for {name}: "
+        f"{limit.count} failed validations within {limit.window_seconds} s; "
+        f"retry after {wait} s",
+        wait,
+    )
 
 
 def purge_expired(env: Env, *, limit: int) -> int:

@@ -1,5 +1,6 @@
 """rate_limit_counters table: fixed-window counters shared by every instance, and the count of
 an account's failed validations per name (security.rate_limits)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,8 +11,13 @@ import psycopg
 
 
 def take(
-    conn: psycopg.Connection, name: str, key: str, *, window_start: datetime,
-    window_end: datetime, limit: int,
+    conn: psycopg.Connection,
+    name: str,
+    key: str,
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    limit: int,
 ) -> int | None:
     """Add one to the (name, key, window) counter unless it already holds `limit`.
 
@@ -29,15 +35,6 @@ def take(
     return int(row[0]) if row else None
 
 
-def get_count(conn: psycopg.Connection, name: str, key: str, window_start: datetime) -> int:
-    """The counter of one window (0 when there is none)."""
-    row = conn.execute(
-        "SELECT count FROM rate_limit_counters WHERE name = %s AND key = %s AND window_start = %s",
-        (name, key, window_start),
-    ).fetchone()
-    return int(row[0]) if row else 0
-
-
 def delete_expired(conn: psycopg.Connection, now: datetime, limit: int) -> int:
     """Delete up to `limit` counters whose window ended at or before `now`."""
     return conn.execute(
@@ -48,7 +45,11 @@ def delete_expired(conn: psycopg.Connection, now: datetime, limit: int) -> int:
 
 
 def recent_failures(
-    conn: psycopg.Connection, account_id: UUID, names: Sequence[str], *, since: datetime,
+    conn: psycopg.Connection,
+    account_id: UUID,
+    names: Sequence[str],
+    *,
+    since: datetime,
     at_least: int,
 ) -> dict[str, list[datetime]]:
     """Names with `at_least` invalid authorizations of the account updated after `since`,
