@@ -23,6 +23,7 @@ from .validation import Validator
 from .web import errors, health, metrics_view, observe
 from .web.blueprint import acme
 from .web.context import WebContext
+from .web.proxy import ProxyFix
 from .web.urls import Urls
 from .workers.supervisor import Supervisor
 from .workers.validation import ValidationRunner
@@ -136,4 +137,6 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
     if settings.admin_api.enabled:  # admin REST API at admin_api.base_path
         install_admin_api(app, env)
     runtime.started = True
+    if settings.proxy.enabled:  # client addresses for rate limits and logs
+        app.wsgi_app = ProxyFix(app.wsgi_app, settings.proxy.trusted_proxies)  # type: ignore[method-assign]
     return app

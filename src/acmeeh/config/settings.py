@@ -263,6 +263,12 @@ class DevSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ProxySettings:
+    enabled: bool
+    trusted_proxies: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RetentionSettings:
     enabled: bool
     interval_seconds: float
@@ -293,6 +299,7 @@ class Settings:
     ocsp: OcspSettings
     renewal_info: RenewalInfoSettings
     metrics: MetricsSettings
+    proxy: ProxySettings
     dev: DevSettings
     source_path: Path | None = None
 
