@@ -97,8 +97,19 @@ def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
 
+# Every pattern below needs one of these words (lower case); text without any of them is
+# returned as is, so ordinary log lines (ids, serials, URLs) cost a few substring scans.
+_TRIGGERS = (
+    "passw", "passphrase", "secret", "hmac", "private", "privkey", "cookie", "api", "credential",
+    "token", "authorization", "://",
+)
+
+
 def redact_text(text: str) -> str:
     """`text` with private key PEMs, key=value secrets, auth headers and URI passwords masked."""
+    lowered = text.lower()
+    if not any(word in lowered for word in _TRIGGERS):
+        return text
     text = _PEM_PRIVATE.sub("[REDACTED PRIVATE KEY]", text)
     text = _AUTH_HEADER.sub(lambda m: m.group("key") + MASK, text)
     text = _KEY_VALUE.sub(lambda m: m.group("key") + m.group("sep") + MASK, text)

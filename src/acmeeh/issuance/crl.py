@@ -43,15 +43,7 @@ def build_crl(
         raise CAError(f"CRL number {number} is out of range")
     if next_update <= this_update:
         raise CAError("nextUpdate must be after thisUpdate")
-    issuer = signer.certificate
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(issuer.subject)
-        .last_update(this_update.replace(microsecond=0))
-        .next_update(next_update.replace(microsecond=0))
-        .add_extension(authority_key_identifier(issuer), critical=False)
-        .add_extension(x509.CRLNumber(number), critical=False)
-    )
+    revoked_list: list[x509.RevokedCertificate] = []
     for entry in entries:
         revoked = (
             x509.RevokedCertificateBuilder()
@@ -61,6 +53,16 @@ def build_crl(
         flag = REASONS.get(entry.reason)
         if flag is not None:
             revoked = revoked.add_extension(x509.CRLReason(flag), critical=False)
-        builder = builder.add_revoked_certificate(revoked.build())
+        revoked_list.append(revoked.build())
+    issuer = signer.certificate
+    builder = (
+        # All entries in one go: add_revoked_certificate copies the list each call (quadratic).
+        x509.CertificateRevocationListBuilder(revoked_certificates=revoked_list)
+        .issuer_name(issuer.subject)
+        .last_update(this_update.replace(microsecond=0))
+        .next_update(next_update.replace(microsecond=0))
+        .add_extension(authority_key_identifier(issuer), critical=False)
+        .add_extension(x509.CRLNumber(number), critical=False)
+    )
     crl = builder.sign(signer.key, signer.hash)  # type: ignore[arg-type]
     return crl.public_bytes(serialization.Encoding.DER)

@@ -130,7 +130,8 @@ def _certificate_where(flt: CertificateFilter) -> tuple[list[str], list[Any]]:
     if flt.serial is not None:
         _add(where, params, "serial = %s", flt.serial)
     if flt.name is not None:
-        _add(where, params, "%s = ANY(names)", flt.name)
+        # Containment, not "= ANY", so the GIN index on names answers it (0008).
+        _add(where, params, "names @> ARRAY[%s]::text[]", flt.name)
     if flt.account_id is not None:
         _add(where, params, "account_id = %s", flt.account_id)
     if flt.expires_after is not None:
