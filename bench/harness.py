@@ -136,7 +136,7 @@ def acmeeh_config(
     if auto_accept:
         config["challenges"]["auto_accept"] = True
         # auto_accept is refused unless an identifier allow-list bounds it
-        config["security"] = {"identifiers": {"allowed_suffixes": ["localhost"]}}
+        config["security"] = {"identifiers": {"allowed_suffixes": ["localhost"], "ip_addresses": False}}
     return config
 
 

@@ -25,7 +25,7 @@ RESULT = re.compile(
 )
 AUTO_ACCEPT = {
     "challenges": {"auto_accept": True},
-    "security": {"identifiers": {"allowed_suffixes": ["localhost"]}},
+    "security": {"identifiers": {"allowed_suffixes": ["localhost"], "ip_addresses": False}},
 }
 
 
@@ -73,8 +73,10 @@ def test_loadgen_http01_smoke(acme_server) -> None:
     [
         ({}, True),
         ({"allowed_suffixes": []}, True),
-        ({"allowed_suffixes": ["internal.example"]}, False),
-        ({"allowed_networks": ["10.0.0.0/8"]}, False),
+        ({"allowed_suffixes": ["internal.example"]}, True),  # ip identifiers unbounded
+        ({"allowed_suffixes": ["internal.example"], "ip_addresses": False}, False),
+        ({"allowed_suffixes": ["internal.example"], "allowed_networks": ["10.0.0.0/8"]}, False),
+        ({"allowed_networks": ["10.0.0.0/8"]}, True),  # dns names unbounded
         ({"allowed_networks": [], "allowed_suffixes": []}, True),
     ],
 )

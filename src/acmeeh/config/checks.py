@@ -51,17 +51,22 @@ def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
     yield from _each(doc, "proxy.trusted_proxies", cidr_problem)
 
     # Accepting challenges unchecked is only tolerable when an allow-list bounds what can be issued.
-    if _get(doc, "challenges.auto_accept") is True and not (
-        _get(doc, "security.identifiers.allowed_suffixes")
-        or _get(doc, "security.identifiers.allowed_networks")
-    ):
-        yield (
-            "challenges.auto_accept",
-            (
-                "is on but neither security.identifiers.allowed_suffixes nor"
-                " security.identifiers.allowed_networks restricts the identifiers"
-            ),
-        )
+    # Both kinds of identifier must be bounded: dns names by suffix, ip addresses by network
+    # (or not accepted at all).
+    if _get(doc, "challenges.auto_accept") is True:
+        if not _get(doc, "security.identifiers.allowed_suffixes"):
+            yield (
+                "challenges.auto_accept",
+                "is on but security.identifiers.allowed_suffixes does not restrict dns names",
+            )
+        if _get(doc, "security.identifiers.ip_addresses") is not False and not _get(
+            doc, "security.identifiers.allowed_networks"
+        ):
+            yield (
+                "challenges.auto_accept",
+                "is on but ip identifiers are accepted without security.identifiers.allowed_networks"
+                " (set it, or ip_addresses: false)",
+            )
 
     lo, hi = _get(doc, "security.min_rsa_bits"), _get(doc, "security.max_rsa_bits")
     if isinstance(lo, int) and isinstance(hi, int) and hi < lo:
