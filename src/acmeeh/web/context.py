@@ -1,11 +1,12 @@
 """What handlers reach through the Flask app: the authority env and the URL builder."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
 from ..authority.env import Env
+from .keycache import KeyCache
 from .urls import Urls
 
 
@@ -13,6 +14,7 @@ from .urls import Urls
 class WebContext:
     env: Env
     urls: Urls
+    keys: KeyCache = field(default_factory=KeyCache)
 
 
 def ctx() -> WebContext:

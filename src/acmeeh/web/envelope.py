@@ -59,7 +59,7 @@ def _load_account(kid: str) -> tuple[AccountRow, josepy.JWK]:
         raise problems.account_does_not_exist("no account exists for this kid")
     if row.status != AccountStatus.VALID:
         raise problems.unauthorized(f"account is {row.status}")
-    return row, jws.parse_jwk(row.jwk)
+    return row, c.keys.get(row.thumbprint, row.jwk)
 
 
 def verify(key_kind: KeyKind = "kid") -> SignedRequest:
