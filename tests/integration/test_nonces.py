@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import os
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -10,22 +9,19 @@ import pytest
 
 from acmeeh.authority import nonces
 from acmeeh.authority.env import Env
-from acmeeh.store import db, migrate
-from tests.support.database import fresh_database
+from acmeeh.store import db
+from tests.support.database import migrated_database
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def pool():
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    url = fresh_database(f"acmeeh_nonces_{worker}_{os.getpid()}")
-    database = SimpleNamespace(url=url, min_connections=1, max_connections=4, connect_timeout=5)
-    with db.connect(database) as conn:
-        migrate.migrate(conn)
-    pool = db.open_pool(database, wait=True)
-    yield pool
-    pool.close()
+    with migrated_database("nonces") as url:
+        database = SimpleNamespace(url=url, min_connections=1, max_connections=4, connect_timeout=5)
+        pool = db.open_pool(database, wait=True)
+        yield pool
+        pool.close()
 
 
 def make_env(pool, *, key: bytes | None = None, now: datetime = NOW) -> Env:

@@ -6,12 +6,17 @@ under .acmeeh-test/ and shared by every worker process.
 """
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
+
+from acmeeh.store import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 PGDATA = ROOT / ".acmeeh-test" / "pgdata"
@@ -48,3 +53,26 @@ def fresh_database(name: str) -> str:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return with_database(admin, name)
+
+
+_counter = itertools.count()
+
+
+def unique_name(tag: str) -> str:
+    """A database name unique per xdist worker, per process and per call."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"acmeeh_{tag}_{worker}_{os.getpid()}_{next(_counter)}"
+
+
+@contextmanager
+def migrated_database(tag: str) -> Iterator[str]:
+    """A fresh database with every migration applied; dropped when the block ends."""
+    name = unique_name(tag)
+    url = fresh_database(name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        migrate.migrate(conn)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(server_url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

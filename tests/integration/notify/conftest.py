@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import itertools
-import os
 import threading
 import time
 import uuid
@@ -16,41 +14,28 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-import psycopg
 import pytest
 from aiosmtpd.controller import Controller
-from psycopg import sql
 from psycopg_pool import ConnectionPool
-from support.database import fresh_database, server_url
+from support.database import migrated_database
 from support.dns import free_port
-from support.server import deep_merge, worker_id
+from support.server import deep_merge
 
 from acmeeh.authority.env import Env
 from acmeeh.config.load import settings_from_dict
 from acmeeh.store import accounts as account_store
 from acmeeh.store import certs as cert_store
-from acmeeh.store import migrate
 from acmeeh.store import orders as order_store
 
-_n = itertools.count()
 SENDER = "acme-ca@example.test"
 WAIT_SECONDS = 20.0
 
 
-def database_name(tag: str) -> str:
-    """Unique per xdist worker, per process and per call."""
-    return f"acmeeh_nt_{tag}_{worker_id()}_{os.getpid()}_{next(_n)}"
-
-
 @pytest.fixture(scope="module")
 def db_url() -> Iterator[str]:
-    name = database_name("m")
-    url = fresh_database(name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        migrate.migrate(conn)
-    yield url
-    with psycopg.connect(server_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    """A fresh, migrated database for the module; dropped afterwards."""
+    with migrated_database("nt") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -2,41 +2,25 @@
 database (no background loops). Helpers live in opstools.py."""
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from flask import Flask
-from support.database import fresh_database, server_url
-from support.server import deep_merge, worker_id
+from support.database import migrated_database
+from support.server import deep_merge
 
 from acmeeh.app import create_app
 from acmeeh.config.load import settings_from_dict
 from acmeeh.issuance import generate_dev_ca
-from acmeeh.store import migrate
-
-_n = itertools.count()
-
-
-def database_name(tag: str) -> str:
-    """Unique per xdist worker, per process and per call."""
-    return f"acmeeh_ops_{tag}_{worker_id()}_{os.getpid()}_{next(_n)}"
 
 
 @pytest.fixture(scope="module")
 def ops_db() -> Iterator[str]:
     """A fresh, migrated database for the module; dropped afterwards."""
-    name = database_name("m")
-    url = fresh_database(name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        migrate.migrate(conn)
-    yield url
-    with psycopg.connect(server_url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_database("ops") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

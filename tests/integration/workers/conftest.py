@@ -2,9 +2,7 @@
 test moves, and SQL seeders (tests may write rows directly to set up stale or expired state)."""
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,31 +12,18 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
-from support.database import fresh_database, server_url
-from support.server import deep_merge, worker_id
+from support.database import migrated_database
+from support.server import deep_merge
 
 from acmeeh.authority.env import Env
 from acmeeh.config.load import settings_from_dict
-from acmeeh.store import migrate
-
-_n = itertools.count()
-
-
-def database_name(tag: str) -> str:
-    """Unique per xdist worker, per process and per call."""
-    return f"acmeeh_wk_{tag}_{worker_id()}_{os.getpid()}_{next(_n)}"
 
 
 @pytest.fixture(scope="module")
 def db_url() -> Iterator[str]:
     """A fresh, migrated database for the module; dropped afterwards."""
-    name = database_name("m")
-    url = fresh_database(name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        migrate.migrate(conn)
-    yield url
-    with psycopg.connect(server_url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_database("wk") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
