@@ -10,7 +10,7 @@ import pytest
 from acmeeh.authority import nonces
 from acmeeh.authority.env import Env
 from acmeeh.store import db
-from tests.support.database import migrated_database
+from support.database import migrated_database
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
