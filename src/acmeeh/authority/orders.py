@@ -65,7 +65,7 @@ def new_order(
                 authz_ids.append(found.id)
                 continue
             all_valid = False
-            authz_ids.append(_insert_authz(conn, account, ident, offered[ident], now, cfg))
+            authz_ids.append(insert_authz(conn, account, ident, offered[ident], now, cfg))
         order = order_store.insert_order(
             conn, uuid.uuid4(), account_id=account.id,
             status=OrderStatus.READY if all_valid else OrderStatus.PENDING,
@@ -100,10 +100,11 @@ def _reusable(conn: Connection, account: AccountRow, now: datetime, cfg: Any) ->
     return found
 
 
-def _insert_authz(
+def insert_authz(
     conn: Connection, account: AccountRow, ident: Identifier, types: list[str],
     now: datetime, cfg: Any,
 ) -> uuid.UUID:
+    """Insert a pending authorization with one challenge per offered type; its id."""
     authz_id = uuid.uuid4()
     authz_store.insert_authorization(
         conn, authz_id, account_id=account.id, identifier_type=ident.type,

@@ -199,6 +199,17 @@ class Finalize(_Message):
     csr: bytes = field("csr", decoder=_base64("csr"), encoder=b64url_encode)
 
 
+class NewAuthorization(_Message):
+    """RFC 8555 §7.4.1 newAuthz (pre-authorization): one identifier, never a wildcard."""
+
+    identifier: dict[str, str] = field(
+        "identifier", decoder=lambda v: _identifiers([v] if isinstance(v, dict) else v)[0]
+    )
+
+    def normalized_identifier(self) -> Identifier:
+        return normalize(self.identifier["type"], self.identifier["value"])
+
+
 class AuthorizationUpdate(_Message):
     """RFC 8555 §7.5.2 deactivation: ``{"status": "deactivated"}``."""
 

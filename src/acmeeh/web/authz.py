@@ -4,15 +4,27 @@ from __future__ import annotations
 import json
 import uuid
 
-from flask import Response
+from flask import Response, request
 
-from ..authority import authorizations, challenges
+from ..authority import authorizations, challenges, preauthorization
 from ..protocol import problems
-from ..protocol.messages import AuthorizationUpdate
+from ..protocol.messages import AuthorizationUpdate, NewAuthorization
 from ..protocol.status import AuthzStatus, ChallengeStatus
 from . import envelope, render
 from .blueprint import acme, json_response, retry_after
 from .context import ctx
+
+
+@acme.post("/new-authz")
+def new_authz() -> Response:
+    """Pre-authorization (RFC 8555 §7.4.1): 201 with the new authorization."""
+    signed = envelope.verify("kid")
+    msg = NewAuthorization.parse(signed.payload)
+    state = preauthorization.new_authz(ctx().env, signed.need_account(), msg,
+                                       remote_addr=request.remote_addr)
+    urls = ctx().urls
+    return json_response(render.authorization(state, urls), 201,
+                         location=urls.authz(state.authz.id), retry_after=retry_after())
 
 
 @acme.post("/authz/<uuid:authz_id>")

@@ -23,6 +23,7 @@ def directory() -> Response:
         "newNonce": c.urls.new_nonce(),
         "newAccount": c.urls.new_account(),
         "newOrder": c.urls.new_order(),
+        "newAuthz": c.urls.new_authz(),
         "revokeCert": c.urls.revoke_cert(),
         "keyChange": c.urls.key_change(),
         "meta": meta,

@@ -25,6 +25,9 @@ class Urls:
     def new_order(self) -> str:
         return f"{self.base}/new-order"
 
+    def new_authz(self) -> str:
+        return f"{self.base}/new-authz"
+
     def revoke_cert(self) -> str:
         return f"{self.base}/revoke-cert"
 

@@ -55,6 +55,10 @@ def test_maintenance_pauses_new_orders_only(admin_server, maintenance: AdminClie
             assert refused.headers["Content-Type"].startswith(PROBLEM_JSON)
             assert refused.json()["type"] == ERROR_PREFIX + "serverInternal"
             assert "maintenance" in refused.json()["detail"]
+            preauth = client.post(client.directory["newAuthz"],
+                                  {"identifier": {"type": "dns", "value": name("pre")}})
+            assert preauth.status_code == 503, preauth.text
+            assert preauth.headers["Retry-After"] == "300"
 
         # An order that was ready finalizes and its certificate downloads.
         order_url = ready.headers["Location"]

@@ -1,0 +1,41 @@
+"""Pre-authorization (RFC 8555 §7.4.1): prove control of an identifier before ordering."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..protocol import problems
+from ..store import challenges as challenge_store
+from ..store.records import AccountRow
+from . import allowlists, maintenance, policy, ratelimits
+from .authorizations import AuthzState, load_authz
+from .env import Env
+from .orders import insert_authz
+
+
+def new_authz(
+    env: Env, account: AccountRow, msg: Any, *, remote_addr: str | None = None
+) -> AuthzState:
+    """A new pending authorization for one identifier, under the same policy as newOrder.
+
+    Wildcards are refused: the authorization names exactly its identifier, so it could never
+    stand for a wildcard name (§7.4.1). Refused with 503 while maintenance mode is on.
+    """
+    maintenance.check_open(env)
+    ident = msg.normalized_identifier()
+    if ident.wildcard:
+        raise problems.rejected_identifier(
+            "wildcard identifiers cannot be pre-authorized (RFC 8555 §7.4.1); use newOrder",
+            identifier=ident.to_json(),
+        )
+    policy.check_identifiers([ident], env.settings.security.identifiers)
+    types = policy.challenge_types(ident, env.settings.challenges.enabled)
+    if not types:
+        raise problems.rejected_identifier(f"no enabled challenge type can validate {ident.value}")
+    with env.pool.connection() as conn, conn.transaction():
+        allowlists.check(conn, account, [ident])
+        ratelimits.check_failed_validations(env, conn, account, [ident], remote_addr)
+        authz_id = insert_authz(conn, account, ident, types, env.clock(), env.settings.order)
+        authz = load_authz(conn, account, authz_id)
+        challenges = challenge_store.list_challenges(conn, [authz_id])
+    env.log.info("authorization created", extra={"authz_id": str(authz_id)})
+    return AuthzState(authz, authz.status, challenges)
