@@ -41,8 +41,11 @@ def new_nonce(env: Env) -> str:
     return base64.urlsafe_b64encode(body + _tag(env.nonce_key, body)).rstrip(b"=").decode()
 
 
-def redeem(env: Env, value: str) -> bool:
-    """Consume a nonce; False when it is forged, malformed, expired or already used."""
+def redeem(env: Env, value: str, *, conn: Connection | None = None) -> bool:
+    """Consume a nonce; False when it is forged, malformed, expired or already used.
+
+    `conn` lets a caller that already holds a connection save a pool checkout.
+    """
     if not value or len(value) > 64:
         return False
     try:
@@ -58,5 +61,8 @@ def redeem(env: Env, value: str) -> bool:
     now = env.clock()
     if expires <= now.timestamp():
         return False
-    with env.pool.connection() as conn:
-        return nonce_store.record_redeemed(conn, value, datetime.fromtimestamp(expires, UTC))
+    expires_at = datetime.fromtimestamp(expires, UTC)
+    if conn is not None:
+        return nonce_store.record_redeemed(conn, value, expires_at)
+    with env.pool.connection() as own:
+        return nonce_store.record_redeemed(own, value, expires_at)

@@ -147,7 +147,8 @@ def _invalid_reason(order: OrderRow, authzs: list[AuthzRow], now: datetime) -> d
 
 
 def get_order(env: Env, account: AccountRow, order_id: uuid.UUID) -> OrderState:
-    with env.pool.connection() as conn, conn.transaction():
+    # No transaction: reads, and at most one compare-and-set that is atomic on its own.
+    with env.pool.connection() as conn:
         return refresh(env, conn, load_order(conn, account, order_id))
 
 

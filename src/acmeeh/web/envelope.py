@@ -16,6 +16,7 @@ from ..authority import nonces
 from ..protocol import jws, problems
 from ..protocol.status import AccountStatus
 from ..store import accounts as account_store
+from ..store.db import Connection
 from ..store.records import AccountRow
 from .context import ctx
 
@@ -48,13 +49,10 @@ def request_url() -> str:
     return ctx().urls.base.removesuffix(ctx().env.settings.acme.path_prefix) + request.path
 
 
-def _load_account(kid: str) -> tuple[AccountRow, josepy.JWK]:
+def _load_account(conn: Connection, kid: str) -> tuple[AccountRow, josepy.JWK]:
     c = ctx()
     account_id = c.urls.account_id(kid)
-    row = None
-    if account_id is not None:
-        with c.env.pool.connection() as conn:
-            row = account_store.get_account(conn, account_id)
+    row = account_store.get_account(conn, account_id) if account_id is not None else None
     if row is None:
         raise problems.account_does_not_exist("no account exists for this kid")
     if row.status != AccountStatus.VALID:
@@ -75,19 +73,20 @@ def verify(key_kind: KeyKind = "kid") -> SignedRequest:
     if len(body) > limit:
         raise problems.payload_too_large()
     parsed = jws.parse(body, c.env.settings.security.allowed_algorithms)
+    if parsed.kid is not None and key_kind == "jwk":
+        raise problems.malformed("this request must be signed with a jwk, not a kid")
+    if parsed.kid is None and key_kind == "kid":
+        raise problems.malformed("this request must be signed with the account's kid")
     account = None
-    if parsed.kid is not None:
-        if key_kind == "jwk":
-            raise problems.malformed("this request must be signed with a jwk, not a kid")
-        account, key = _load_account(parsed.kid)
-    else:
-        if key_kind == "kid":
-            raise problems.malformed("this request must be signed with the account's kid")
-        assert parsed.jwk is not None
-        key = parsed.jwk
-    parsed.verify(key)
-    if not nonces.redeem(c.env, parsed.nonce):
-        raise problems.bad_nonce("the nonce is unknown, used or expired")
+    with c.env.pool.connection() as conn:  # one checkout for the account and the nonce
+        if parsed.kid is not None:
+            account, key = _load_account(conn, parsed.kid)
+        else:
+            assert parsed.jwk is not None
+            key = parsed.jwk
+        parsed.verify(key)
+        if not nonces.redeem(c.env, parsed.nonce, conn=conn):
+            raise problems.bad_nonce("the nonce is unknown, used or expired")
     if parsed.url != request_url():
         raise problems.malformed("the JWS url header does not match the request URL")
     return SignedRequest(payload=parsed.payload, url=parsed.url, account=account, jwk=key)
