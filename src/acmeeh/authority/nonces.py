@@ -12,11 +12,14 @@ import hashlib
 import hmac
 import secrets
 import struct
+import uuid
 from datetime import UTC, datetime
 
+from ..store import accounts as account_store
 from ..store import nonces as nonce_store
 from ..store import secrets as secret_store
 from ..store.db import Connection
+from ..store.records import AccountRow
 from .env import Env
 
 SECRET_NAME = "nonce-hmac-v1"
@@ -41,27 +44,44 @@ def new_nonce(env: Env) -> str:
     return base64.urlsafe_b64encode(body + _tag(env.nonce_key, body)).rstrip(b"=").decode()
 
 
+def _expiry(env: Env, value: str) -> datetime | None:
+    """When a genuine, unexpired nonce expires; None for anything else."""
+    if not value or len(value) > 64:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != _LENGTH or not env.nonce_key:
+        return None
+    body, tag = raw[:_BODY], raw[_BODY:]
+    if not hmac.compare_digest(tag, _tag(env.nonce_key, body)):
+        return None
+    (expires,) = struct.unpack(">Q", body[:8])
+    if expires <= env.clock().timestamp():
+        return None
+    return datetime.fromtimestamp(expires, UTC)
+
+
+def redeem_loading_account(
+    env: Env, conn: Connection, value: str, account_id: uuid.UUID
+) -> tuple[AccountRow | None, bool]:
+    """Consume a nonce and read the signing account in one round trip (the hot path of a
+    kid-signed request whose key is known); returns (account or None, nonce was fresh)."""
+    expires_at = _expiry(env, value)
+    if expires_at is None:
+        return account_store.get_account(conn, account_id), False
+    return nonce_store.redeem_loading_account(conn, value, expires_at, account_id)
+
+
 def redeem(env: Env, value: str, *, conn: Connection | None = None) -> bool:
     """Consume a nonce; False when it is forged, malformed, expired or already used.
 
     `conn` lets a caller that already holds a connection save a pool checkout.
     """
-    if not value or len(value) > 64:
+    expires_at = _expiry(env, value)
+    if expires_at is None:
         return False
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        return False
-    if len(raw) != _LENGTH or not env.nonce_key:
-        return False
-    body, tag = raw[:_BODY], raw[_BODY:]
-    if not hmac.compare_digest(tag, _tag(env.nonce_key, body)):
-        return False
-    (expires,) = struct.unpack(">Q", body[:8])
-    now = env.clock()
-    if expires <= now.timestamp():
-        return False
-    expires_at = datetime.fromtimestamp(expires, UTC)
     if conn is not None:
         return nonce_store.record_redeemed(conn, value, expires_at)
     with env.pool.connection() as own:

@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 
 from .records import AccountRow
 
-_COLS = "id, jwk, thumbprint, status, contact, tos_agreed, eab_kid, created_at, updated_at"
+ACCOUNT_COLUMNS = _COLS = "id, jwk, thumbprint, status, contact, tos_agreed, eab_kid, created_at, updated_at"
 
 
 def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> AccountRow | None:

@@ -49,15 +49,49 @@ def request_url() -> str:
     return ctx().urls.base.removesuffix(ctx().env.settings.acme.path_prefix) + request.path
 
 
-def _load_account(conn: Connection, kid: str) -> tuple[AccountRow, josepy.JWK]:
-    c = ctx()
-    account_id = c.urls.account_id(kid)
-    row = account_store.get_account(conn, account_id) if account_id is not None else None
+def _checked(row: AccountRow | None) -> AccountRow:
     if row is None:
         raise problems.account_does_not_exist("no account exists for this kid")
     if row.status != AccountStatus.VALID:
         raise problems.unauthorized(f"account is {row.status}")
-    return row, c.keys.get(row.thumbprint, row.jwk)
+    return row
+
+
+def _signs(parsed: jws.ParsedJWS, key: josepy.JWK) -> bool:
+    try:
+        parsed.verify(key)
+    except problems.Problem:
+        return False
+    return True
+
+
+def _by_kid(conn: Connection, parsed: jws.ParsedJWS) -> tuple[AccountRow, josepy.JWK, bool]:
+    """Verify a kid-signed request; returns (account, key, nonce was fresh).
+
+    With the account's key already known, the signature is checked first and the nonce and
+    the account row then come in one round trip; the row's thumbprint must still be that key.
+    Otherwise the row is read first (two round trips).
+    """
+    c = ctx()
+    account_id = c.urls.account_id(parsed.kid or "")
+    if account_id is None:
+        raise problems.account_does_not_exist("no account exists for this kid")
+    known = c.keys.for_account(account_id)
+    if known is not None and _signs(parsed, known[1]):
+        row, fresh = nonces.redeem_loading_account(c.env, conn, parsed.nonce, account_id)
+        row = _checked(row)
+        if row.thumbprint == known[0]:
+            return row, known[1], fresh
+        # The key changed since: the request must verify under the current key.
+        key = c.keys.get(row.thumbprint, row.jwk)
+        parsed.verify(key)
+        c.keys.remember(account_id, row.thumbprint, key)
+        return row, key, fresh
+    row = _checked(account_store.get_account(conn, account_id))
+    key = c.keys.get(row.thumbprint, row.jwk)
+    parsed.verify(key)
+    c.keys.remember(account_id, row.thumbprint, key)
+    return row, key, nonces.redeem(c.env, parsed.nonce, conn=conn)
 
 
 def verify(key_kind: KeyKind = "kid") -> SignedRequest:
@@ -80,13 +114,14 @@ def verify(key_kind: KeyKind = "kid") -> SignedRequest:
     account = None
     with c.env.pool.connection() as conn:  # one checkout for the account and the nonce
         if parsed.kid is not None:
-            account, key = _load_account(conn, parsed.kid)
+            account, key, fresh = _by_kid(conn, parsed)
         else:
             assert parsed.jwk is not None
             key = parsed.jwk
-        parsed.verify(key)
-        if not nonces.redeem(c.env, parsed.nonce, conn=conn):
-            raise problems.bad_nonce("the nonce is unknown, used or expired")
+            parsed.verify(key)
+            fresh = nonces.redeem(c.env, parsed.nonce, conn=conn)
+    if not fresh:
+        raise problems.bad_nonce("the nonce is unknown, used or expired")
     if parsed.url != request_url():
         raise problems.malformed("the JWS url header does not match the request URL")
     return SignedRequest(payload=parsed.payload, url=parsed.url, account=account, jwk=key)

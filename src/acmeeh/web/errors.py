@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from ..protocol import problems
@@ -26,9 +26,29 @@ def problem_response(problem: Problem) -> Response:
     for name, value in problem.headers.items():
         resp.headers[name] = value
     if problem.status == 413:
-        # The oversized body was never read: the connection cannot carry another request.
-        resp.headers["Connection"] = "close"
+        _drain_body()
+        resp.headers["Connection"] = "close"  # and do not offer the connection for reuse
     return resp
+
+
+_DRAIN_LIMIT = 1 << 20  # bytes of an oversized body read and dropped before answering
+
+
+def _drain_body() -> None:
+    """Read (a bounded amount of) the refused body, so the client is not cut off while it is
+    still sending and sees the 413 instead of a connection reset."""
+    if not has_request_context():
+        return
+    length = request.content_length or 0
+    stream = request.environ.get("wsgi.input")
+    if stream is None or not 0 < length <= _DRAIN_LIMIT:
+        return
+    remaining = length
+    for _ in range(length // 65536 + 2):  # bounded: one read per 64 KiB
+        chunk = stream.read(min(65536, remaining))
+        remaining -= len(chunk)
+        if not chunk or remaining <= 0:
+            return
 
 
 def _from_http(exc: HTTPException) -> Response:

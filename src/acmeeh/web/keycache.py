@@ -1,12 +1,15 @@
-"""Parsed account keys by thumbprint, so a signed request does not re-parse the stored JWK.
+"""Parsed account keys, so a signed request neither re-parses the stored JWK nor waits for
+the account row before checking its signature.
 
-A thumbprint (RFC 7638) names exactly one public key, so an entry can never be stale: a key
-change gives the account a new thumbprint. The account row itself is still read on every
-request, so a deactivation takes effect at once on every instance.
+A thumbprint (RFC 7638) names exactly one public key, so a thumbprint entry is never stale.
+The account → key entries are hints: the envelope still reads the account row on every
+request and compares thumbprints, so a key change or a deactivation takes effect at once on
+every instance.
 """
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import OrderedDict
 from typing import Any
 
@@ -21,7 +24,20 @@ class KeyCache:
     def __init__(self, size: int = 4096) -> None:
         self._size = size
         self._keys: OrderedDict[str, josepy.JWK] = OrderedDict()
+        self._accounts: OrderedDict[uuid.UUID, tuple[str, josepy.JWK]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def for_account(self, account_id: uuid.UUID) -> tuple[str, josepy.JWK] | None:
+        """(thumbprint, key) last seen for the account, if any."""
+        with self._lock:
+            return self._accounts.get(account_id)
+
+    def remember(self, account_id: uuid.UUID, thumbprint: str, key: josepy.JWK) -> None:
+        with self._lock:
+            self._accounts[account_id] = (thumbprint, key)
+            self._accounts.move_to_end(account_id)
+            if len(self._accounts) > self._size:
+                self._accounts.popitem(last=False)
 
     def get(self, thumbprint: str, stored_jwk: dict[str, Any]) -> josepy.JWK:
         with self._lock:
