@@ -6,6 +6,7 @@ default ACME server and its own databases (named after the worker id).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -87,3 +88,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         for server in servers:
             report.sections.append((f"acmeeh server log {server.log_path}", server.log_tail()))
     return report
+
+
+@pytest.fixture
+def restore_root() -> Iterator[None]:
+    """Put the root logger's handlers and level back after a test that configures logging."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

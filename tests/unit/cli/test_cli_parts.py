@@ -7,7 +7,6 @@ import dataclasses
 import logging
 import shlex
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +28,6 @@ def settings(patch: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     for key, value in (patch or {}).items():
         data.setdefault(key, {}).update(value)
     return settings_from_dict(data, environ={}, **kwargs)
-
-
-@pytest.fixture
-def restore_root() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
 
 
 @pytest.mark.parametrize(

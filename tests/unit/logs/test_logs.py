@@ -5,24 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from acmeeh.logs import configure_logging, reconfigure_level, redact_text
 
 PEM = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBx\nabc=\n-----END EC PRIVATE KEY-----"
-
-
-@pytest.fixture
-def restore_root() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def capture(fmt: str, level: str = "DEBUG") -> io.StringIO:

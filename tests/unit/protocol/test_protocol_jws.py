@@ -9,55 +9,16 @@ import random
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from josepy import jwa
 from josepy.jwk import JWKEC, JWKRSA, JWKOct
+from support.jose import ALL_ALGS, DROP, b64, flattened, jwk_of, problem_of
 
 from acmeeh.protocol import jws
-from acmeeh.protocol.jws import JWKOKP
 from acmeeh.protocol.problems import Problem
 
-ALL_ALGS = (
-    "RS256",
-    "RS384",
-    "RS512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "ES256",
-    "ES384",
-    "ES512",
-    "EdDSA",
-)
 URL = "https://ca.example/acme/new-order"
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def jwk_of(key):
-    """josepy public JWK of a private key."""
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return JWKOKP(key=key.public_key())
-    if isinstance(key, rsa.RSAPrivateKey):
-        return JWKRSA(key=key.public_key())
-    return JWKEC(key=key.public_key())
-
-
-def sign(alg: str, key, data: bytes) -> bytes:
-    if alg == "EdDSA":
-        return key.sign(data)
-    return jwa.JWASignature.from_json(alg).sign(key, data)
-
-
-def flattened(key, header: dict, payload: bytes = b"{}", *, sign_alg: str | None = None) -> dict:
-    protected = b64(json.dumps(header).encode())
-    encoded = b64(payload)
-    signature = sign(sign_alg or header["alg"], key, f"{protected}.{encoded}".encode())
-    return {"protected": protected, "payload": encoded, "signature": b64(signature)}
 
 
 def to_body(obj) -> bytes:
@@ -68,15 +29,6 @@ def header(key, alg: str, /, **extra) -> dict:
     out = {"alg": alg, "nonce": "n0nce", "url": URL, "jwk": jwk_of(key).to_json()}
     out.update(extra)
     return {k: v for k, v in out.items() if v is not DROP}
-
-
-DROP = object()
-
-
-def problem_of(call, *args, **kwargs) -> Problem:
-    with pytest.raises(Problem) as info:
-        call(*args, **kwargs)
-    return info.value
 
 
 @pytest.fixture(scope="module")
@@ -300,8 +252,11 @@ def test_unsigned_none_is_bad_signature_algorithm(keys):
     obj = flattened(key, header(key, "ES256"))
     hdr = json.loads(jws.b64url_decode(obj["protected"], "h"))
     hdr["alg"] = "none"
-    body = {"protected": jws.b64url_encode(json.dumps(hdr).encode()), "payload": obj["payload"],
-            "signature": ""}
+    body = {
+        "protected": jws.b64url_encode(json.dumps(hdr).encode()),
+        "payload": obj["payload"],
+        "signature": "",
+    }
     problem = problem_of(jws.parse, to_body(body), ALL_ALGS)
     assert (problem.code, problem.status) == ("badSignatureAlgorithm", 400)
 
