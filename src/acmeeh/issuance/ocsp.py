@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -72,6 +73,14 @@ GOOD = CertState("good")
 UNKNOWN = CertState("unknown")
 
 
+def _nonce(request: Any) -> bytes | None:
+    """The request's nonce extension (RFC 8954), if it has one."""
+    for ext in request.extensions:
+        if ext.oid == OCSPExtensionOID.NONCE:
+            return ext.value.nonce  # type: ignore[no-any-return]
+    return None
+
+
 def parse_request(der: bytes) -> OCSPQuery:
     """Decode a DER OCSPRequest with exactly one entry; OCSPError(MALFORMED_REQUEST) otherwise."""
     malformed = ocsp.OCSPResponseStatus.MALFORMED_REQUEST
@@ -86,15 +95,9 @@ def parse_request(der: bytes) -> OCSPQuery:
         raise OCSPError(malformed, "unsupported CertID hash algorithm") from None
     if algorithm.name not in CERTID_HASHES:
         raise OCSPError(malformed, f"unsupported CertID hash algorithm {algorithm.name}")
-    nonce = None
-    try:
-        ext = request.extensions.get_extension_for_oid(OCSPExtensionOID.NONCE)
-    except x509.ExtensionNotFound:
-        pass
-    else:
-        nonce = ext.value.nonce  # type: ignore[attr-defined]
-        if not 1 <= len(nonce) <= MAX_NONCE_BYTES:
-            raise OCSPError(malformed, "the nonce must be 1 to 32 octets (RFC 8954)")
+    nonce = _nonce(request)
+    if nonce is not None and not 1 <= len(nonce) <= MAX_NONCE_BYTES:
+        raise OCSPError(malformed, "the nonce must be 1 to 32 octets (RFC 8954)")
     return OCSPQuery(
         serial_number=request.serial_number,
         hash_algorithm=algorithm,

@@ -1,6 +1,7 @@
 """Connection pool and connection strings."""
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import psycopg
@@ -68,10 +69,8 @@ def ensure_database(server_url: str, name: str) -> None:
     with psycopg.connect(server_url, autocommit=True) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if found is None:
-            try:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # created concurrently
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            except psycopg.errors.DuplicateDatabase:
-                pass  # created concurrently
 
 
 def pool_stats(pool: ConnectionPool) -> dict[str, int]:

@@ -13,6 +13,7 @@ gunicorn worker costs one extra connection, not one per loop; each loop has its 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -102,10 +103,8 @@ class LockSession:
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):  # closing a dead connection may fail
                 conn.close()
-            except psycopg.Error:
-                pass
 
     def close(self) -> None:
         """Close the connection for good: PostgreSQL releases every lock it held."""
@@ -163,10 +162,8 @@ class Leadership:
     def release(self) -> None:
         """Give the lock back (a lock of a dead session is gone already)."""
         if self.held and self.session.connected and self.session.generation == self._generation:
-            try:
+            with contextlib.suppress(LockConnectionError):  # the session died, and the lock with it
                 self.session.query("SELECT pg_advisory_unlock(%s)", (self.lock_id,))
-            except LockConnectionError:
-                pass  # the session died, and the lock with it
         self.held, self.lock_id = False, None
 
     def close(self) -> None:

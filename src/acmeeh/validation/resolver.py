@@ -6,6 +6,7 @@ for trouble that says nothing about the records (timeout, SERVFAIL, refused).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import time
@@ -63,10 +64,8 @@ def parse_nameserver(spec: str) -> tuple[str, int]:
         port = _port(spec, port_text)
     if not host:
         raise ValueError(f"bad resolver {spec!r}: empty host")
-    try:
+    with contextlib.suppress(ValueError):  # not an address literal: resolved below
         return str(ipaddress.ip_address(host)), port
-    except ValueError:
-        pass
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_UDP)
     except OSError as exc:

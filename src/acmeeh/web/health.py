@@ -90,8 +90,7 @@ def smtp_check(env: Env) -> dict[str, Any]:
     if not cfg.enabled:
         return {"status": "disabled"}
     try:
-        with socket.create_connection((cfg.host, cfg.port), timeout=AUX_TIMEOUT_SECONDS):
-            pass
+        socket.create_connection((cfg.host, cfg.port), timeout=AUX_TIMEOUT_SECONDS).close()
     except OSError:
         return {"status": "error"}
     return {"status": "ok"}
