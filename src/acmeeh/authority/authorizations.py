@@ -31,8 +31,10 @@ def load_authz(conn: Connection, account: AccountRow, authz_id: uuid.UUID) -> Au
 
 def get_authz(env: Env, account: AccountRow, authz_id: uuid.UUID) -> AuthzState:
     with env.pool.connection() as conn:
-        authz = load_authz(conn, account, authz_id)
-        challenges = challenge_store.list_challenges(conn, [authz.id])
+        found = authz_store.get_with_challenges(conn, authz_id)
+    if found is None or found[0].account_id != account.id:
+        raise problems.not_found()
+    authz, challenges = found
     return AuthzState(authz, states.authz_status(authz, env.clock()), challenges)
 
 
@@ -57,11 +59,3 @@ def invalidate_orders(conn: Connection, authz: AuthzRow, reason: str) -> None:
     for status in (OrderStatus.PENDING, OrderStatus.READY):
         for order in order_store.orders_for_authorization(conn, authz.id, status):
             states.move_order(conn, order.id, status, OrderStatus.INVALID, error=error)
-
-
-def promote_orders(conn: Connection, authz: AuthzRow) -> None:
-    """Pending orders whose authorizations are now all valid become ready."""
-    for order in order_store.orders_for_authorization(conn, authz.id, OrderStatus.PENDING):
-        others = authz_store.list_order_authorizations(conn, order.id)
-        if all(a.status == AuthzStatus.VALID for a in others):
-            states.move_order(conn, order.id, OrderStatus.PENDING, OrderStatus.READY)

@@ -14,7 +14,7 @@ from ..store import authzs as authz_store
 from ..store import challenges as challenge_store
 from ..store.records import AccountRow, AuthzRow, ChallengeRow
 from . import states
-from .authorizations import invalidate_orders, load_authz, promote_orders
+from .authorizations import invalidate_orders
 from .env import Env
 
 
@@ -24,11 +24,14 @@ class ChallengeState:
     authz: AuthzRow
 
 
-def _load(conn, account: AccountRow, challenge_id: uuid.UUID) -> tuple[ChallengeRow, AuthzRow]:
-    challenge = challenge_store.get_challenge(conn, challenge_id)
-    if challenge is None:
+def _load(
+    conn, account: AccountRow, challenge_id: uuid.UUID, *, lock: bool = False
+) -> tuple[ChallengeRow, AuthzRow]:
+    """The account's challenge and its authorization (404 for anyone else's)."""
+    found = challenge_store.get_with_authorization(conn, challenge_id, lock=lock)
+    if found is None or found[1].account_id != account.id:
         raise problems.not_found()
-    return challenge, load_authz(conn, account, challenge.authorization_id)
+    return found
 
 
 def get_challenge(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> ChallengeState:
@@ -44,21 +47,23 @@ def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Challenge
     the current state is returned.
     """
     now = env.clock()
+    # Trusted-network mode (config refuses it without an identifier allow-list): no network
+    # check, but the outcome is stored exactly as a real validation's would be, in the same
+    # transaction (the rows are locked from the start, as record() locks them).
+    auto = env.settings.challenges.auto_accept
     with env.pool.connection() as conn, conn.transaction():
-        challenge, authz = _load(conn, account, challenge_id)
+        challenge, authz = _load(conn, account, challenge_id, lock=auto)
         if challenge.status != ChallengeStatus.PENDING:
             return ChallengeState(challenge, authz)
         if states.authz_status(authz, now) != AuthzStatus.PENDING:
             raise problems.malformed(f"authorization is {states.authz_status(authz, now)}")
         states.check_challenge_move(challenge.status, ChallengeStatus.PROCESSING)
         moved = challenge_store.set_processing(conn, challenge.id, now)
+        if moved is not None and auto:
+            done = _record_locked(env, conn, moved, authz, ok=True, problem=None, records=[])
+            return ChallengeState(done or moved, authz)
     if moved is None:  # a concurrent respond won the compare-and-set
         return get_challenge(env, account, challenge_id)
-    if env.settings.challenges.auto_accept:
-        # Trusted-network mode (config refuses it without an identifier allow-list): no
-        # network check, but the outcome is stored exactly as a real validation's would be.
-        done = record(env, moved, authz, ok=True, problem=None, records=[])
-        return ChallengeState(done or moved, authz)
     env.dispatch(moved.id)
     return ChallengeState(moved, authz)
 
@@ -70,12 +75,12 @@ def validate(env: Env, challenge_id: uuid.UUID) -> None:
     authorization and orders together in one transaction.
     """
     with env.pool.connection() as conn:
-        challenge = challenge_store.get_challenge(conn, challenge_id)
-        if challenge is None or challenge.status != ChallengeStatus.PROCESSING:
+        found = challenge_store.get_with_authorization(conn, challenge_id)
+        if found is None or found[0].status != ChallengeStatus.PROCESSING:
             return
-        authz = authz_store.get_authorization(conn, challenge.authorization_id)
-        account = account_store.get_account(conn, authz.account_id) if authz else None
-    if authz is None or account is None:
+        challenge, authz = found
+        account = account_store.get_account(conn, authz.account_id)
+    if account is None:
         return
     ident = Identifier(IdentifierType(authz.identifier_type),
                        ("*." if authz.wildcard else "") + authz.identifier_value)
@@ -95,6 +100,17 @@ def record(env: Env, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool, prob
 
     Returns the finished challenge, or None when it was no longer processing.
     """
+    with env.pool.connection() as conn, conn.transaction():
+        locked = authz_store.lock_authorization(conn, authz.id)
+        if locked is None:
+            return None
+        return _record_locked(env, conn, challenge, locked, ok=ok, problem=problem,
+                              records=records)
+
+
+def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool,
+                   problem, records) -> ChallengeRow | None:
+    """record() inside the caller's transaction, `authz` being locked and freshly read."""
     now = env.clock()
     to = ChallengeStatus.VALID if ok else ChallengeStatus.INVALID
     states.check_challenge_move(ChallengeStatus.PROCESSING, to)
@@ -102,25 +118,25 @@ def record(env: Env, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool, prob
     if not ok:
         error = problems.Problem(problem.type, problem.detail, problem.status,
                                  identifier=_ident_json(authz)).to_dict()
-    with env.pool.connection() as conn, conn.transaction():
-        locked = authz_store.lock_authorization(conn, authz.id)
-        done = challenge_store.finish(conn, challenge.id, to_status=to, now=now, error=error, records=records)
-        if done is not None:
-            metrics.CHALLENGES_VALIDATED.labels(type=challenge.type, result=str(to)).inc()
-        if done is None or locked is None or locked.status != AuthzStatus.PENDING:
-            return done
-        if ok:
-            valid_for = timedelta(seconds=env.settings.order.valid_authz_lifetime_seconds)
-            moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.VALID,
-                                      expires=now + valid_for)
-            if moved is not None:
-                promote_orders(conn, moved)
-        else:
-            moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.INVALID)
-            if moved is not None:
-                invalidate_orders(conn, moved, f"validation of {authz.identifier_value} failed: "
-                                               f"{problem.detail}")
+    done = challenge_store.finish(conn, challenge.id, to_status=to, now=now, error=error,
+                                  records=records)
+    if done is None:
+        return None
+    metrics.CHALLENGES_VALIDATED.labels(type=challenge.type, result=str(to)).inc()
     env.log.info("challenge %s", to, extra={"challenge_id": str(challenge.id), "type": challenge.type})
+    if authz.status != AuthzStatus.PENDING:
+        return done
+    if ok:
+        valid_for = timedelta(seconds=env.settings.order.valid_authz_lifetime_seconds)
+        moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.VALID,
+                                  expires=now + valid_for)
+        if moved is not None:
+            states.promote_orders(conn, moved.id)
+    else:
+        moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.INVALID)
+        if moved is not None:
+            invalidate_orders(conn, moved, f"validation of {authz.identifier_value} failed: "
+                                           f"{problem.detail}")
     return done
 
 

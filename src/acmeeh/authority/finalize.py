@@ -10,6 +10,7 @@ from ..protocol.csr import check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.status import OrderStatus
 from ..store import certs as cert_store
+from ..store.db import transaction
 from ..store.records import AccountRow
 from . import notifications, ratelimits, states
 from .env import Env
@@ -27,22 +28,25 @@ def finalize(
     the account's certificates_per_account limit. Any failure after the order went to
     processing marks it invalid with the problem.
     """
-    with env.pool.connection() as conn:  # reads and one atomic compare-and-set: no BEGIN
-        state = refresh(env, conn, load_order(conn, account, order_id))
-    order = state.order
-    if order.status != OrderStatus.READY:
-        raise problems.order_not_ready(f"order is {order.status}, not ready")
-    identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
     sec = env.settings.security
-    parsed = parse_csr(csr_der)
-    check_csr(
-        parsed, identifiers, account_jwk=jws.parse_jwk(account.jwk), min_rsa_bits=sec.min_rsa_bits,
-        max_rsa_bits=sec.max_rsa_bits, allowed_curves=sec.allowed_curves,
-    )
-    with env.pool.connection() as conn, conn.transaction():
-        if states.move_order(conn, order.id, OrderStatus.READY, OrderStatus.PROCESSING) is None:
-            raise problems.order_not_ready("order is no longer ready")
-        ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
+    limited = ratelimits.limits_client(env, remote_addr)
+    with env.pool.connection() as conn:  # one read; one compare-and-set unless rate-limited
+        state = refresh(env, conn, load_order(conn, account, order_id))
+        order = state.order
+        if order.status != OrderStatus.READY:
+            raise problems.order_not_ready(f"order is {order.status}, not ready")
+        identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
+        parsed = parse_csr(csr_der)
+        check_csr(
+            parsed, identifiers, account_jwk=jws.parse_jwk(account.jwk),
+            min_rsa_bits=sec.min_rsa_bits, max_rsa_bits=sec.max_rsa_bits,
+            allowed_curves=sec.allowed_curves,
+        )
+        with transaction(conn, needed=limited):
+            if states.move_order(conn, order.id, OrderStatus.READY, OrderStatus.PROCESSING) is None:
+                raise problems.order_not_ready("order is no longer ready")
+            if limited:
+                ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
     try:
         issued = env.ca.sign(parsed.csr, identifiers)
     except Exception as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..protocol.problems import Problem
 from ..store import maintenance as maintenance_store
+from ..store.db import Connection
 from ..store.maintenance import MaintenanceRow
 from .env import Env
 
@@ -38,8 +39,11 @@ def set_enabled(env: Env, enabled: bool, *, actor: str | None) -> MaintenanceRow
     return row
 
 
-def check_open(env: Env) -> None:
-    """Raise the 503 problem while maintenance mode is on."""
-    with env.pool.connection() as conn:
+def check_open(env: Env, conn: Connection | None = None) -> None:
+    """Raise the 503 problem while maintenance mode is on (on `conn` when given)."""
+    if conn is not None:
         if maintenance_store.is_enabled(conn):
             raise unavailable()
+        return
+    with env.pool.connection() as own:
+        check_open(env, own)

@@ -34,7 +34,7 @@ def load_key(conn: Connection) -> bytes:
 
 
 def _tag(key: bytes, body: bytes) -> bytes:
-    return hmac.new(key, body, hashlib.sha256).digest()[:_TAG]
+    return hmac.digest(key, body, hashlib.sha256)[:_TAG]
 
 
 def new_nonce(env: Env) -> str:

@@ -12,7 +12,6 @@ from ..protocol import problems
 from ..protocol.identifiers import Identifier
 from ..protocol.status import AuthzStatus, OrderStatus
 from ..store import authzs as authz_store
-from ..store import challenges as challenge_store
 from ..store import orders as order_store
 from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, OrderRow
@@ -37,7 +36,6 @@ def new_order(
     policy and the admin allowlists (rejectedIdentifier); rateLimited past the account's
     order or failed-validation limits (`remote_addr` may be exempt).
     """
-    maintenance.check_open(env)
     if msg.not_before is not None or msg.not_after is not None:
         raise problems.malformed("notBefore and notAfter are not supported; omit them")
     identifiers = sorted(msg.normalized_identifiers())
@@ -52,31 +50,36 @@ def new_order(
     now = env.clock()
     cfg = env.settings.order
     order_expires = now + timedelta(seconds=cfg.lifetime_seconds)
-    with env.pool.connection() as conn, conn.transaction():
-        allowlists.check(conn, account, identifiers)
-        ratelimits.check_failed_validations(env, conn, account, identifiers, remote_addr)
-        replaces = _replaces(env, conn, account, identifiers, getattr(msg, "replaces", None))
-        reusable = _reusable(conn, account, now, cfg) if cfg.authz_reuse else {}
-        authz_ids: list[uuid.UUID] = []
-        all_valid = True
-        for ident in identifiers:
-            found = reusable.get((ident.type, ident.value))
-            if found is not None:
-                authz_ids.append(found.id)
-                continue
-            all_valid = False
-            authz_ids.append(insert_authz(conn, account, ident, offered[ident], now, cfg))
-        order = order_store.insert_order(
-            conn, uuid.uuid4(), account_id=account.id,
-            status=OrderStatus.READY if all_valid else OrderStatus.PENDING,
-            identifiers=[i.to_json() for i in identifiers], expires=order_expires,
-            replaces=replaces, authorization_ids=authz_ids,
-        )
-        ratelimits.take_new_order(env, conn, account, remote_addr)  # last: holds its row briefly
-        authzs = authz_store.list_order_authorizations(conn, order.id)
+    with env.pool.connection() as conn:
+        maintenance.check_open(env, conn)
+        with conn.transaction():
+            allowlists.check(conn, account, identifiers)
+            ratelimits.check_failed_validations(env, conn, account, identifiers, remote_addr)
+            replaces = _replaces(env, conn, account, identifiers, getattr(msg, "replaces", None))
+            reusable = _reusable(conn, account, identifiers, now, cfg) if cfg.authz_reuse else {}
+            authzs: list[AuthzRow] = []
+            all_valid = True
+            for ident in identifiers:
+                found = reusable.get((ident.type, ident.value))
+                if found is None:
+                    all_valid = False
+                    found = insert_authz(conn, account, ident, offered[ident], now, cfg)
+                authzs.append(found)
+            order = order_store.insert_order(
+                conn, uuid.uuid4(), account_id=account.id,
+                status=OrderStatus.READY if all_valid else OrderStatus.PENDING,
+                identifiers=[i.to_json() for i in identifiers], expires=order_expires,
+                replaces=replaces, authorization_ids=[a.id for a in authzs],
+            )
+            ratelimits.take_new_order(env, conn, account, remote_addr)  # last: holds its row briefly
     env.log.info("order created", extra={"order_id": str(order.id), "account_id": str(account.id)})
     metrics.ORDERS_CREATED.inc()
-    return OrderState(order, authzs)
+    return OrderState(order, sorted(authzs, key=_authz_order))
+
+
+def _authz_order(a: AuthzRow) -> tuple[str, str, bool]:
+    """The order the store lists an order's authorizations in."""
+    return a.identifier_type, a.identifier_value, a.wildcard
 
 
 def _replaces(
@@ -87,14 +90,23 @@ def _replaces(
     if text is None or not env.settings.renewal_info.enabled:
         return None
     return renewal.check_replaces(
-        conn, account, identifiers, text, settle=lambda o: refresh(env, conn, o).order
+        conn, account, identifiers, text, settle=lambda o: refresh(env, conn, _with_authorizations(conn, o)).order
     )
 
 
-def _reusable(conn: Connection, account: AccountRow, now: datetime, cfg: Any) -> dict:
+def _with_authorizations(conn: Connection, order: OrderRow) -> OrderState:
+    return OrderState(order, authz_store.list_order_authorizations(conn, order.id))
+
+
+def _reusable(
+    conn: Connection, account: AccountRow, identifiers: list[Identifier], now: datetime, cfg: Any
+) -> dict[tuple[str, str], AuthzRow]:
+    """The account's valid authorizations for these identifiers that stay valid long enough,
+    by (type, value as ordered)."""
     margin = now + timedelta(seconds=cfg.authz_reuse_min_remaining_seconds)
+    wanted = [(i.type, i.base, i.wildcard) for i in identifiers]
     found: dict[tuple[str, str], AuthzRow] = {}
-    for a in authz_store.find_reusable(conn, account.id, valid_until=margin):
+    for a in authz_store.find_reusable(conn, account.id, wanted, valid_until=margin):
         value = f"*.{a.identifier_value}" if a.wildcard else a.identifier_value
         found.setdefault((a.identifier_type, value), a)
     return found
@@ -103,39 +115,36 @@ def _reusable(conn: Connection, account: AccountRow, now: datetime, cfg: Any) ->
 def insert_authz(
     conn: Connection, account: AccountRow, ident: Identifier, types: list[str],
     now: datetime, cfg: Any,
-) -> uuid.UUID:
-    """Insert a pending authorization with one challenge per offered type; its id."""
-    authz_id = uuid.uuid4()
-    authz_store.insert_authorization(
-        conn, authz_id, account_id=account.id, identifier_type=ident.type,
+) -> AuthzRow:
+    """Insert a pending authorization with one challenge per offered type."""
+    # RFC 8555 §8.1: tokens carry at least 128 bits of entropy.
+    return authz_store.insert_with_challenges(
+        conn, uuid.uuid4(), account_id=account.id, identifier_type=ident.type,
         identifier_value=ident.base, wildcard=ident.wildcard,
         expires=now + timedelta(seconds=cfg.authz_lifetime_seconds),
+        challenges=[(uuid.uuid4(), t, secrets.token_urlsafe(32)) for t in types],
     )
-    # RFC 8555 §8.1: tokens carry at least 128 bits of entropy.
-    challenge_store.insert_challenges(
-        conn, authz_id, [(uuid.uuid4(), t, secrets.token_urlsafe(32)) for t in types]
-    )
-    return authz_id
 
 
-def load_order(conn: Connection, account: AccountRow, order_id: uuid.UUID) -> OrderRow:
-    """The account's order; another account's order is indistinguishable from none (404)."""
-    order = order_store.get_order(conn, order_id)
-    if order is None or order.account_id != account.id:
+def load_order(conn: Connection, account: AccountRow, order_id: uuid.UUID) -> OrderState:
+    """The account's order with its authorizations (one round trip); another account's order
+    is indistinguishable from none (404)."""
+    found = order_store.get_with_authorizations(conn, order_id)
+    if found is None or found[0].account_id != account.id:
         raise problems.not_found()
-    return order
+    return OrderState(*found)
 
 
-def refresh(env: Env, conn: Connection, order: OrderRow) -> OrderState:
+def refresh(env: Env, conn: Connection, state: OrderState) -> OrderState:
     """Apply the RFC 8555 §7.1.6 rule and persist a changed status (compare-and-set)."""
     now = env.clock()
-    authzs = authz_store.list_order_authorizations(conn, order.id)
+    order, authzs = state.order, state.authorizations
     status = states.order_status(order, [states.authz_status(a, now) for a in authzs], now)
-    if status != order.status:
-        error = _invalid_reason(order, authzs, now) if status == OrderStatus.INVALID else None
-        moved = states.move_order(conn, order.id, order.status, status, error=error)
-        order = moved or order_store.get_order(conn, order.id) or order
-    return OrderState(order, authzs)
+    if status == order.status:
+        return state
+    error = _invalid_reason(order, authzs, now) if status == OrderStatus.INVALID else None
+    moved = states.move_order(conn, order.id, order.status, status, error=error)
+    return OrderState(moved or order_store.get_order(conn, order.id) or order, authzs)
 
 
 def _invalid_reason(order: OrderRow, authzs: list[AuthzRow], now: datetime) -> dict:
@@ -147,7 +156,7 @@ def _invalid_reason(order: OrderRow, authzs: list[AuthzRow], now: datetime) -> d
 
 
 def get_order(env: Env, account: AccountRow, order_id: uuid.UUID) -> OrderState:
-    # No transaction: reads, and at most one compare-and-set that is atomic on its own.
+    # No transaction: one read, and at most one compare-and-set that is atomic on its own.
     with env.pool.connection() as conn:
         return refresh(env, conn, load_order(conn, account, order_id))
 

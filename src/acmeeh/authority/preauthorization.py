@@ -7,7 +7,7 @@ from ..protocol import problems
 from ..store import challenges as challenge_store
 from ..store.records import AccountRow
 from . import allowlists, maintenance, policy, ratelimits
-from .authorizations import AuthzState, load_authz
+from .authorizations import AuthzState
 from .env import Env
 from .orders import insert_authz
 
@@ -34,8 +34,7 @@ def new_authz(
     with env.pool.connection() as conn, conn.transaction():
         allowlists.check(conn, account, [ident])
         ratelimits.check_failed_validations(env, conn, account, [ident], remote_addr)
-        authz_id = insert_authz(conn, account, ident, types, env.clock(), env.settings.order)
-        authz = load_authz(conn, account, authz_id)
-        challenges = challenge_store.list_challenges(conn, [authz_id])
-    env.log.info("authorization created", extra={"authz_id": str(authz_id)})
+        authz = insert_authz(conn, account, ident, types, env.clock(), env.settings.order)
+        challenges = challenge_store.list_challenges(conn, [authz.id])
+    env.log.info("authorization created", extra={"authz_id": str(authz.id)})
     return AuthzState(authz, authz.status, challenges)

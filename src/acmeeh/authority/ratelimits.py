@@ -72,6 +72,11 @@ def _active(env: Env, remote_addr: str | None) -> Any:
     return cfg
 
 
+def limits_client(env: Env, remote_addr: str | None) -> bool:
+    """Whether rate limits apply to this client at all (callers skip a transaction if not)."""
+    return _active(env, remote_addr) is not None
+
+
 def _seconds(wait: float) -> int:
     """Retry-After in whole seconds, rounded up so the window has freed by then."""
     return max(1, math.ceil(wait))

@@ -21,7 +21,7 @@ from . import states
 from .authorizations import invalidate_orders
 from .challenges import record
 from .env import Env
-from .orders import refresh
+from .orders import OrderState, refresh
 
 
 # --- challenges (RFC 8555 §7.5.1: a responded challenge is validated by the server) --------
@@ -96,10 +96,10 @@ def find_expired_orders(env: Env, *, limit: int) -> list[uuid.UUID]:
 def expire_order(env: Env, order_id: uuid.UUID) -> bool:
     """Apply the status rule to a pending/ready order past `expires` (→ invalid with an error)."""
     with env.pool.connection() as conn, conn.transaction():
-        order = order_store.get_order(conn, order_id)
-        if order is None or order.status not in (OrderStatus.PENDING, OrderStatus.READY):
+        found = order_store.get_with_authorizations(conn, order_id)
+        if found is None or found[0].status not in (OrderStatus.PENDING, OrderStatus.READY):
             return False
-        return refresh(env, conn, order).order.status == OrderStatus.INVALID
+        return refresh(env, conn, OrderState(*found)).order.status == OrderStatus.INVALID
 
 
 def find_stale_processing_orders(env: Env, *, threshold_seconds: float, limit: int) -> list[uuid.UUID]:

@@ -73,6 +73,13 @@ def move_order(
     )
 
 
+def promote_orders(conn: Connection, authz_id: UUID) -> list[OrderRow]:
+    """pending → ready for each order of the authorization whose authorizations are now all
+    valid (one set-based compare-and-set); the orders moved."""
+    _check(ORDER_TRANSITIONS, "order", O.PENDING, O.READY)
+    return order_store.promote_completed(conn, authz_id, from_status=O.PENDING, to_status=O.READY)
+
+
 def move_authz(
     conn: Connection, authz_id: UUID, frm: str, to: str, *, expires: datetime | None = None
 ) -> AuthzRow | None:

@@ -184,12 +184,17 @@ def parse_jwk(obj: Any) -> JWK:
         raise problems.malformed("jwk is not a valid public key") from None
 
 
+_PRIVATE_KEYS = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
+
+
 def public_key_of(key: JWK) -> Any:
     """The cryptography public key inside a josepy JWK (unwrapping josepy's Comparable*).
 
     For an ``oct`` JWK this is the raw bytes, which every check then refuses."""
-    inner = key.public_key().key
-    return getattr(inner, "_wrapped", inner)
+    inner = getattr(key.key, "_wrapped", key.key)
+    if isinstance(inner, _PRIVATE_KEYS):  # josepy rebuilds the key on every public_key() call
+        return inner.public_key()
+    return inner
 
 
 def thumbprint(jwk: JWK) -> str:

@@ -8,12 +8,13 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
-from .records import AuthzRow
+from .records import AuthzRow, ChallengeRow, columns, split
 
 _COLS = (
     "id, account_id, identifier_type, identifier_value, wildcard, status, expires,"
     " created_at, updated_at"
 )
+_A_COLS = columns(AuthzRow, "a")
 
 
 def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> AuthzRow | None:
@@ -46,6 +47,52 @@ def insert_authorization(
     return row
 
 
+def insert_with_challenges(
+    conn: psycopg.Connection,
+    authz_id: UUID,
+    *,
+    account_id: UUID,
+    identifier_type: str,
+    identifier_value: str,
+    wildcard: bool,
+    expires: datetime,
+    challenges: list[tuple[UUID, str, str]],
+) -> AuthzRow:
+    """Insert a pending authorization and its pending challenges, given as (id, type,
+    token), in one statement."""
+    row = _one(
+        conn,
+        f"WITH a AS (INSERT INTO authorizations (id, account_id, identifier_type,"
+        f" identifier_value, wildcard, status, expires)"
+        f" VALUES (%s, %s, %s, %s, %s, 'pending', %s) RETURNING {_COLS}),"
+        f" c AS (INSERT INTO challenges (id, authorization_id, type, token, status)"
+        f" SELECT u.id, a.id, u.type, u.token, 'pending'"
+        f" FROM a, unnest(%s::uuid[], %s::text[], %s::text[]) AS u (id, type, token))"
+        f" SELECT {_COLS} FROM a",
+        (
+            authz_id, account_id, identifier_type, identifier_value, wildcard, expires,
+            [c[0] for c in challenges], [c[1] for c in challenges], [c[2] for c in challenges],
+        ),
+    )
+    assert row is not None
+    return row
+
+
+def get_with_challenges(
+    conn: psycopg.Connection, authz_id: UUID
+) -> tuple[AuthzRow, list[ChallengeRow]] | None:
+    """An authorization and its challenges (ordered by type), in one round trip."""
+    rows = conn.execute(
+        f"SELECT {_A_COLS}, {columns(ChallengeRow, 'c')} FROM authorizations a"
+        f" LEFT JOIN challenges c ON c.authorization_id = a.id WHERE a.id = %s ORDER BY c.type",
+        (authz_id,),
+    ).fetchall()
+    if not rows:
+        return None
+    pairs = [split(r, AuthzRow, ChallengeRow) for r in rows]
+    return pairs[0][0], [c for _, c in pairs if c is not None]
+
+
 def get_authorization(conn: psycopg.Connection, authz_id: UUID) -> AuthzRow | None:
     return _one(conn, f"SELECT {_COLS} FROM authorizations WHERE id = %s", (authz_id,))
 
@@ -57,22 +104,34 @@ def lock_authorization(conn: psycopg.Connection, authz_id: UUID) -> AuthzRow | N
 def list_order_authorizations(conn: psycopg.Connection, order_id: UUID) -> list[AuthzRow]:
     return _all(
         conn,
-        f"SELECT {_COLS} FROM authorizations WHERE id IN"
-        f" (SELECT authorization_id FROM order_authorizations WHERE order_id = %s)"
-        f" ORDER BY identifier_type, identifier_value, wildcard",
+        f"SELECT {_A_COLS} FROM order_authorizations oa"
+        f" JOIN authorizations a ON a.id = oa.authorization_id WHERE oa.order_id = %s"
+        f" ORDER BY a.identifier_type, a.identifier_value, a.wildcard",
         (order_id,),
     )
 
 
 def find_reusable(
-    conn: psycopg.Connection, account_id: UUID, *, valid_until: datetime
+    conn: psycopg.Connection,
+    account_id: UUID,
+    identifiers: list[tuple[str, str, bool]],
+    *,
+    valid_until: datetime,
 ) -> list[AuthzRow]:
-    """The account's valid authorizations that stay valid past `valid_until`, newest first."""
+    """The account's valid authorizations for any of (type, value, wildcard) that stay valid
+    past `valid_until`, longest-lived first (an index lookup per identifier)."""
+    if not identifiers:
+        return []
     return _all(
         conn,
-        f"SELECT {_COLS} FROM authorizations WHERE account_id = %s AND status = 'valid'"
-        f" AND expires > %s ORDER BY expires DESC",
-        (account_id, valid_until),
+        f"SELECT {_A_COLS} FROM unnest(%s::text[], %s::text[], %s::boolean[]) AS i (t, v, w)"
+        f" JOIN authorizations a ON a.account_id = %s AND a.status = 'valid'"
+        f" AND a.identifier_type = i.t AND a.identifier_value = i.v AND a.wildcard = i.w"
+        f" AND a.expires > %s ORDER BY a.expires DESC",
+        (
+            [i[0] for i in identifiers], [i[1] for i in identifiers], [i[2] for i in identifiers],
+            account_id, valid_until,
+        ),
     )
 
 

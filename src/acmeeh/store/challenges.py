@@ -9,7 +9,7 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .records import ChallengeRow
+from .records import AuthzRow, ChallengeRow, columns, split
 
 _COLS = (
     "id, authorization_id, type, token, status, validated_at, error, records, attempts,"
@@ -41,6 +41,23 @@ def insert_challenges(
 
 def get_challenge(conn: psycopg.Connection, challenge_id: UUID) -> ChallengeRow | None:
     return _one(conn, f"SELECT {_COLS} FROM challenges WHERE id = %s", (challenge_id,))
+
+
+def get_with_authorization(
+    conn: psycopg.Connection, challenge_id: UUID, *, lock: bool = False
+) -> tuple[ChallengeRow, AuthzRow] | None:
+    """A challenge and its authorization in one round trip; with `lock`, both rows are locked
+    for update (the caller is in a transaction)."""
+    row = conn.execute(
+        f"SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')} FROM challenges c"
+        f" JOIN authorizations a ON a.id = c.authorization_id WHERE c.id = %s"
+        + (" FOR UPDATE" if lock else ""),
+        (challenge_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    challenge, authz = split(row, ChallengeRow, AuthzRow)
+    return challenge, authz
 
 
 def list_challenges(conn: psycopg.Connection, authz_ids: list[UUID]) -> list[ChallengeRow]:

@@ -9,7 +9,7 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .records import OrderRow
+from .records import AuthzRow, OrderRow, columns, split
 
 _COLS = (
     "id, account_id, status, identifiers, not_before, not_after, expires, error,"
@@ -40,20 +40,37 @@ def insert_order(
     replaces: str | None = None,
     authorization_ids: list[UUID],
 ) -> OrderRow:
-    """Insert an order and link its authorizations."""
+    """Insert an order and link its authorizations, in one statement."""
     row = _one(
         conn,
-        f"INSERT INTO orders (id, account_id, status, identifiers, not_before, not_after, expires, replaces)"
-        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLS}",
-        (order_id, account_id, status, Jsonb(identifiers), not_before, not_after, expires, replaces),
+        f"WITH o AS (INSERT INTO orders (id, account_id, status, identifiers, not_before,"
+        f" not_after, expires, replaces) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        f" RETURNING {_COLS}),"
+        f" l AS (INSERT INTO order_authorizations (order_id, authorization_id)"
+        f" SELECT o.id, u.authz FROM o, unnest(%s::uuid[]) AS u (authz))"
+        f" SELECT {_COLS} FROM o",
+        (order_id, account_id, status, Jsonb(identifiers), not_before, not_after, expires,
+         replaces, authorization_ids),
     )
     assert row is not None
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO order_authorizations (order_id, authorization_id) VALUES (%s, %s)",
-            [(order_id, a) for a in authorization_ids],
-        )
     return row
+
+
+def get_with_authorizations(
+    conn: psycopg.Connection, order_id: UUID
+) -> tuple[OrderRow, list[AuthzRow]] | None:
+    """An order and its authorizations (ordered by identifier), in one round trip."""
+    rows = conn.execute(
+        f"SELECT {columns(OrderRow, 'o')}, {columns(AuthzRow, 'a')} FROM orders o"
+        f" LEFT JOIN order_authorizations oa ON oa.order_id = o.id"
+        f" LEFT JOIN authorizations a ON a.id = oa.authorization_id WHERE o.id = %s"
+        f" ORDER BY a.identifier_type, a.identifier_value, a.wildcard",
+        (order_id,),
+    ).fetchall()
+    if not rows:
+        return None
+    pairs = [split(r, OrderRow, AuthzRow) for r in rows]
+    return pairs[0][0], [a for _, a in pairs if a is not None]
 
 
 def get_order(conn: psycopg.Connection, order_id: UUID) -> OrderRow | None:
@@ -86,6 +103,34 @@ def orders_for_authorization(conn: psycopg.Connection, authz_id: UUID, status: s
         f" (SELECT order_id FROM order_authorizations WHERE authorization_id = %s)"
         f" ORDER BY id FOR UPDATE",
         (status, authz_id),
+    )
+
+
+def promote_completed(
+    conn: psycopg.Connection, authz_id: UUID, *, from_status: str, to_status: str
+) -> list[OrderRow]:
+    """Compare-and-set every order in `from_status` that includes the authorization and whose
+    authorizations are now all valid; returns the moved orders. Callers go through
+    acmeeh.authority.states, inside a transaction.
+
+    The orders are locked first, so that the check runs on a snapshot taken after any
+    concurrent validation of the order's other authorizations has committed (two last
+    authorizations turning valid at once still promote their order exactly once).
+    """
+    conn.execute(
+        "SELECT o.id FROM orders o JOIN order_authorizations mine ON mine.order_id = o.id"
+        " WHERE mine.authorization_id = %s AND o.status = %s ORDER BY o.id FOR UPDATE OF o",
+        (authz_id, from_status),
+    )
+    return _all(
+        conn,
+        f"UPDATE orders o SET status = %s, updated_at = now()"
+        f" FROM order_authorizations mine WHERE mine.authorization_id = %s"
+        f" AND o.id = mine.order_id AND o.status = %s AND NOT EXISTS"
+        f" (SELECT 1 FROM order_authorizations oa JOIN authorizations a ON a.id = oa.authorization_id"
+        f" WHERE oa.order_id = o.id AND a.status <> 'valid')"
+        f" RETURNING {columns(OrderRow, 'o')}",
+        (to_status, authz_id, from_status),
     )
 
 

@@ -1,10 +1,30 @@
 """Rows as frozen dataclasses (psycopg `class_row` builds them)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+
+def columns(record: type, alias: str) -> str:
+    """The select list of a record's columns, qualified by a table alias (for joins)."""
+    return ", ".join(f"{alias}.{f.name}" for f in fields(record))
+
+
+def width(record: type) -> int:
+    return len(fields(record))
+
+
+def split(row: tuple[Any, ...], *records: type) -> list[Any]:
+    """Build one record of each type from consecutive columns of a joined row; a record whose
+    columns are all NULL (the missing side of an outer join) comes back as None."""
+    built, start = [], 0
+    for record in records:
+        part = row[start : start + width(record)]
+        start += len(part)
+        built.append(None if all(v is None for v in part) else record(*part))
+    return built
 
 
 @dataclass(frozen=True)
