@@ -79,6 +79,27 @@ def package(frame: str) -> str:
     )
 
 
+# Own time by layer: who the server's CPU goes to, beyond single functions.
+LAYERS = {
+    "HTTP server and framework": (
+        "gunicorn", "werkzeug", "flask", "concurrent", "stdlib:selectors", "stdlib:threading",
+        "stdlib:socket", "email", "urllib", "blinker", "itsdangerous", "markupsafe",
+    ),
+    "database driver and pool": ("psycopg", "psycopg_pool"),
+    "JWS and X.509 crypto": ("cryptography", "josepy"),
+    "metrics and logging": ("prometheus_client", "logging", "stdlib:logging"),
+}
+
+
+def layer(package_name: str) -> str:
+    if package_name.startswith("acmeeh"):
+        return "acmeeh's own code"
+    for name, packages in LAYERS.items():
+        if package_name in packages:
+            return name
+    return "other (json, uuid, hmac, ...)"
+
+
 def summary(raw: Path, top: int = 15) -> str:
     """Text: total samples, top own-time and inclusive-time functions, own time by package."""
     own: Counter[str] = Counter()
@@ -112,6 +133,10 @@ def summary(raw: Path, top: int = 15) -> str:
     ours = Counter({f: c for f, c in inclusive.items() if "acmeeh/" in f})
     out += block(f"top {top} acmeeh functions by inclusive time:", ours)
     out += block("own time by package:", packages)
+    layers: Counter[str] = Counter()
+    for name, count in packages.items():
+        layers[layer(name)] += count
+    out += block("own time by layer:", layers)
     return "\n".join(out)
 
 

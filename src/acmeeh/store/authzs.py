@@ -15,6 +15,10 @@ _COLS = (
     " created_at, updated_at"
 )
 _A_COLS = columns(AuthzRow, "a")
+_AUTHZ_WITH_CHALLENGES = (
+    f"SELECT {_A_COLS}, {columns(ChallengeRow, 'c')} FROM authorizations a"
+    f" LEFT JOIN challenges c ON c.authorization_id = a.id WHERE a.id = %s ORDER BY c.type"
+)
 
 
 def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> AuthzRow | None:
@@ -82,11 +86,7 @@ def get_with_challenges(
     conn: psycopg.Connection, authz_id: UUID
 ) -> tuple[AuthzRow, list[ChallengeRow]] | None:
     """An authorization and its challenges (ordered by type), in one round trip."""
-    rows = conn.execute(
-        f"SELECT {_A_COLS}, {columns(ChallengeRow, 'c')} FROM authorizations a"
-        f" LEFT JOIN challenges c ON c.authorization_id = a.id WHERE a.id = %s ORDER BY c.type",
-        (authz_id,),
-    ).fetchall()
+    rows = conn.execute(_AUTHZ_WITH_CHALLENGES, (authz_id,)).fetchall()
     if not rows:
         return None
     pairs = [split(r, AuthzRow, ChallengeRow) for r in rows]
@@ -104,9 +104,9 @@ def lock_authorization(conn: psycopg.Connection, authz_id: UUID) -> AuthzRow | N
 def list_order_authorizations(conn: psycopg.Connection, order_id: UUID) -> list[AuthzRow]:
     return _all(
         conn,
-        f"SELECT {_A_COLS} FROM order_authorizations oa"
-        f" JOIN authorizations a ON a.id = oa.authorization_id WHERE oa.order_id = %s"
-        f" ORDER BY a.identifier_type, a.identifier_value, a.wildcard",
+        f"SELECT {_COLS} FROM authorizations WHERE id = ANY"
+        f" (ARRAY(SELECT authorization_id FROM order_authorizations WHERE order_id = %s))"
+        f" ORDER BY identifier_type, identifier_value, wildcard",
         (order_id,),
     )
 
@@ -124,10 +124,13 @@ def find_reusable(
         return []
     return _all(
         conn,
+        # One lookup on authorizations_reuse_idx per identifier, whatever the number of
+        # valid authorizations the account holds: OFFSET 0 keeps the LATERAL subquery from
+        # being flattened into a join that would filter the account's whole index range.
         f"SELECT {_A_COLS} FROM unnest(%s::text[], %s::text[], %s::boolean[]) AS i (t, v, w)"
-        f" JOIN authorizations a ON a.account_id = %s AND a.status = 'valid'"
-        f" AND a.identifier_type = i.t AND a.identifier_value = i.v AND a.wildcard = i.w"
-        f" AND a.expires > %s ORDER BY a.expires DESC",
+        f" CROSS JOIN LATERAL (SELECT * FROM authorizations z WHERE z.account_id = %s"
+        f" AND z.status = 'valid' AND z.identifier_type = i.t AND z.identifier_value = i.v"
+        f" AND z.wildcard = i.w AND z.expires > %s OFFSET 0) a ORDER BY a.expires DESC",
         (
             [i[0] for i in identifiers], [i[1] for i in identifiers], [i[2] for i in identifiers],
             account_id, valid_until,

@@ -16,6 +16,11 @@ _COLS = (
     " processing_since, created_at, updated_at"
 )
 
+_WITH_AUTHZ = (
+    f"SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')} FROM challenges c"
+    f" JOIN authorizations a ON a.id = c.authorization_id WHERE c.id = %s"
+)
+
 
 def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> ChallengeRow | None:
     with conn.cursor(row_factory=class_row(ChallengeRow)) as cur:
@@ -48,12 +53,8 @@ def get_with_authorization(
 ) -> tuple[ChallengeRow, AuthzRow] | None:
     """A challenge and its authorization in one round trip; with `lock`, both rows are locked
     for update (the caller is in a transaction)."""
-    row = conn.execute(
-        f"SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')} FROM challenges c"
-        f" JOIN authorizations a ON a.id = c.authorization_id WHERE c.id = %s"
-        + (" FOR UPDATE" if lock else ""),
-        (challenge_id,),
-    ).fetchone()
+    query = _WITH_AUTHZ + (" FOR UPDATE" if lock else "")
+    row = conn.execute(query, (challenge_id,)).fetchone()
     if row is None:
         return None
     challenge, authz = split(row, ChallengeRow, AuthzRow)

@@ -17,6 +17,19 @@ _COLS = (
 )
 
 
+# The ids of an order's authorizations (or an authorization's orders) are collected first,
+# as an ARRAY(...) evaluated once, and then looked up by primary key: the plan stays an index
+# lookup whatever the planner believes of the table sizes (a join here was hash-joined against
+# a sequential scan of a young, small table).
+_AUTHZS_OF_ORDER = "ARRAY(SELECT authorization_id FROM order_authorizations WHERE order_id = %s)"
+_ORDERS_OF_AUTHZ = "ARRAY(SELECT order_id FROM order_authorizations WHERE authorization_id = %s)"
+_ORDER_WITH_AUTHZS = (
+    f"SELECT {columns(OrderRow, 'o')}, {columns(AuthzRow, 'a')} FROM orders o"
+    f" LEFT JOIN authorizations a ON a.id = ANY({_AUTHZS_OF_ORDER})"
+    f" WHERE o.id = %s ORDER BY a.identifier_type, a.identifier_value, a.wildcard"
+)
+
+
 def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> OrderRow | None:
     with conn.cursor(row_factory=class_row(OrderRow)) as cur:
         return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
@@ -60,13 +73,7 @@ def get_with_authorizations(
     conn: psycopg.Connection, order_id: UUID
 ) -> tuple[OrderRow, list[AuthzRow]] | None:
     """An order and its authorizations (ordered by identifier), in one round trip."""
-    rows = conn.execute(
-        f"SELECT {columns(OrderRow, 'o')}, {columns(AuthzRow, 'a')} FROM orders o"
-        f" LEFT JOIN order_authorizations oa ON oa.order_id = o.id"
-        f" LEFT JOIN authorizations a ON a.id = oa.authorization_id WHERE o.id = %s"
-        f" ORDER BY a.identifier_type, a.identifier_value, a.wildcard",
-        (order_id,),
-    ).fetchall()
+    rows = conn.execute(_ORDER_WITH_AUTHZS, (order_id, order_id)).fetchall()
     if not rows:
         return None
     pairs = [split(r, OrderRow, AuthzRow) for r in rows]
@@ -99,10 +106,9 @@ def orders_for_authorization(conn: psycopg.Connection, authz_id: UUID, status: s
     """Orders in `status` that include the authorization, locked for update."""
     return _all(
         conn,
-        f"SELECT {_COLS} FROM orders WHERE status = %s AND id IN"
-        f" (SELECT order_id FROM order_authorizations WHERE authorization_id = %s)"
+        f"SELECT {_COLS} FROM orders WHERE id = ANY({_ORDERS_OF_AUTHZ}) AND status = %s"
         f" ORDER BY id FOR UPDATE",
-        (status, authz_id),
+        (authz_id, status),
     )
 
 
@@ -118,18 +124,17 @@ def promote_completed(
     authorizations turning valid at once still promote their order exactly once).
     """
     conn.execute(
-        "SELECT o.id FROM orders o JOIN order_authorizations mine ON mine.order_id = o.id"
-        " WHERE mine.authorization_id = %s AND o.status = %s ORDER BY o.id FOR UPDATE OF o",
+        f"SELECT id FROM orders WHERE id = ANY({_ORDERS_OF_AUTHZ}) AND status = %s"
+        f" ORDER BY id FOR UPDATE",
         (authz_id, from_status),
     )
     return _all(
         conn,
         f"UPDATE orders o SET status = %s, updated_at = now()"
-        f" FROM order_authorizations mine WHERE mine.authorization_id = %s"
-        f" AND o.id = mine.order_id AND o.status = %s AND NOT EXISTS"
+        f" WHERE o.id = ANY({_ORDERS_OF_AUTHZ}) AND o.status = %s AND NOT EXISTS"
         f" (SELECT 1 FROM order_authorizations oa JOIN authorizations a ON a.id = oa.authorization_id"
         f" WHERE oa.order_id = o.id AND a.status <> 'valid')"
-        f" RETURNING {columns(OrderRow, 'o')}",
+        f" RETURNING {_COLS}",
         (to_status, authz_id, from_status),
     )
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cache
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,7 @@ def columns(record: type, alias: str) -> str:
     return ", ".join(f"{alias}.{f.name}" for f in fields(record))
 
 
+@cache
 def width(record: type) -> int:
     return len(fields(record))
 
