@@ -12,6 +12,7 @@ from ..protocol.status import AuthzStatus, ChallengeStatus, IdentifierType
 from ..store import accounts as account_store
 from ..store import authzs as authz_store
 from ..store import challenges as challenge_store
+from ..store.db import transaction
 from ..store.records import AccountRow, AuthzRow, ChallengeRow
 from . import states
 from .authorizations import invalidate_orders
@@ -49,9 +50,11 @@ def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Challenge
     now = env.clock()
     # Trusted-network mode (config refuses it without an identifier allow-list): no network
     # check, but the outcome is stored exactly as a real validation's would be, in the same
-    # transaction (the rows are locked from the start, as record() locks them).
+    # transaction (the rows are locked from the start, as record() locks them). Otherwise the
+    # pending → processing compare-and-set is the only write: no transaction needed (record()
+    # re-reads the authorization under a lock before moving it).
     auto = env.settings.challenges.auto_accept
-    with env.pool.connection() as conn, conn.transaction():
+    with env.pool.connection() as conn, transaction(conn, needed=auto):
         challenge, authz = _load(conn, account, challenge_id, lock=auto)
         if challenge.status != ChallengeStatus.PENDING:
             return ChallengeState(challenge, authz)

@@ -9,7 +9,6 @@ from ..protocol import jws, problems
 from ..protocol.csr import check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.status import OrderStatus
-from ..store import certs as cert_store
 from ..store.db import transaction
 from ..store.records import AccountRow
 from . import notifications, ratelimits, states
@@ -57,18 +56,19 @@ def finalize(
         _fail(env, order.id, problems.server_internal())
         raise problems.server_internal() from exc
     cert_id = uuid.uuid4()
-    with env.pool.connection() as conn, conn.transaction():
-        cert = cert_store.insert_certificate(
-            conn, cert_id, serial=issued.serial_hex, account_id=account.id, order_id=order.id,
+    outbox = notifications.would_notify(env, account)
+    with env.pool.connection() as conn, transaction(conn, needed=outbox):
+        stored = states.complete_order(
+            conn, order.id, cert_id, serial=issued.serial_hex, account_id=account.id,
             der=issued.der, pem_chain=issued.pem_chain, names=[_name(i) for i in identifiers],
             not_before=issued.not_before, not_after=issued.not_after,
             fingerprint=issued.fingerprint_sha256, spki_sha256=issued.spki_sha256,
         )
-        done = states.move_order(conn, order.id, OrderStatus.PROCESSING, OrderStatus.VALID,
-                                 certificate_id=cert_id)
-        if done is None:  # recovered as stale meanwhile: do not hand out a certificate
+        if stored is None:  # recovered as stale meanwhile: do not hand out a certificate
             raise problems.order_not_ready("order left processing before the certificate was stored")
-        notifications.notify_issued(conn, env, account, cert)  # outbox: commits with the certificate
+        cert, done = stored
+        if outbox:
+            notifications.notify_issued(conn, env, account, cert)  # commits with the certificate
         state = OrderState(done, state.authorizations)  # all valid: checked when it was ready
     env.log.info("certificate issued", extra={"order_id": str(order.id), "serial": issued.serial_hex})
     metrics.CERTIFICATES_ISSUED.inc()

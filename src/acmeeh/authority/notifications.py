@@ -114,6 +114,11 @@ def revocation_context(cert: CertificateRow) -> dict[str, Any]:
 
 # --- the events (each called inside the event's own transaction) ------------------------
 
+def would_notify(env: Env, account: AccountRow) -> bool:
+    """Whether an event of this account records anything (callers skip a transaction if not)."""
+    return env.settings.notifications.enabled and bool(recipients_of(account))
+
+
 def notify_issued(conn: Connection, env: Env, account: AccountRow, cert: CertificateRow) -> int:
     """certificate_issued to the ordering account's contacts (RFC 8555 §7.4 finalize)."""
     return enqueue(conn, env, Kind.CERTIFICATE_ISSUED, account, certificate_context(cert))

@@ -12,9 +12,10 @@ from uuid import UUID
 
 from ..protocol.status import AuthzStatus, ChallengeStatus, OrderStatus
 from ..store import authzs as authz_store
+from ..store import certs as cert_store
 from ..store import orders as order_store
 from ..store.db import Connection
-from ..store.records import AuthzRow, OrderRow
+from ..store.records import AuthzRow, CertificateRow, OrderRow
 
 O, A, C = OrderStatus, AuthzStatus, ChallengeStatus
 
@@ -70,6 +71,18 @@ def move_order(
     _check(ORDER_TRANSITIONS, "order", frm, to)
     return order_store.transition(
         conn, order_id, from_status=frm, to_status=to, error=error, certificate_id=certificate_id
+    )
+
+
+def complete_order(
+    conn: Connection, order_id: UUID, cert_id: UUID, **certificate: Any
+) -> tuple[CertificateRow, OrderRow] | None:
+    """processing → valid together with storing its certificate (one statement); None, and
+    nothing stored, when the order was no longer processing."""
+    _check(ORDER_TRANSITIONS, "order", O.PROCESSING, O.VALID)
+    return cert_store.insert_for_order(
+        conn, cert_id, order_id=order_id, from_status=O.PROCESSING, to_status=O.VALID,
+        **certificate,
     )
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
-from .records import CertificateRow
+from .records import CertificateRow, OrderRow, columns, split
 
 _COLS = (
     "id, serial, account_id, order_id, der, pem_chain, names, not_before, not_after,"
@@ -46,6 +46,47 @@ def insert_certificate(
     )
     assert row is not None
     return row
+
+
+_ISSUED = (
+    "WITH o AS (UPDATE orders SET status = %s, certificate_id = %s, updated_at = now()"
+    " WHERE id = %s AND status = %s RETURNING *),"
+    " c AS (INSERT INTO certificates (id, serial, account_id, order_id, der, pem_chain, names,"
+    " not_before, not_after, fingerprint, spki_sha256)"
+    " SELECT %s, %s, %s, o.id, %s, %s, %s, %s, %s, %s, %s FROM o RETURNING *)"
+    f" SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o"
+)
+
+
+def insert_for_order(
+    conn: psycopg.Connection,
+    cert_id: UUID,
+    *,
+    order_id: UUID,
+    from_status: str,
+    to_status: str,
+    serial: str,
+    account_id: UUID,
+    der: bytes,
+    pem_chain: str,
+    names: list[str],
+    not_before: datetime,
+    not_after: datetime,
+    fingerprint: str,
+    spki_sha256: str,
+) -> tuple[CertificateRow, OrderRow] | None:
+    """Store a certificate and move its order (compare-and-set on `from_status`) in one
+    statement, so atomic without a transaction; None, and nothing stored, when the order was
+    no longer `from_status`. Callers go through acmeeh.authority.states."""
+    row = conn.execute(
+        _ISSUED,
+        (to_status, cert_id, order_id, from_status, cert_id, serial, account_id, der, pem_chain,
+         names, not_before, not_after, fingerprint, spki_sha256),
+    ).fetchone()
+    if row is None:
+        return None
+    cert, order = split(row, CertificateRow, OrderRow)
+    return cert, order
 
 
 def get_certificate(conn: psycopg.Connection, cert_id: UUID) -> CertificateRow | None:
