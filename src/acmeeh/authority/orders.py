@@ -13,7 +13,7 @@ from ..protocol.identifiers import Identifier
 from ..protocol.status import AuthzStatus, OrderStatus
 from ..store import authzs as authz_store
 from ..store import orders as order_store
-from ..store.db import Connection
+from ..store.db import Connection, transaction
 from ..store.records import AccountRow, AuthzRow, OrderRow
 from . import allowlists, maintenance, policy, ratelimits, renewal, states
 from .env import Env
@@ -50,28 +50,30 @@ def new_order(
     now = env.clock()
     cfg = env.settings.order
     order_expires = now + timedelta(seconds=cfg.lifetime_seconds)
+    replaces_text = getattr(msg, "replaces", None) if env.settings.renewal_info.enabled else None
+    # The order and its new authorizations go in with one statement; a transaction is needed
+    # only for what must commit with it: a rate-limit count, or the lock on a replaced
+    # certificate (RFC 9773 §5, judged one order at a time).
+    together = ratelimits.limits_client(env, remote_addr) or replaces_text is not None
     with env.pool.connection() as conn:
         maintenance.check_open(env, conn)
-        with conn.transaction():
+        with transaction(conn, needed=together):
             allowlists.check(conn, account, identifiers)
             ratelimits.check_failed_validations(env, conn, account, identifiers, remote_addr)
-            replaces = _replaces(env, conn, account, identifiers, getattr(msg, "replaces", None))
+            replaces = _replaces(env, conn, account, identifiers, replaces_text)
             reusable = _reusable(conn, account, identifiers, now, cfg) if cfg.authz_reuse else {}
-            authzs: list[AuthzRow] = []
-            all_valid = True
-            for ident in identifiers:
-                found = reusable.get((ident.type, ident.value))
-                if found is None:
-                    all_valid = False
-                    found = insert_authz(conn, account, ident, offered[ident], now, cfg)
-                authzs.append(found)
-            order = order_store.insert_order(
+            reused = [r for i in identifiers if (r := reusable.get((i.type, i.value)))]
+            new = [_new_authz(i, offered[i], now, cfg) for i in identifiers
+                   if (i.type, i.value) not in reusable]
+            order, created = order_store.create_order(
                 conn, uuid.uuid4(), account_id=account.id,
-                status=OrderStatus.READY if all_valid else OrderStatus.PENDING,
+                status=OrderStatus.PENDING if new else OrderStatus.READY,
                 identifiers=[i.to_json() for i in identifiers], expires=order_expires,
-                replaces=replaces, authorization_ids=[a.id for a in authzs],
+                replaces=replaces, authorization_ids=[a.id for a in reused] + [a.id for a in new],
+                new_authorizations=new,
             )
             ratelimits.take_new_order(env, conn, account, remote_addr)  # last: holds its row briefly
+    authzs = reused + created
     env.log.info("order created", extra={"order_id": str(order.id), "account_id": str(account.id)})
     metrics.ORDERS_CREATED.inc()
     return OrderState(order, sorted(authzs, key=_authz_order))
@@ -87,7 +89,7 @@ def _replaces(
 ) -> str | None:
     """RFC 9773 §5: check `replaces` and return the canonical certID to record (None when
     absent, or ignored when renewal information is disabled)."""
-    if text is None or not env.settings.renewal_info.enabled:
+    if text is None:
         return None
     return renewal.check_replaces(
         conn, account, identifiers, text, settle=lambda o: refresh(env, conn, _with_authorizations(conn, o)).order
@@ -112,17 +114,27 @@ def _reusable(
     return found
 
 
+def _new_authz(
+    ident: Identifier, types: list[str], now: datetime, cfg: Any
+) -> order_store.NewAuthorization:
+    # RFC 8555 §8.1: tokens carry at least 128 bits of entropy.
+    return order_store.NewAuthorization(
+        id=uuid.uuid4(), identifier_type=ident.type, identifier_value=ident.base,
+        wildcard=ident.wildcard, expires=now + timedelta(seconds=cfg.authz_lifetime_seconds),
+        challenges=tuple((uuid.uuid4(), t, secrets.token_urlsafe(32)) for t in types),
+    )
+
+
 def insert_authz(
     conn: Connection, account: AccountRow, ident: Identifier, types: list[str],
     now: datetime, cfg: Any,
 ) -> AuthzRow:
-    """Insert a pending authorization with one challenge per offered type."""
-    # RFC 8555 §8.1: tokens carry at least 128 bits of entropy.
+    """Insert a pending authorization with one challenge per offered type (newAuthz)."""
+    new = _new_authz(ident, types, now, cfg)
     return authz_store.insert_with_challenges(
-        conn, uuid.uuid4(), account_id=account.id, identifier_type=ident.type,
-        identifier_value=ident.base, wildcard=ident.wildcard,
-        expires=now + timedelta(seconds=cfg.authz_lifetime_seconds),
-        challenges=[(uuid.uuid4(), t, secrets.token_urlsafe(32)) for t in types],
+        conn, new.id, account_id=account.id, identifier_type=new.identifier_type,
+        identifier_value=new.identifier_value, wildcard=new.wildcard, expires=new.expires,
+        challenges=list(new.challenges),
     )
 
 

@@ -1,6 +1,8 @@
 """orders and order_authorizations tables."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -40,7 +42,36 @@ def _all(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> list[
         return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
 
 
-def insert_order(
+@dataclass(frozen=True)
+class NewAuthorization:
+    """A pending authorization to create with an order, with its challenges (id, type, token)."""
+
+    id: UUID
+    identifier_type: str
+    identifier_value: str
+    wildcard: bool
+    expires: datetime
+    challenges: tuple[tuple[UUID, str, str], ...]
+
+
+_CREATE = (
+    "WITH a AS (INSERT INTO authorizations (id, account_id, identifier_type, identifier_value,"
+    " wildcard, status, expires) SELECT u.id, %(account)s, u.t, u.v, u.w, 'pending', u.e"
+    " FROM unnest(%(a_id)s::uuid[], %(a_t)s::text[], %(a_v)s::text[], %(a_w)s::boolean[],"
+    " %(a_e)s::timestamptz[]) AS u (id, t, v, w, e) RETURNING *),"
+    " c AS (INSERT INTO challenges (id, authorization_id, type, token, status)"
+    " SELECT u.id, u.authz, u.type, u.token, 'pending' FROM unnest(%(c_id)s::uuid[],"
+    " %(c_authz)s::uuid[], %(c_type)s::text[], %(c_token)s::text[]) AS u (id, authz, type, token)),"
+    " o AS (INSERT INTO orders (id, account_id, status, identifiers, not_before, not_after,"
+    " expires, replaces) VALUES (%(order)s, %(account)s, %(status)s, %(identifiers)s,"
+    " %(not_before)s, %(not_after)s, %(expires)s, %(replaces)s) RETURNING *),"
+    " l AS (INSERT INTO order_authorizations (order_id, authorization_id)"
+    " SELECT o.id, u.authz FROM o, unnest(%(links)s::uuid[]) AS u (authz))"
+    f" SELECT {columns(OrderRow, 'o')}, {columns(AuthzRow, 'a')} FROM o LEFT JOIN a ON true"
+)
+
+
+def create_order(
     conn: psycopg.Connection,
     order_id: UUID,
     *,
@@ -48,25 +79,49 @@ def insert_order(
     status: str,
     identifiers: list[dict[str, str]],
     expires: datetime,
+    authorization_ids: list[UUID],
+    new_authorizations: Sequence[NewAuthorization] = (),
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     replaces: str | None = None,
-    authorization_ids: list[UUID],
+) -> tuple[OrderRow, list[AuthzRow]]:
+    """Insert the new authorizations with their challenges, the order, and the links to all
+    of `authorization_ids` (new and reused), in one statement: atomic without a transaction.
+    Returns the order and the new authorizations."""
+    new = list(new_authorizations)
+    chals = [(c, a.id) for a in new for c in a.challenges]
+    rows = conn.execute(
+        _CREATE,
+        {
+            "account": account_id,
+            "a_id": [a.id for a in new],
+            "a_t": [a.identifier_type for a in new],
+            "a_v": [a.identifier_value for a in new],
+            "a_w": [a.wildcard for a in new],
+            "a_e": [a.expires for a in new],
+            "c_id": [c[0] for c, _ in chals],
+            "c_authz": [authz for _, authz in chals],
+            "c_type": [c[1] for c, _ in chals],
+            "c_token": [c[2] for c, _ in chals],
+            "order": order_id,
+            "status": status,
+            "identifiers": Jsonb(identifiers),
+            "not_before": not_before,
+            "not_after": not_after,
+            "expires": expires,
+            "replaces": replaces,
+            "links": authorization_ids,
+        },
+    ).fetchall()
+    pairs = [split(r, OrderRow, AuthzRow) for r in rows]
+    return pairs[0][0], [a for _, a in pairs if a is not None]
+
+
+def insert_order(
+    conn: psycopg.Connection, order_id: UUID, *, authorization_ids: list[UUID], **order: Any
 ) -> OrderRow:
-    """Insert an order and link its authorizations, in one statement."""
-    row = _one(
-        conn,
-        f"WITH o AS (INSERT INTO orders (id, account_id, status, identifiers, not_before,"
-        f" not_after, expires, replaces) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-        f" RETURNING {_COLS}),"
-        f" l AS (INSERT INTO order_authorizations (order_id, authorization_id)"
-        f" SELECT o.id, u.authz FROM o, unnest(%s::uuid[]) AS u (authz))"
-        f" SELECT {_COLS} FROM o",
-        (order_id, account_id, status, Jsonb(identifiers), not_before, not_after, expires,
-         replaces, authorization_ids),
-    )
-    assert row is not None
-    return row
+    """Insert an order and link existing authorizations, in one statement."""
+    return create_order(conn, order_id, authorization_ids=authorization_ids, **order)[0]
 
 
 def get_with_authorizations(
