@@ -9,7 +9,6 @@ from .. import metrics
 from ..protocol import jws, problems
 from ..protocol.identifiers import Identifier
 from ..protocol.status import AuthzStatus, ChallengeStatus, IdentifierType
-from ..store import accounts as account_store
 from ..store import authzs as authz_store
 from ..store import challenges as challenge_store
 from ..store.db import transaction
@@ -78,16 +77,13 @@ def validate(env: Env, challenge_id: uuid.UUID) -> None:
     authorization and orders together in one transaction.
     """
     with env.pool.connection() as conn:
-        found = challenge_store.get_with_authorization(conn, challenge_id)
-        if found is None or found[0].status != ChallengeStatus.PROCESSING:
-            return
-        challenge, authz = found
-        account = account_store.get_account(conn, authz.account_id)
-    if account is None:
+        found = challenge_store.get_for_validation(conn, challenge_id)
+    if found is None or found[0].status != ChallengeStatus.PROCESSING:
         return
+    challenge, authz, thumbprint = found
     ident = Identifier(IdentifierType(authz.identifier_type),
                        ("*." if authz.wildcard else "") + authz.identifier_value)
-    key_authz = jws.key_authorization(challenge.token, jws.parse_jwk(account.jwk))
+    key_authz = jws.key_authorization_for(challenge.token, thumbprint)
     try:
         result = env.validator.validate(challenge.type, ident, challenge.token, key_authz)
         ok, problem, records = result.ok, result.problem, list(result.records)

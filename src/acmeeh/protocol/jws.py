@@ -211,7 +211,12 @@ def jwk_equal(a: JWK | dict[str, Any], b: JWK | dict[str, Any]) -> bool:
 
 def key_authorization(token: str, jwk: JWK) -> str:
     """RFC 8555 §8.1: ``token || '.' || base64url(Thumbprint(accountKey))``."""
-    return f"{token}.{thumbprint(jwk)}"
+    return key_authorization_for(token, thumbprint(jwk))
+
+
+def key_authorization_for(token: str, account_thumbprint: str) -> str:
+    """The key authorization from the account key's stored RFC 7638 thumbprint."""
+    return f"{token}.{account_thumbprint}"
 
 
 def key_weakness(

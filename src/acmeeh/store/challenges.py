@@ -61,6 +61,23 @@ def get_with_authorization(
     return challenge, authz
 
 
+def get_for_validation(
+    conn: psycopg.Connection, challenge_id: UUID
+) -> tuple[ChallengeRow, AuthzRow, str] | None:
+    """A challenge, its authorization and the account key's thumbprint (for the key
+    authorization, RFC 8555 §8.1), in one round trip."""
+    row = conn.execute(
+        f"SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')}, k.thumbprint"
+        f" FROM challenges c JOIN authorizations a ON a.id = c.authorization_id"
+        f" JOIN accounts k ON k.id = a.account_id WHERE c.id = %s",
+        (challenge_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    challenge, authz = split(row, ChallengeRow, AuthzRow)
+    return challenge, authz, row[-1]
+
+
 def list_challenges(conn: psycopg.Connection, authz_ids: list[UUID]) -> list[ChallengeRow]:
     """Challenges of the given authorizations, in a stable order."""
     return _all(
