@@ -31,26 +31,6 @@ def _all(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> list[
         return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
 
 
-def insert_authorization(
-    conn: psycopg.Connection,
-    authz_id: UUID,
-    *,
-    account_id: UUID,
-    identifier_type: str,
-    identifier_value: str,
-    wildcard: bool,
-    expires: datetime,
-) -> AuthzRow:
-    row = _one(
-        conn,
-        f"INSERT INTO authorizations (id, account_id, identifier_type, identifier_value, wildcard,"
-        f" status, expires) VALUES (%s, %s, %s, %s, %s, 'pending', %s) RETURNING {_COLS}",
-        (authz_id, account_id, identifier_type, identifier_value, wildcard, expires),
-    )
-    assert row is not None
-    return row
-
-
 def insert_with_challenges(
     conn: psycopg.Connection,
     authz_id: UUID,

@@ -32,18 +32,6 @@ def _all(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> list[
         return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
 
 
-def insert_challenges(
-    conn: psycopg.Connection, authz_id: UUID, challenges: list[tuple[UUID, str, str]]
-) -> None:
-    """Insert pending challenges given as (id, type, token)."""
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO challenges (id, authorization_id, type, token, status)"
-            " VALUES (%s, %s, %s, %s, 'pending')",
-            [(cid, authz_id, ctype, token) for cid, ctype, token in challenges],
-        )
-
-
 def get_challenge(conn: psycopg.Connection, challenge_id: UUID) -> ChallengeRow | None:
     return _one(conn, f"SELECT {_COLS} FROM challenges WHERE id = %s", (challenge_id,))
 
