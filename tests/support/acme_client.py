@@ -448,7 +448,10 @@ class Http01Responder:
         handler = type("Handler", (_Http01Handler,), {"responder": self})
         for host in self.hosts:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            cls = type("Server", (ThreadingHTTPServer,), {"address_family": family})
+            # socketserver's listen backlog is 5: a burst of validations overflows it, and a
+            # dropped SYN is retried only after a second (the load generator's p99 showed it).
+            cls = type("Server", (ThreadingHTTPServer,),
+                       {"address_family": family, "request_queue_size": 128})
             try:
                 server = cls((host, self.port), handler)
             except OSError:
