@@ -27,6 +27,15 @@ def test_import_contracts_hold() -> None:
     assert "0 broken" in done.stdout
 
 
+def test_types_check(tmp_path: Path) -> None:
+    """mypy finds no type error in src/ (its settings are in pyproject.toml)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "src/acmeeh", "--cache-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_sql_outside_store(path: Path) -> None:
     if path.relative_to(PACKAGE).parts[0] == "store":

@@ -1,6 +1,7 @@
 """authorizations table."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -94,7 +95,7 @@ def list_order_authorizations(conn: psycopg.Connection, order_id: UUID) -> list[
 def find_reusable(
     conn: psycopg.Connection,
     account_id: UUID,
-    identifiers: list[tuple[str, str, bool]],
+    identifiers: Sequence[tuple[str, str, bool]],
     *,
     valid_until: datetime,
 ) -> list[AuthzRow]:

@@ -45,7 +45,7 @@ def account_orders(account_id: uuid.UUID) -> Response:
     before = _cursor(request.args.get("cursor"))
     page, next_cursor = orders.list_orders(ctx().env, row, before=before)
     urls = ctx().urls
-    links = ()
+    links: tuple[tuple[str, str], ...] = ()
     if next_cursor is not None:
         links = ((f"{urls.account_orders(row.id)}?cursor={next_cursor.isoformat()}", "next"),)
     return json_response({"orders": [urls.order(o.id) for o in page]}, links=links)
