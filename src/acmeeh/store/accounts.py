@@ -8,9 +8,9 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .records import AccountRow
+from .records import AccountRow, columns
 
-ACCOUNT_COLUMNS = _COLS = "id, jwk, thumbprint, status, contact, tos_agreed, eab_kid, created_at, updated_at"
+_COLS = columns(AccountRow)
 
 
 def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> AccountRow | None:

@@ -9,12 +9,9 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
-from .records import AuthzRow, ChallengeRow, columns, split
+from .records import AuthzRow, ChallengeRow, columns, parent_with_children
 
-_COLS = (
-    "id, account_id, identifier_type, identifier_value, wildcard, status, expires,"
-    " created_at, updated_at"
-)
+_COLS = columns(AuthzRow)
 _A_COLS = columns(AuthzRow, "a")
 _AUTHZ_WITH_CHALLENGES = (
     f"SELECT {_A_COLS}, {columns(ChallengeRow, 'c')} FROM authorizations a"
@@ -68,10 +65,7 @@ def get_with_challenges(
 ) -> tuple[AuthzRow, list[ChallengeRow]] | None:
     """An authorization and its challenges (ordered by type), in one round trip."""
     rows = conn.execute(_AUTHZ_WITH_CHALLENGES, (authz_id,)).fetchall()
-    if not rows:
-        return None
-    pairs = [split(r, AuthzRow, ChallengeRow) for r in rows]
-    return pairs[0][0], [c for _, c in pairs if c is not None]
+    return parent_with_children(rows, AuthzRow, ChallengeRow)
 
 
 def get_authorization(conn: psycopg.Connection, authz_id: UUID) -> AuthzRow | None:

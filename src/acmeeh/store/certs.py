@@ -10,10 +10,7 @@ from psycopg.rows import class_row
 
 from .records import CertificateRow, OrderRow, columns, split
 
-_COLS = (
-    "id, serial, account_id, order_id, der, pem_chain, names, not_before, not_after,"
-    " fingerprint, spki_sha256, revoked_at, revocation_reason, created_at"
-)
+_COLS = columns(CertificateRow)
 
 
 def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> CertificateRow | None:

@@ -11,10 +11,7 @@ from psycopg.types.json import Jsonb
 
 from .records import AuthzRow, ChallengeRow, columns, split
 
-_COLS = (
-    "id, authorization_id, type, token, status, validated_at, error, records, attempts,"
-    " processing_since, created_at, updated_at"
-)
+_COLS = columns(ChallengeRow)
 
 _WITH_AUTHZ = (
     f"SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')} FROM challenges c"

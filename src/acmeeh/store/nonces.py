@@ -6,8 +6,7 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import dict_row
 
-from .accounts import ACCOUNT_COLUMNS
-from .records import AccountRow
+from .records import AccountRow, columns
 
 
 def record_redeemed(conn: psycopg.Connection, value: str, expires_at: datetime) -> bool:
@@ -26,7 +25,7 @@ def redeem_loading_account(
 
     Returns (account or None, whether the nonce was fresh).
     """
-    cols = ", ".join(f"a.{c.strip()}" for c in ACCOUNT_COLUMNS.split(","))
+    cols = columns(AccountRow, "a")
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             "WITH used AS (INSERT INTO nonces (value, expires_at) VALUES (%s, %s)"

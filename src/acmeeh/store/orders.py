@@ -11,12 +11,9 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .records import AuthzRow, OrderRow, columns, split
+from .records import AuthzRow, OrderRow, columns, parent_with_children
 
-_COLS = (
-    "id, account_id, status, identifiers, not_before, not_after, expires, error,"
-    " certificate_id, replaces, created_at, updated_at"
-)
+_COLS = columns(OrderRow)
 
 
 # The ids of an order's authorizations (or an authorization's orders) are collected first,
@@ -113,15 +110,9 @@ def create_order(
             "links": authorization_ids,
         },
     ).fetchall()
-    pairs = [split(r, OrderRow, AuthzRow) for r in rows]
-    return pairs[0][0], [a for _, a in pairs if a is not None]
-
-
-def insert_order(
-    conn: psycopg.Connection, order_id: UUID, *, authorization_ids: list[UUID], **order: Any
-) -> OrderRow:
-    """Insert an order and link existing authorizations, in one statement."""
-    return create_order(conn, order_id, authorization_ids=authorization_ids, **order)[0]
+    created = parent_with_children(rows, OrderRow, AuthzRow)
+    assert created is not None  # the INSERT of the order returns its row
+    return created
 
 
 def get_with_authorizations(
@@ -129,10 +120,7 @@ def get_with_authorizations(
 ) -> tuple[OrderRow, list[AuthzRow]] | None:
     """An order and its authorizations (ordered by identifier), in one round trip."""
     rows = conn.execute(_ORDER_WITH_AUTHZS, (order_id, order_id)).fetchall()
-    if not rows:
-        return None
-    pairs = [split(r, OrderRow, AuthzRow) for r in rows]
-    return pairs[0][0], [a for _, a in pairs if a is not None]
+    return parent_with_children(rows, OrderRow, AuthzRow)
 
 
 def get_order(conn: psycopg.Connection, order_id: UUID) -> OrderRow | None:

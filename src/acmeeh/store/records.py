@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import cache
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 from uuid import UUID
 
+P = TypeVar("P")
+C = TypeVar("C")
 
-def columns(record: type, alias: str) -> str:
-    """The select list of a record's columns, qualified by a table alias (for joins)."""
-    return ", ".join(f"{alias}.{f.name}" for f in fields(record))
+
+def columns(record: type, alias: str = "") -> str:
+    """The select list of a record's columns (the dataclass fields, in order), qualified by a
+    table alias when given (for joins)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + f.name for f in fields(record))
 
 
 @cache
@@ -27,6 +32,16 @@ def split(row: tuple[Any, ...], *records: type) -> list[Any]:
         start += len(part)
         built.append(None if all(v is None for v in part) else record(*part))
     return built
+
+
+def parent_with_children(
+    rows: list[tuple[Any, ...]], parent: type[P], child: type[C]
+) -> tuple[P, list[C]] | None:
+    """Rows of `parent LEFT JOIN child` as (parent, children); None when there is no row."""
+    if not rows:
+        return None
+    pairs = [split(r, parent, child) for r in rows]
+    return pairs[0][0], [c for _, c in pairs if c is not None]
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,9 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
-from .records import OrderRow
+from .records import OrderRow, columns
 
-_ORDER_COLS = (
-    "id, account_id, status, identifiers, not_before, not_after, expires, error,"
-    " certificate_id, replaces, created_at, updated_at"
-)
+_ORDER_COLS = columns(OrderRow)
 
 
 def orders_replacing(conn: psycopg.Connection, cert_id: str) -> list[OrderRow]:

@@ -11,21 +11,9 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from .paging import Page, order_by, page_clause
-from .records import AccountRow, AuthzRow, CertificateRow, OrderRow
+from .records import AccountRow, AuthzRow, CertificateRow, OrderRow, columns
 
-_ACCOUNT_COLS = "id, jwk, thumbprint, status, contact, tos_agreed, eab_kid, created_at, updated_at"
-_ORDER_COLS = (
-    "id, account_id, status, identifiers, not_before, not_after, expires, error,"
-    " certificate_id, replaces, created_at, updated_at"
-)
-_AUTHZ_COLS = (
-    "id, account_id, identifier_type, identifier_value, wildcard, status, expires,"
-    " created_at, updated_at"
-)
-_CERT_COLS = (
-    "id, serial, account_id, order_id, der, pem_chain, names, not_before, not_after,"
-    " fingerprint, spki_sha256, revoked_at, revocation_reason, created_at"
-)
+_CERT_COLS = columns(CertificateRow)
 
 
 @dataclass(frozen=True)
@@ -74,6 +62,16 @@ def _fetch(conn: psycopg.Connection, cls: type, query: str, params: list[Any]) -
         return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
 
 
+def _page_of(
+    conn: psycopg.Connection, record: type, table: str, where: list[str], params: list[Any],
+    page: Page,
+) -> list[Any]:
+    """One page of `table` rows matching every clause of `where`, newest first, plus one row
+    to tell whether another page follows."""
+    return _fetch(conn, record, f"SELECT {columns(record)} FROM {table}"
+                  f" WHERE {' AND '.join(where)} {order_by()} LIMIT %s", [*params, page.limit + 1])
+
+
 def _add(where: list[str], params: list[Any], clause: str, *values: Any) -> None:
     where.append(clause)
     params.extend(values)
@@ -90,8 +88,7 @@ def list_accounts(conn: psycopg.Connection, page: Page, flt: AccountFilter) -> l
         _add(where, params, "thumbprint = %s", flt.thumbprint)
     if flt.eab_kid is not None:
         _add(where, params, "eab_kid = %s", flt.eab_kid)
-    return _fetch(conn, AccountRow, f"SELECT {_ACCOUNT_COLS} FROM accounts"
-                  f" WHERE {' AND '.join(where)} {order_by()} LIMIT %s", [*params, page.limit + 1])
+    return _page_of(conn, AccountRow, "accounts", where, params, page)
 
 
 def list_orders(conn: psycopg.Connection, page: Page, flt: OrderFilter) -> list[OrderRow]:
@@ -106,8 +103,7 @@ def list_orders(conn: psycopg.Connection, page: Page, flt: OrderFilter) -> list[
         _add(where, params, "created_at >= %s", flt.created_after)
     if flt.created_before is not None:
         _add(where, params, "created_at < %s", flt.created_before)
-    return _fetch(conn, OrderRow, f"SELECT {_ORDER_COLS} FROM orders"
-                  f" WHERE {' AND '.join(where)} {order_by()} LIMIT %s", [*params, page.limit + 1])
+    return _page_of(conn, OrderRow, "orders", where, params, page)
 
 
 def list_authorizations(conn: psycopg.Connection, page: Page, flt: AuthzFilter) -> list[AuthzRow]:
@@ -120,8 +116,7 @@ def list_authorizations(conn: psycopg.Connection, page: Page, flt: AuthzFilter) 
         wildcard = flt.identifier.startswith("*.")
         _add(where, params, "identifier_value = %s AND wildcard = %s",
              flt.identifier[2:] if wildcard else flt.identifier, wildcard)
-    return _fetch(conn, AuthzRow, f"SELECT {_AUTHZ_COLS} FROM authorizations"
-                  f" WHERE {' AND '.join(where)} {order_by()} LIMIT %s", [*params, page.limit + 1])
+    return _page_of(conn, AuthzRow, "authorizations", where, params, page)
 
 
 def _certificate_where(flt: CertificateFilter) -> tuple[list[str], list[Any]]:
@@ -169,9 +164,8 @@ def list_certificates(
             [*cte_params, *params, *more_params, page.limit + 1])]
         return _fetch(conn, CertificateRow, f"SELECT {_CERT_COLS} FROM certificates"
                       f" WHERE id = ANY(%s) {order_by()}", [ids])
-    return _fetch(conn, CertificateRow, f"SELECT {_CERT_COLS} FROM certificates"
-                  f" WHERE {' AND '.join(where + more)} {order_by()} LIMIT %s",
-                  [*params, *more_params, page.limit + 1])
+    return _page_of(conn, CertificateRow, "certificates", where + more, [*params, *more_params],
+                    page)
 
 
 def unrevoked_certificate_ids(

@@ -112,7 +112,7 @@ class Seed:
         order_id, cert_id = uuid.uuid4(), uuid.uuid4()
         names = names or [f"{cert_id.hex[:8]}.example.test"]
         with self.pool.connection() as conn, conn.transaction():
-            order_store.insert_order(
+            order_store.create_order(
                 conn, order_id, account_id=account.id, status="valid",
                 identifiers=[{"type": "dns", "value": n} for n in names],
                 expires=not_after, authorization_ids=[])
