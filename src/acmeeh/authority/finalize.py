@@ -18,14 +18,15 @@ from .orders import OrderState, load_order, refresh
 
 def finalize(
     env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes, *,
-    remote_addr: str | None = None,
+    account_key: jws.JWK, remote_addr: str | None = None,
 ) -> OrderState:
     """ready → processing → valid, as compare-and-sets around an untransacted signature.
 
     Two concurrent calls: one wins the ready → processing move, the other gets orderNotReady.
     A CSR that does not match leaves the order ready (badCSR), and so does rateLimited past
     the account's certificates_per_account limit. Any failure after the order went to
-    processing marks it invalid with the problem.
+    processing marks it invalid with the problem. `account_key` is the key that verified
+    the request (a CSR for that same key is refused).
     """
     sec = env.settings.security
     limited = ratelimits.limits_client(env, remote_addr)
@@ -37,7 +38,7 @@ def finalize(
         identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
         parsed = parse_csr(csr_der)
         check_csr(
-            parsed, identifiers, account_jwk=jws.parse_jwk(account.jwk),
+            parsed, identifiers, account_jwk=account_key,
             min_rsa_bits=sec.min_rsa_bits, max_rsa_bits=sec.max_rsa_bits,
             allowed_curves=sec.allowed_curves,
         )
