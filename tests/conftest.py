@@ -13,10 +13,17 @@ from pathlib import Path
 import pytest
 from support.dns import ZoneServer
 from support.server import RunningServer, start_server
+from support.tools import required_tool
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: drives real ACME clients against a running server")
+
+
+@pytest.fixture(scope="session")
+def lego_bin() -> str:
+    """The lego binary (Debian package) that the e2e and EAB tests drive."""
+    return required_tool("lego", "apt-get install lego")
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,17 +14,6 @@ pytestmark = pytest.mark.e2e
 
 TIMEOUT_SECONDS = 120
 EMAIL = "a@b.test"
-
-
-@pytest.fixture(scope="module")
-def lego_bin() -> str:
-    """The lego binary; missing is a skip on a workstation but a failure in CI."""
-    found = shutil.which("lego") or ("/usr/bin/lego" if Path("/usr/bin/lego").exists() else None)
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("lego is not installed but CI is set: the lego e2e tests must run")
-        pytest.skip("lego is not installed (apt-get install lego)")
-    return found
 
 
 def run_lego(

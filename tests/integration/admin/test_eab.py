@@ -2,8 +2,6 @@
 newAccount, used once; end to end with certbot and lego."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -129,16 +127,6 @@ def test_certbot_with_eab(eab_server, eab_admin: AdminClient, tmp_path: Path) ->
                                 extra=("--eab-kid", kid, "--eab-hmac-key", key))
     assert dns_names(certbot.certificate("eab-certbot.localhost")) == {"eab-certbot.localhost"}
     assert eab_admin.get(f"/eab/{kid}").json()["status"] == "used"
-
-
-@pytest.fixture(scope="module")
-def lego_bin() -> str:
-    found = shutil.which("lego")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("lego is not installed but CI is set")
-        pytest.skip("lego is not installed (apt-get install lego)")
-    return found
 
 
 def test_lego_with_eab(eab_server, eab_admin: AdminClient, lego_bin: str, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,15 +9,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
+from support.tools import required_tool
 
 from acmeeh.issuance.backend import load_backend
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType
 
 from .pki import PKI, cert_pem
-
-OPENSSL = shutil.which("openssl")
-pytestmark = pytest.mark.skipif(OPENSSL is None, reason="openssl not installed")
 
 
 def _csr(key) -> x509.CertificateSigningRequest:
@@ -34,7 +31,7 @@ def openssl_verify(
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
-            OPENSSL,
+            required_tool("openssl", "apt-get install openssl"),
             "verify",
             "-x509_strict",
             "-purpose",
