@@ -16,13 +16,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import fasthttp
 import procstat
-from harness import free_port
+from harness import free_port, wait_ok
 
 APP = '''from flask import Flask
 app = Flask("floor")
@@ -32,20 +30,7 @@ app = Flask("floor")
 def empty():
     return "ok"
 '''
-START_TIMEOUT = 30.0
 FLOW_REQUESTS = 9
-
-
-def wait_up(url: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"gunicorn did not answer {url}")
 
 
 def main() -> int:
@@ -66,7 +51,8 @@ def main() -> int:
         )
         try:
             url = f"http://127.0.0.1:{port}/empty"
-            wait_up(url)
+            if (error := wait_ok(url, server)) is not None:
+                raise SystemExit(f"gunicorn did not answer {url}: {error}")
             session = fasthttp.Session()
             for _ in range(min(200, args.requests)):  # warm-up
                 session.request("GET", url)

@@ -171,6 +171,23 @@ class AcmeehServer:
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 
+def wait_ok(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT) -> str | None:
+    """Wait (bounded) until `url` answers 200; None then, else the last error (also when
+    `process` exits first)."""
+    deadline, last = time.monotonic() + timeout, "no attempt"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"exited with {process.returncode}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return None
+        except (urllib.error.URLError, OSError) as exc:
+            last = repr(exc)
+        time.sleep(0.2)
+    return last
+
+
 def start_acmeeh(workdir: Path, config: dict) -> AcmeehServer:
     """Write the config, start the server, wait (bounded) until the directory answers 200."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -198,17 +215,9 @@ def start_acmeeh(workdir: Path, config: dict) -> AcmeehServer:
         runtime_dir,
         config["database"]["url"],
     )
-    deadline, last = time.monotonic() + START_TIMEOUT, "no attempt"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(server.directory_url, timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except (urllib.error.URLError, OSError) as exc:
-            last = repr(exc)
-        time.sleep(0.2)
+    last = wait_ok(server.directory_url, process)
+    if last is None:
+        return server
     server.stop()
     tail = log_path.read_text(errors="replace")[-4000:]
     raise SystemExit(f"acmeeh did not answer {server.directory_url} ({last})\n{tail}")
