@@ -20,9 +20,9 @@ import josepy
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 JOSE_JSON = "application/jose+json"
@@ -409,7 +409,7 @@ class _Http01Handler(BaseHTTPRequestHandler):
     responder: Http01Responder  # set on the subclass made per responder
     PREFIX = "/.well-known/acme-challenge/"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         token = self.path.split("?", 1)[0].removeprefix(self.PREFIX)
         answer = self.responder.lookup(token) if self.path.startswith(self.PREFIX) else None
         data = (answer or "not found").encode()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import WAIT_SECONDS, Clock, smtp_overrides
+from notify_support import WAIT_SECONDS, smtp_overrides, whole_second_clock
 from prometheus_client import REGISTRY
 
 from acmeeh.authority import expiration
@@ -65,7 +65,7 @@ def test_thresholds(make_env, seed, left: timedelta, recorded: list[int], warned
 
 
 def test_each_threshold_once_as_time_passes(make_env, seed) -> None:
-    clock = Clock()
+    clock = whole_second_clock()
     env = make_env(ON, clock)
     account = seed.account(["mailto:a@example.test", "mailto:b@example.test"])
     cert = seed.certificate(account, not_after=clock.now + timedelta(days=40))

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import SENDER, Inbox, make_settings, smtp_overrides
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from notify_support import SENDER, Inbox, make_settings, smtp_overrides
 from support.dns import free_port
 
 from acmeeh.notify import Mailer, MailError, Rendered, build_message

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import SENDER, Clock, Inbox, smtp_overrides
+from notify_support import SENDER, Inbox, smtp_overrides, whole_second_clock
 from prometheus_client import REGISTRY
 from support.dns import free_port
 
@@ -86,7 +86,7 @@ def test_retry_schedule(make_env, attempts: int, delay: int | None) -> None:
     settings = make_env({"notifications": {"max_retries": 4, "retry_delay_seconds": 60,
                                            "retry_backoff_multiplier": 2.0,
                                            "retry_max_delay_seconds": 300}}).settings.notifications
-    now = Clock().now
+    now = whole_second_clock().now
     expected = None if delay is None else now + timedelta(seconds=delay)
     assert notifications.retry_at(settings, attempts, now) == expected
 
@@ -114,7 +114,7 @@ def test_delivered_mail_is_the_rendered_template(make_env, smtp, seed) -> None:
 
 def test_refusing_server_then_success_with_backoff(make_env, smtp_factory) -> None:
     smtp = smtp_factory(Inbox(refuse_first=2, refuse_reply="451 4.3.0 Mailbox busy"))
-    clock = Clock()
+    clock = whole_second_clock()
     env = make_env({**smtp_overrides(smtp.port), "notifications": {
         "max_retries": 3, "retry_delay_seconds": 60, "retry_backoff_multiplier": 2.0,
         "retry_max_delay_seconds": 100}}, clock)
@@ -143,7 +143,7 @@ def test_refusing_server_then_success_with_backoff(make_env, smtp_factory) -> No
 
 def test_abandoned_after_max_retries(make_env, smtp_factory) -> None:
     smtp = smtp_factory(Inbox(refuse_first=100, refuse_reply="554 5.7.1 No"))
-    clock = Clock()
+    clock = whole_second_clock()
     env = make_env({**smtp_overrides(smtp.port), "notifications": {
         "max_retries": 1, "retry_delay_seconds": 10}}, clock)
     enqueue(env, ["mailto:a@example.test"])

@@ -8,9 +8,9 @@ import uuid
 
 import psycopg
 import pytest
-from conftest import SENDER, WAIT_SECONDS, Inbox, start_smtp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from notify_support import SENDER, WAIT_SECONDS, Inbox, start_smtp
 from support.acme_client import AcmeClient, Http01Responder, expect
 from support.dns import free_port
 from test_notify_mailer import PASSWORD, authenticator

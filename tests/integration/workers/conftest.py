@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 from support.database import migrated_database
-from support.server import deep_merge
+from support.store_env import Clock, autocommit_pool, settings_for
 
 from acmeeh.authority.env import Env
-from acmeeh.config.load import settings_from_dict
 
 
 @pytest.fixture(scope="module")
@@ -28,26 +27,8 @@ def db_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def pool(db_url: str) -> Iterator[ConnectionPool]:
-    with ConnectionPool(db_url, min_size=1, max_size=4, kwargs={"autocommit": True}) as p:
+    with autocommit_pool(db_url, max_size=4) as p:
         yield p
-
-
-def make_settings(db_url: str, overrides: dict | None = None) -> Any:
-    base = {"server": {"external_url": "http://127.0.0.1:1"}, "database": {"url": db_url}}
-    return settings_from_dict(deep_merge(base, overrides or {}))
-
-
-@dataclass
-class Clock:
-    """A settable UTC clock for Env.clock."""
-
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass
@@ -63,7 +44,7 @@ def make_env(db_url: str, pool: ConnectionPool) -> Callable[..., Harness]:
 
     def build(overrides: dict | None = None) -> Harness:
         clock, dispatched = Clock(), []
-        env = Env(settings=make_settings(db_url, overrides), pool=pool, ca=None, validator=None,
+        env = Env(settings=settings_for(db_url, overrides), pool=pool, ca=None, validator=None,
                   dispatch=dispatched.append, clock=clock)
         return Harness(env, clock, dispatched)
 
