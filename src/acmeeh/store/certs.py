@@ -18,33 +18,6 @@ def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> Certi
         return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
 
 
-def insert_certificate(
-    conn: psycopg.Connection,
-    cert_id: UUID,
-    *,
-    serial: str,
-    account_id: UUID,
-    order_id: UUID,
-    der: bytes,
-    pem_chain: str,
-    names: list[str],
-    not_before: datetime,
-    not_after: datetime,
-    fingerprint: str,
-    spki_sha256: str,
-) -> CertificateRow:
-    row = _one(
-        conn,
-        f"INSERT INTO certificates (id, serial, account_id, order_id, der, pem_chain, names,"
-        f" not_before, not_after, fingerprint, spki_sha256)"
-        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLS}",
-        (cert_id, serial, account_id, order_id, der, pem_chain, names, not_before, not_after,
-         fingerprint, spki_sha256),
-    )
-    assert row is not None
-    return row
-
-
 _ISSUED = (
     "WITH o AS (UPDATE orders SET status = %s, certificate_id = %s, updated_at = now()"
     " WHERE id = %s AND status = %s RETURNING *),"

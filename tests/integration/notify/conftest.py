@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 from support.database import migrated_database
 from support.store_env import Clock, autocommit_pool
 
+from acmeeh.authority import states
 from acmeeh.authority.env import Env
 from acmeeh.store import accounts as account_store
 from acmeeh.store import certs as cert_store
@@ -75,13 +76,15 @@ class Seed:
         names = names or [f"{cert_id.hex[:8]}.example.test"]
         with self.pool.connection() as conn, conn.transaction():
             order_store.create_order(
-                conn, order_id, account_id=account.id, status="valid",
+                conn, order_id, account_id=account.id, status="processing",
                 identifiers=[{"type": "dns", "value": n} for n in names],
                 expires=not_after, authorization_ids=[])
-            row = cert_store.insert_certificate(
-                conn, cert_id, serial=cert_id.hex[:20], account_id=account.id, order_id=order_id,
+            stored = states.complete_order(  # as finalize stores a certificate
+                conn, order_id, cert_id, serial=cert_id.hex[:20], account_id=account.id,
                 der=b"\x30\x00", pem_chain="", names=names, not_before=not_after - timedelta(days=90),
                 not_after=not_after, fingerprint=cert_id.hex, spki_sha256=cert_id.hex)
+            assert stored is not None
+            row = stored[0]
             if revoked:
                 row = cert_store.set_revoked(conn, cert_id, reason=1, now=not_after - timedelta(days=60))
         return row
