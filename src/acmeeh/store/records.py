@@ -11,6 +11,7 @@ P = TypeVar("P")
 C = TypeVar("C")
 
 
+@cache  # called while building statements, some on hot paths: compute each list once
 def columns(record: type, alias: str = "") -> str:
     """The select list of a record's columns (the dataclass fields, in order), qualified by a
     table alias when given (for joins)."""
