@@ -5,10 +5,11 @@ import uuid
 
 from .. import metrics
 from ..logs import audit
-from ..protocol import jws, problems
+from ..protocol import keys, problems
 from ..protocol.csr import check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.status import OrderStatus
+from ..store import accounts as account_store
 from ..store.db import transaction
 from ..store.records import AccountRow
 from . import notifications, ratelimits, states
@@ -18,15 +19,15 @@ from .orders import OrderState, load_order, refresh
 
 def finalize(
     env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes, *,
-    account_key: jws.JWK, remote_addr: str | None = None,
+    remote_addr: str | None = None,
 ) -> OrderState:
     """ready → processing → valid, as compare-and-sets around an untransacted signature.
 
     Two concurrent calls: one wins the ready → processing move, the other gets orderNotReady.
     A CSR that does not match leaves the order ready (badCSR), and so does rateLimited past
     the account's certificates_per_account limit. Any failure after the order went to
-    processing marks it invalid with the problem. `account_key` is the key that verified
-    the request (a CSR for that same key is refused).
+    processing marks it invalid with the problem. A CSR whose key is any account's key is
+    refused (badCSR).
     """
     sec = env.settings.security
     limited = ratelimits.limits_client(env, remote_addr)
@@ -37,11 +38,10 @@ def finalize(
             raise problems.order_not_ready(f"order is {order.status}, not ready")
         identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
         parsed = parse_csr(csr_der)
-        check_csr(
-            parsed, identifiers, account_jwk=account_key,
-            min_rsa_bits=sec.min_rsa_bits, max_rsa_bits=sec.max_rsa_bits,
-            allowed_curves=sec.allowed_curves,
-        )
+        check_csr(parsed, identifiers, policy=keys.KeyPolicy.for_certificates(sec))
+        if account_store.key_in_use(conn, keys.spki_sha256(parsed.public_key)):
+            # RFC 8555 §11.1: a certificate key is never an account key, this one's or another's.
+            raise problems.bad_csr("CSR key refused: it is the key of an ACME account")
         with transaction(conn, needed=limited):
             if states.move_order(conn, order.id, OrderStatus.READY, OrderStatus.PROCESSING) is None:
                 raise problems.order_not_ready("order is no longer ready")

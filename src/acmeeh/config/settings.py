@@ -138,9 +138,8 @@ class RateLimitsSettings:
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SecuritySettings:
     allowed_algorithms: tuple[str, ...]
-    min_rsa_bits: int
-    max_rsa_bits: int
-    allowed_curves: tuple[str, ...]
+    rsa_key_sizes: tuple[int, ...]
+    leaf_key_types: tuple[str, ...]
     identifiers: IdentifiersSettings
     rate_limits: RateLimitsSettings
 

@@ -117,7 +117,7 @@ BAD_HEADERS = [
     ("jwk rsa private", {"jwk": RSA_PRIVATE}, "malformed", "private key"),
     ("jwk ec private", {"jwk": "ec-private"}, "malformed", "private key"),
     ("jwk okp private", {"jwk": "okp-private"}, "malformed", "private key"),
-    ("jwk ec off curve", {"jwk": "ec-off-curve"}, "malformed", "not a valid public key"),
+    ("jwk ec off curve", {"jwk": "ec-off-curve"}, "badPublicKey", "not a usable public key"),
     ("jwk ec short x", {"jwk": "ec-short"}, "malformed", "wrong length"),
     (
         "jwk ec P-192",
@@ -137,7 +137,7 @@ BAD_HEADERS = [
         "malformed",
         "wrong length",
     ),
-    ("jwk rsa even e", {"jwk": "rsa-even-e"}, "malformed", "not a valid public key"),
+    ("jwk rsa even e", {"jwk": "rsa-even-e"}, "badPublicKey", "not a usable public key"),
     ("jwk rsa huge e", {"jwk": "rsa-huge-e"}, "malformed", "too large"),
     ("jwk rsa huge n", {"jwk": "rsa-huge-n"}, "malformed", "too large"),
     ("jwk rsa n not b64", {"jwk": {"kty": "RSA", "n": "!!", "e": "AQAB"}}, "malformed", "'n'"),
