@@ -69,7 +69,9 @@ def root_signed_server(
     ca = generate_dev_ca(workdir / "ca")
     root = {"certificate": str(ca.root), "key": str(workdir / "ca" / "root-key.pem"),
             "chain": None}
-    server = start_server(workdir / "server", dns=dns_server, overrides={"ca": root})
+    # One order a page, so that the orders list links rel="next".
+    server = start_server(workdir / "server", dns=dns_server,
+                          overrides={"ca": root, "acme": {"orders_page_size": 1}})
     try:
         yield server
     finally:
@@ -108,3 +110,18 @@ def test_up_leads_from_a_lone_leaf_to_its_issuer(root_signed_server: RunningServ
         assert x509.load_pem_x509_certificates(answer.content) == [root]
         assert "up" not in {rel for _url, rel in links(answer)}
     assert client.post(up[0], {}).status_code == 400  # POST-as-GET means an empty payload
+
+
+def test_next_is_signed_as_given_and_pages_on(root_signed_server: RunningServer) -> None:
+    """RFC 8555 §7.1.2.1: the orders list's rel="next" URL, query included, is what the client
+    signs; every page answers and together they list every order."""
+    seen: list[requests.Response] = []
+    client, first = issue(root_signed_server, seen)
+    second = expect(client.new_order([name("second")]), 201).headers["Location"]
+    listed = [expect(client.post(client.post(client.kid).json()["orders"]), 200)]
+    answers = crawl(client, listed)
+    assert "next" in {rel for _url, rel in links(listed[0])}
+    assert {url: r.status_code for url, r in answers.items() if r.status_code != 200} == {}
+    pages = [listed[0], *(r for url, r in answers.items() if "/orders?" in url)]
+    orders = [order for page in pages for order in page.json()["orders"]]
+    assert sorted(orders) == sorted([first["order_url"], second])
