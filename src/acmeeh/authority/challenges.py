@@ -7,13 +7,12 @@ from datetime import timedelta
 
 from .. import metrics
 from ..protocol import jws, problems
-from ..protocol.identifiers import Identifier
 from ..protocol.status import AuthzStatus, ChallengeStatus, IdentifierType
 from ..store import authzs as authz_store
 from ..store import challenges as challenge_store
 from ..store.db import transaction
 from ..store.records import AccountRow, AuthzRow, ChallengeRow
-from . import states
+from . import caa, states
 from .authorizations import invalidate_orders
 from .env import Env
 
@@ -53,21 +52,39 @@ def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Challenge
     # pending → processing compare-and-set is the only write: no transaction needed (record()
     # re-reads the authorization under a lock before moving it).
     auto = env.settings.challenges.auto_accept
-    with env.pool.connection() as conn, transaction(conn, needed=auto):
-        challenge, authz = _load(conn, account, challenge_id, lock=auto)
-        if challenge.status != ChallengeStatus.PENDING:
-            return ChallengeState(challenge, authz)
-        if states.authz_status(authz, now) != AuthzStatus.PENDING:
-            raise problems.malformed(f"authorization is {states.authz_status(authz, now)}")
-        states.check_challenge_move(challenge.status, ChallengeStatus.PROCESSING)
-        moved = challenge_store.set_processing(conn, challenge.id, now)
-        if moved is not None and auto:
-            done = _record_locked(env, conn, moved, authz, ok=True, problem=None, records=[])
-            return ChallengeState(done or moved, authz)
+    with env.pool.connection() as conn:
+        refusal, caa_checked = (_auto_caa(env, conn, account, challenge_id, now) if auto
+                                else (None, None))
+        with transaction(conn, needed=auto):
+            challenge, authz = _load(conn, account, challenge_id, lock=auto)
+            if challenge.status != ChallengeStatus.PENDING:
+                return ChallengeState(challenge, authz)
+            if states.authz_status(authz, now) != AuthzStatus.PENDING:
+                raise problems.malformed(f"authorization is {states.authz_status(authz, now)}")
+            states.check_challenge_move(challenge.status, ChallengeStatus.PROCESSING)
+            moved = challenge_store.set_processing(conn, challenge.id, now)
+            if moved is not None and auto:
+                done = _record_locked(env, conn, moved, authz, ok=refusal is None,
+                                      problem=refusal, records=[], caa_checked_at=caa_checked)
+                return ChallengeState(done or moved, authz)
     if moved is None:  # a concurrent respond won the compare-and-set
         return get_challenge(env, account, challenge_id)
     env.dispatch(moved.id)
     return ChallengeState(moved, authz)
+
+
+def _auto_caa(env: Env, conn, account: AccountRow, challenge_id: uuid.UUID,
+              now) -> tuple[problems.Problem | None, object]:
+    """Trusted-network mode skips the proof of control, not CAA: check it before the rows are
+    locked (it may ask DNS). Returns (refusal, time of a passed check)."""
+    if not env.settings.caa.enabled:
+        return None, None
+    challenge, authz = _load(conn, account, challenge_id)
+    if challenge.status != ChallengeStatus.PENDING:
+        return None, None  # nothing will be recorded
+    refusal = caa.check(env, account.id, caa.identifier_of(authz), challenge.type)
+    return refusal, (now if refusal is None and authz.identifier_type == IdentifierType.DNS
+                     else None)
 
 
 def validate(env: Env, challenge_id: uuid.UUID) -> None:
@@ -81,21 +98,28 @@ def validate(env: Env, challenge_id: uuid.UUID) -> None:
     if found is None or found[0].status != ChallengeStatus.PROCESSING:
         return
     challenge, authz, thumbprint = found
-    ident = Identifier(IdentifierType(authz.identifier_type),
-                       ("*." if authz.wildcard else "") + authz.identifier_value)
+    ident = caa.identifier_of(authz)
     key_authz = jws.key_authorization_for(challenge.token, thumbprint)
+    caa_checked = None
     try:
         result = env.validator.validate(challenge.type, ident, challenge.token, key_authz)
         ok, problem, records = result.ok, result.problem, list(result.records)
+        if ok:  # RFC 8659: control is proven; may this CA issue for the name at all?
+            problem = caa.check(env, authz.account_id, ident, challenge.type)
+            ok = problem is None
+            if ok and env.settings.caa.enabled and ident.type == IdentifierType.DNS:
+                caa_checked = env.clock()
     except Exception:  # a validator bug must not leave the challenge stuck in processing
         env.log.exception("validation crashed", extra={"challenge_id": str(challenge_id)})
         ok, problem, records = False, problems.server_internal(), []
-    record(env, challenge, authz, ok=ok, problem=problem, records=records)
+    record(env, challenge, authz, ok=ok, problem=problem, records=records,
+           caa_checked_at=caa_checked)
 
 
 def record(env: Env, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool, problem,
-           records) -> ChallengeRow | None:
-    """Store a validation outcome and move the authorization and its orders accordingly.
+           records, caa_checked_at=None) -> ChallengeRow | None:
+    """Store a validation outcome and move the authorization and its orders accordingly
+    (`caa_checked_at`: when CAA allowed issuance, stored with a valid authorization).
 
     Returns the finished challenge, or None when it was no longer processing.
     """
@@ -104,11 +128,11 @@ def record(env: Env, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool, prob
         if locked is None:
             return None
         return _record_locked(env, conn, challenge, locked, ok=ok, problem=problem,
-                              records=records)
+                              records=records, caa_checked_at=caa_checked_at)
 
 
 def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool,
-                   problem, records) -> ChallengeRow | None:
+                   problem, records, caa_checked_at=None) -> ChallengeRow | None:
     """record() inside the caller's transaction, `authz` being locked and freshly read."""
     now = env.clock()
     to = ChallengeStatus.VALID if ok else ChallengeStatus.INVALID
@@ -128,7 +152,7 @@ def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, 
     if ok:
         valid_for = timedelta(seconds=env.settings.order.valid_authz_lifetime_seconds)
         moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.VALID,
-                                  expires=now + valid_for)
+                                  expires=now + valid_for, caa_checked_at=caa_checked_at)
         if moved is not None:
             states.promote_orders(conn, moved.id)
     else:

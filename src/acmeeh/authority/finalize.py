@@ -10,9 +10,10 @@ from ..protocol.csr import check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.status import OrderStatus
 from ..store import accounts as account_store
-from ..store.db import transaction
-from ..store.records import AccountRow
-from . import notifications, ratelimits, states
+from ..store import authzs as authz_store
+from ..store.db import Connection, transaction
+from ..store.records import AccountRow, AuthzRow, OrderRow
+from . import allowlists, caa, notifications, policy, ratelimits, states
 from .env import Env
 from .orders import OrderState, load_order, refresh
 
@@ -31,7 +32,7 @@ def finalize(
     """
     sec = env.settings.security
     limited = ratelimits.limits_client(env, remote_addr)
-    with env.pool.connection() as conn:  # one read; one compare-and-set unless rate-limited
+    with env.pool.connection() as conn:  # reads; one compare-and-set unless rate-limited
         state = refresh(env, conn, load_order(conn, account, order_id))
         order = state.order
         if order.status != OrderStatus.READY:
@@ -42,11 +43,15 @@ def finalize(
         if account_store.key_in_use(conn, keys.spki_sha256(parsed.public_key)):
             # RFC 8555 §11.1: a certificate key is never an account key, this one's or another's.
             raise problems.bad_csr("CSR key refused: it is the key of an ACME account")
-        with transaction(conn, needed=limited):
-            if states.move_order(conn, order.id, OrderStatus.READY, OrderStatus.PROCESSING) is None:
-                raise problems.order_not_ready("order is no longer ready")
-            if limited:
-                ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
+        methods = authz_store.validation_methods(conn, [a.id for a in state.authorizations])
+        _recheck_policy(env, conn, account, identifiers, state.authorizations, methods)
+        stale = caa.due(env, state.authorizations, env.clock())
+        if not stale:
+            _start_processing(env, conn, account, order, limited, remote_addr)
+    if stale:  # CAA older than caa.recheck_after_seconds: ask DNS again, outside any transaction
+        caa.recheck(env, account.id, stale, methods)
+        with env.pool.connection() as conn:
+            _start_processing(env, conn, account, order, limited, remote_addr)
     try:
         issued = env.ca.sign(parsed.csr, identifiers)
     except Exception as exc:
@@ -78,6 +83,36 @@ def finalize(
     audit("certificate.issued", actor=actor, certificate_id=cert_id, serial=issued.serial_hex,
           names=",".join(_name(i) for i in identifiers), not_after=issued.not_after.isoformat())
     return state
+
+
+def _recheck_policy(env: Env, conn: Connection, account: AccountRow,
+                    identifiers: list[Identifier], authzs: list[AuthzRow],
+                    methods: dict[uuid.UUID, str]) -> None:
+    """Issue 11 item 6: the configuration in force now, not the one the order was made under,
+    decides. Identifier policy and allowlists (rejectedIdentifier), and the challenge type
+    that validated each authorization must still be enabled (unauthorized); the order stays
+    ready."""
+    policy.check_identifiers(identifiers, env.settings.security.identifiers)
+    allowlists.check(conn, account, identifiers)
+    enabled = set(env.settings.challenges.enabled)
+    policy.raise_refusals([
+        problems.unauthorized(
+            f"the authorization for {caa.identifier_of(a).value} was validated by "
+            f"{methods.get(a.id, 'no challenge')}, which is no longer enabled",
+            identifier=caa.identifier_of(a).to_json())
+        for a in authzs if methods.get(a.id) not in enabled
+    ])
+
+
+def _start_processing(env: Env, conn: Connection, account: AccountRow, order: OrderRow,
+                      limited: bool, remote_addr: str | None) -> None:
+    """ready → processing (orderNotReady when another finalize won), taking the
+    certificates_per_account count in the same transaction when limits apply."""
+    with transaction(conn, needed=limited):
+        if states.move_order(conn, order.id, OrderStatus.READY, OrderStatus.PROCESSING) is None:
+            raise problems.order_not_ready("order is no longer ready")
+        if limited:
+            ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
 
 
 def _fail(env: Env, order_id: uuid.UUID, problem: problems.Problem) -> None:

@@ -97,6 +97,12 @@ class ChallengesSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CaaSettings:
+    enabled: bool
+    recheck_after_seconds: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CASettings:
     certificate: str | None
     key: str | None
@@ -284,6 +290,7 @@ class Settings:
     database: DatabaseSettings
     acme: AcmeSettings
     challenges: ChallengesSettings
+    caa: CaaSettings
     ca: CASettings
     security: SecuritySettings
     nonce: NonceSettings
