@@ -4,17 +4,18 @@ backend.py  CABackend interface, load_backend(settings.ca), test_sign
 local.py    LocalCA: the signing key on local disk
 profiles.py the leaf: names, extensions, validity; IssuedCertificate
 keyfiles.py reading PEM files, the 0600 key check; CAError
-devca.py    generate_dev_ca for development mode
+devca.py    generate_dev_ca for development mode and demos; issue_dev_tls for a demo proxy
 """
 
 from acmeeh.issuance.backend import CABackend, CAError, IssuedCertificate, load_backend, test_sign
-from acmeeh.issuance.devca import generate_dev_ca
+from acmeeh.issuance.devca import generate_dev_ca, issue_dev_tls
 
 __all__ = [
     "CABackend",
     "CAError",
     "IssuedCertificate",
     "generate_dev_ca",
+    "issue_dev_tls",
     "load_backend",
     "test_sign",
 ]

@@ -102,3 +102,41 @@ def test_two_dev_cas_differ(tmp_path: Path) -> None:
     a = x509.load_pem_x509_certificate(generate_dev_ca(tmp_path / "a")[0].read_bytes())
     b = x509.load_pem_x509_certificate(generate_dev_ca(tmp_path / "b")[0].read_bytes())
     assert a.subject != b.subject and a.public_key() != b.public_key()
+
+
+def test_ca_init_command_makes_a_demo_root_and_proxy_certificate(tmp_path: Path) -> None:
+    """`python -m acmeeh ca init DIR --tls-name ...` needs no -c, and a second run keeps all."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    directory = tmp_path / "ca"
+    argv = [sys.executable, "-m", "acmeeh", "ca", "init", str(directory),
+            "--tls-name", "localhost", "--tls-name", "127.0.0.1"]
+    env = {"PYTHONPATH": str(root / "src"), "PATH": os.environ.get("PATH", "/usr/bin")}
+    first = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert first.returncode == 0, first.stderr
+    files = {p.name: p.read_bytes() for p in directory.iterdir()}
+    assert sorted(files) == ["ca-key.pem", "ca.pem", "tls-key.pem", "tls.pem"]
+    assert mode_of(directory / "tls-key.pem") == 0o600
+    ca = x509.load_pem_x509_certificate(files["ca.pem"])
+    leaf = x509.load_pem_x509_certificate(files["tls.pem"])
+    leaf.verify_directly_issued_by(ca)
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert [str(a) for a in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
+    assert leaf.not_valid_after_utc - leaf.not_valid_before_utc <= timedelta(days=398)
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert again.returncode == 0, again.stderr
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == files
+
+
+def test_dev_tls_needs_the_root(tmp_path: Path) -> None:
+    from acmeeh.issuance.devca import issue_dev_tls
+
+    with pytest.raises(CAError, match="no usable root"):
+        issue_dev_tls(tmp_path, ["localhost"])
+    with pytest.raises(ValueError):
+        issue_dev_tls(tmp_path, [])
