@@ -21,8 +21,17 @@ from support.tools import required_tool
 
 from acmeeh.issuance import generate_dev_ca, issue_dev_tls
 
-from .containerkit import (ENTRYPOINT, container_env, database_env, healthcheck_command,
-                           nginx_config, read_only_mounts_work, start_entrypoint, stop, wait_for)
+from .containerkit import (
+    ENTRYPOINT,
+    container_env,
+    database_env,
+    healthcheck_command,
+    nginx_config,
+    read_only_mounts_work,
+    start_entrypoint,
+    stop,
+    wait_for,
+)
 
 
 def answers(url: str, context: ssl.SSLContext | None = None) -> bool:

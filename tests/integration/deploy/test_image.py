@@ -71,7 +71,7 @@ def test_multi_stage_build_with_a_slim_runtime() -> None:
 
 
 def test_runtime_user_init_health_and_config() -> None:
-    final = dict((w, a) for w, a in instructions(-1) if w in ("USER", "ENTRYPOINT", "EXPOSE", "CMD"))
+    final = {w: a for w, a in instructions(-1) if w in ("USER", "ENTRYPOINT", "EXPOSE", "CMD")}
     assert final["USER"] == "1000:1000"
     assert final["ENTRYPOINT"].startswith('["/usr/bin/tini", "--"')
     assert final["CMD"] == '["serve"]'
