@@ -48,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     ca_commands = ca.add_subparsers(dest="ca_command", metavar="action", required=True)
     ca_commands.add_parser("test-sign", help="sign a throw-away CSR and show the result")
     ca_init = ca_commands.add_parser(
-        "init", help="create a self-signed demo root CA in DIR (labs and compose; not for "
-        "production); needs no -c")
-    ca_init.add_argument("directory", metavar="DIR", help="folder for ca.pem and ca-key.pem")
+        "init", help="create a demo CA (root and issuing intermediate) in DIR for labs and "
+        "compose, not for production; needs no -c")
+    ca_init.add_argument("directory", metavar="DIR",
+                         help="folder for root.pem, intermediate.pem and intermediate-key.pem")
     ca_init.add_argument("--tls-name", action="append", default=[], metavar="NAME",
                          help="also issue tls.pem/tls-key.pem for this DNS name or IP address "
                          "(a demo proxy's certificate); repeatable")

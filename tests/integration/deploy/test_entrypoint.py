@@ -19,7 +19,7 @@ from support.dns import free_port
 from support.server import drop_database
 from support.tools import required_tool
 
-from acmeeh.issuance import generate_dev_ca, issue_dev_tls
+from acmeeh.issuance import DevCA, generate_dev_ca, issue_dev_tls
 
 from .containerkit import (
     ENTRYPOINT,
@@ -43,14 +43,18 @@ def answers(url: str, context: ssl.SSLContext | None = None) -> bool:
 
 
 @pytest.fixture
-def ca_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "ca"
-    generate_dev_ca(directory)
-    issue_dev_tls(directory, ["localhost", "127.0.0.1"])
-    return directory
+def ca(tmp_path: Path) -> DevCA:
+    """The demo CA of the compose lab (`acmeeh ca init --tls-name ...`)."""
+    made = generate_dev_ca(tmp_path / "ca")
+    issue_dev_tls(made, ["localhost", "127.0.0.1"])
+    return made
 
 
-def test_entrypoint_waits_migrates_validates_and_execs_the_server(tmp_path: Path, ca_dir: Path) -> None:
+def ca_env(ca: DevCA) -> dict[str, str]:
+    return {"ACMEEH_CA_CERT": str(ca.certificate), "ACMEEH_CA_KEY": str(ca.key)}
+
+
+def test_entrypoint_waits_migrates_validates_and_execs_the_server(tmp_path: Path, ca: DevCA) -> None:
     nginx = required_tool("nginx", "apt-get install nginx")
     dbname = unique_name("entrypoint")
     port = free_port()
@@ -59,10 +63,10 @@ def test_entrypoint_waits_migrates_validates_and_execs_the_server(tmp_path: Path
         "ACMEEH_MIGRATE": "1", "ACMEEH_DB_WAIT_SECONDS": "60",
         "ACMEEH_BIND": "127.0.0.1", "ACMEEH_PORT": str(port), "ACMEEH_WORKERS": "1",
         "ACMEEH_EXTERNAL_URL": f"http://127.0.0.1:{port}",
-        "ACMEEH_CA_CERT": str(ca_dir / "ca.pem"), "ACMEEH_CA_KEY": str(ca_dir / "ca-key.pem"),
-        "ACMEEH_TRUSTED_PROXIES": "127.0.0.1/32", "ACMEEH_LOG_FORMAT": "text",
+        **ca_env(ca), "ACMEEH_TRUSTED_PROXIES": "127.0.0.1/32", "ACMEEH_LOG_FORMAT": "text",
         "XDG_RUNTIME_DIR": str(tmp_path),
     })
+    ca_dir = ca.key.parent
     before = sorted(p.name for p in ca_dir.iterdir())
     read_only = ca_dir if read_only_mounts_work() else None
     if read_only is None and os.environ.get("CI"):
@@ -96,7 +100,7 @@ def test_entrypoint_waits_migrates_validates_and_execs_the_server(tmp_path: Path
         nginx_process = subprocess.Popen([nginx, "-c", str(main), "-e", str(tmp_path / "error.log")],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          start_new_session=True)
-        trust = ssl.create_default_context(cafile=str(ca_dir / "ca.pem"))
+        trust = ssl.create_default_context(cafile=str(ca.root))
         wait_for(lambda: answers(f"https://localhost:{listen}/acme/directory", trust),
                  "the directory through nginx", nginx_process, tmp_path / "error.log", timeout=30)
         with urllib.request.urlopen(f"https://localhost:{listen}/acme/directory", timeout=5,
@@ -120,11 +124,10 @@ def test_entrypoint_waits_migrates_validates_and_execs_the_server(tmp_path: Path
     assert "database schema is up to date" in migrate.stdout
 
 
-def test_entrypoint_gives_up_on_an_unreachable_database(tmp_path: Path, ca_dir: Path) -> None:
+def test_entrypoint_gives_up_on_an_unreachable_database(tmp_path: Path, ca: DevCA) -> None:
     env = container_env({
         **database_env("never"), "ACMEEH_DB_HOST": str(tmp_path / "no-socket-here"),
-        "ACMEEH_DB_WAIT_SECONDS": "2", "ACMEEH_LOG_FORMAT": "text",
-        "ACMEEH_CA_CERT": str(ca_dir / "ca.pem"), "ACMEEH_CA_KEY": str(ca_dir / "ca-key.pem"),
+        "ACMEEH_DB_WAIT_SECONDS": "2", "ACMEEH_LOG_FORMAT": "text", **ca_env(ca),
     })
     started = time.monotonic()
     done = subprocess.run([str(ENTRYPOINT)], env=env, capture_output=True, text=True, timeout=60,
@@ -141,9 +144,9 @@ def test_entrypoint_gives_up_on_an_unreachable_database(tmp_path: Path, ca_dir: 
      ({"ACMEEH_DB_PASSWORD": None}, "ACMEEH_DB_PASSWORD is not set"),
      ({"ACMEEH_DB_WAIT_SECONDS": "soon"}, "not a whole number")],
 )
-def test_entrypoint_refuses_a_bad_setup_at_once(tmp_path: Path, ca_dir: Path,
+def test_entrypoint_refuses_a_bad_setup_at_once(tmp_path: Path, ca: DevCA,
                                                 variables: dict, expected: str) -> None:
-    env = container_env({**database_env("never"), "ACMEEH_LOG_FORMAT": "text"})
+    env = container_env({**database_env("never"), "ACMEEH_LOG_FORMAT": "text", **ca_env(ca)})
     for name, value in variables.items():
         if value is None:
             env.pop(name, None)
@@ -160,4 +163,4 @@ def test_entrypoint_runs_other_commands_as_given(tmp_path: Path) -> None:
     done = subprocess.run([str(ENTRYPOINT), "acmeeh", "ca", "init", str(tmp_path / "demo")],
                           env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "demo" / "ca-key.pem").is_file()
+    assert (tmp_path / "demo" / "intermediate-key.pem").is_file()

@@ -119,7 +119,7 @@ def test_image_config_is_valid_with_only_the_password_set() -> None:
     data = yaml.safe_load(DOCKER_CONFIG.read_text())
     settings = settings_from_dict(data, environ={"ACMEEH_DB_PASSWORD": "secret"})
     assert settings.server.bind == "0.0.0.0" and settings.database.host == "db"
-    assert settings.ca.key == "/etc/acmeeh/ca/ca-key.pem" and settings.ocsp.responder_dir is None
+    assert settings.ca.key == "/etc/acmeeh/ca/intermediate-key.pem" and settings.ocsp.responder_dir is None
     assert settings.proxy.enabled and settings.logging.format == "json"
     with pytest.raises(ConfigError, match="ACMEEH_DB_PASSWORD is not set"):
         settings_from_dict(data, environ={})
