@@ -227,7 +227,9 @@ def base_config(
             "tlsalpn01": {"port": tlsalpn01_port, "timeout_seconds": 5},
             "dns01": {"resolvers": [dns_address], "timeout_seconds": 5},
         },
-        "security": {"identifiers": {"allowed_suffixes": []}},
+        # Loopback addresses are refused as ip identifiers unless a network allows them.
+        "security": {"identifiers": {"allowed_suffixes": [],
+                                     "allowed_networks": ["127.0.0.0/8", "::1/128"]}},
         "logging": {"level": "INFO"},
     }
 

@@ -87,7 +87,8 @@ def dev_config(*, port: int, database_url: str, ca_cert: Path, ca_key: Path) -> 
             "http01": {"port": HTTP01_PORT},
             "tlsalpn01": {"port": TLSALPN01_PORT},
         },
-        "security": {"identifiers": {"allowed_suffixes": ["localhost"]}},
+        "security": {"identifiers": {"allowed_suffixes": ["localhost"],
+                                     "allowed_networks": ["127.0.0.0/8", "::1/128"]}},
         "dev": {"enabled": True},
     }
 

@@ -121,6 +121,20 @@ def test_validate_only_reports_every_error(tmp_path: Path) -> None:
     ]
 
 
+def test_validate_only_reports_a_forbidden_name_that_is_no_host_name(tmp_path: Path) -> None:
+    """Issue 11 item 7: a forbidden_names entry that is not a name fails the check (it would
+    otherwise block nothing)."""
+    config = write_config(
+        tmp_path / "c.yaml",
+        base_config(security={"identifiers": {"forbidden_names": ["Bücher.example", "bad..name"]}}),
+    )
+    done = acmeeh("-c", str(config), "--validate-only", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.splitlines() == [
+        "acmeeh: config error: security.identifiers.forbidden_names[1]: 'bad..name' has an empty label",
+    ]
+
+
 @pytest.mark.parametrize("extra", [[], ["--validate-only"], ["db", "status"]])
 def test_missing_config_file(tmp_path: Path, extra: list[str]) -> None:
     missing = tmp_path / "nope.yaml"
