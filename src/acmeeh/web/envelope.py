@@ -45,9 +45,11 @@ class SignedRequest:
 
 
 def request_url() -> str:
-    """The URL the client addressed, as seen through server.external_url, query included:
-    RFC 8555 §6.4 compares the JWS url with the whole request URL, and a URL the server hands
-    out with a query (the orders list's `next` link) is signed as it is."""
+    """The URL the client addressed, query included, as seen through server.external_url.
+
+    RFC 8555 §6.4: the JWS `url` is the request URL, so a link with a query (the orders list's
+    rel="next") is signed as it was given.
+    """
     url = ctx().urls.base.removesuffix(ctx().env.settings.acme.path_prefix) + request.path
     query = request.query_string.decode("latin-1")
     return f"{url}?{query}" if query else url
