@@ -198,7 +198,7 @@ def test_jwk_alg_equal_to_the_jws_alg_is_accepted(keys):
 
 @pytest.mark.parametrize(("limit", "code"), [(2048, None), (2047, "badPublicKey")])
 def test_rsa_jwk_over_the_size_limit_is_bad_public_key(keys, limit, code):
-    """Refused while parsing: no signature is checked with a key over security.max_rsa_bits."""
+    """Refused while parsing: no signature is checked with a key over the largest accepted size."""
     key = keys["rsa"]
     body = to_body(flattened(key, header(key, "RS256")))
     if code is None:
