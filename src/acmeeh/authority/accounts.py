@@ -158,7 +158,7 @@ def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, 
     """
     sec = env.settings.security
     new_jwk, payload = jws.parse_key_change_inner(inner, outer_url, sec.allowed_algorithms,
-                                                  sec.max_rsa_bits)
+                                                  max(sec.rsa_key_sizes))
     if payload.get("account") != account_url:
         raise problems.malformed("keyChange: inner 'account' does not match the signing account")
     old_key = jws.parse_jwk(payload.get("oldKey"))
