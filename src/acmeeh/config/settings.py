@@ -97,6 +97,11 @@ class ChallengesSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WorkersSettings:
+    election_seconds: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CASettings:
     certificate: str | None
     key: str | None
@@ -285,6 +290,7 @@ class Settings:
     database: DatabaseSettings
     acme: AcmeSettings
     challenges: ChallengesSettings
+    workers: WorkersSettings
     ca: CASettings
     security: SecuritySettings
     nonce: NonceSettings
