@@ -57,7 +57,7 @@ def unavailable_count() -> float:
 
 def ocsp_request(dev_ca) -> bytes:
     """An OCSP request (RFC 6960) for an unknown serial of the app's CA."""
-    issuer = x509.load_pem_x509_certificate(dev_ca[0].read_bytes())
+    issuer = x509.load_pem_x509_certificate(dev_ca.certificate.read_bytes())
     probe = ocsp.OCSPRequestBuilder().add_certificate(issuer, issuer, hashes.SHA1()).build()
     return ocsp.OCSPRequestBuilder().add_certificate_by_hash(
         probe.issuer_name_hash, probe.issuer_key_hash, x509.random_serial_number(), hashes.SHA1()
