@@ -19,6 +19,7 @@ from prometheus_client import REGISTRY
 from support.acme_client import flattened_jws, public_jwk
 
 from acmeeh.authority import nonces
+from acmeeh.issuance.ocsp import issuer_hashes
 
 ACQUIRE = 0.2
 RETRY_AFTER = 7
@@ -58,9 +59,9 @@ def unavailable_count() -> float:
 def ocsp_request(dev_ca) -> bytes:
     """An OCSP request (RFC 6960) for an unknown serial of the app's CA."""
     issuer = x509.load_pem_x509_certificate(dev_ca.certificate.read_bytes())
-    probe = ocsp.OCSPRequestBuilder().add_certificate(issuer, issuer, hashes.SHA1()).build()
+    name_hash, key_hash = issuer_hashes(issuer, "sha1")
     return ocsp.OCSPRequestBuilder().add_certificate_by_hash(
-        probe.issuer_name_hash, probe.issuer_key_hash, x509.random_serial_number(), hashes.SHA1()
+        name_hash, key_hash, x509.random_serial_number(), hashes.SHA1()
     ).build().public_bytes(serialization.Encoding.DER)
 
 
