@@ -25,6 +25,7 @@ class ServerSettings:
     max_requests: int
     max_requests_jitter: int
     max_body_bytes: int
+    unavailable_retry_after_seconds: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +41,7 @@ class DatabaseSettings:
     min_connections: int
     max_connections: int
     connect_timeout: int
+    acquire_timeout_seconds: float
     auto_setup: bool
 
 
@@ -100,6 +102,11 @@ class ChallengesSettings:
 class CaaSettings:
     enabled: bool
     recheck_after_seconds: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WorkersSettings:
+    election_seconds: float
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,6 +298,7 @@ class Settings:
     acme: AcmeSettings
     challenges: ChallengesSettings
     caa: CaaSettings
+    workers: WorkersSettings
     ca: CASettings
     security: SecuritySettings
     nonce: NonceSettings
