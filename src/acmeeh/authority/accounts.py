@@ -64,7 +64,7 @@ def jwk_json(jwk: josepy.JWK) -> dict[str, Any]:
 
 def _check_key(env: Env, jwk: josepy.JWK) -> None:
     """badPublicKey naming the rule an account key breaks (protocol.keys)."""
-    reason = keys.key_problem(jws.public_key_of(jwk), keys.KeyPolicy.for_accounts(env.settings.security))
+    reason = keys.key_problem(jws.public_key_of(jwk), keys.account_policy(env.settings.security))
     if reason:
         raise problems.bad_public_key(reason)
 

@@ -47,7 +47,7 @@ def finalize(
             raise problems.order_not_ready(f"order is {order.status}, not ready")
         identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
         parsed = parse_csr(csr_der)
-        check_csr(parsed, identifiers, policy=keys.KeyPolicy.for_certificates(sec))
+        check_csr(parsed, identifiers, policy=keys.certificate_policy(sec))
         if account_store.key_in_use(conn, keys.spki_sha256(parsed.public_key)):
             # RFC 8555 §11.1: a certificate key is never an account key, this one's or another's.
             raise problems.bad_csr("CSR key refused: it is the key of an ACME account")

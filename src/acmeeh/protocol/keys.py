@@ -51,16 +51,16 @@ class KeyPolicy:
     key_types: frozenset[str]
     rsa_sizes: frozenset[int]
 
-    @classmethod
-    def for_accounts(cls, security: Any) -> KeyPolicy:
-        """Account keys: the types the accepted JWS algorithms sign with."""
-        types = {ALG_KEY_TYPES[a] for a in security.allowed_algorithms if a in ALG_KEY_TYPES}
-        return cls(frozenset(types), frozenset(security.rsa_key_sizes))
 
-    @classmethod
-    def for_certificates(cls, security: Any) -> KeyPolicy:
-        """Certificate keys: `security.leaf_key_types`."""
-        return cls(frozenset(security.leaf_key_types), frozenset(security.rsa_key_sizes))
+def account_policy(security: Any) -> KeyPolicy:
+    """Account keys: the types the accepted JWS algorithms sign with."""
+    types = {ALG_KEY_TYPES[a] for a in security.allowed_algorithms if a in ALG_KEY_TYPES}
+    return KeyPolicy(frozenset(types), frozenset(security.rsa_key_sizes))
+
+
+def certificate_policy(security: Any) -> KeyPolicy:
+    """Certificate (CSR) keys: `security.leaf_key_types`."""
+    return KeyPolicy(frozenset(security.leaf_key_types), frozenset(security.rsa_key_sizes))
 
 
 def spki_sha256(public_key: Any) -> str:

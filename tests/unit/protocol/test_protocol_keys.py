@@ -82,9 +82,9 @@ def test_account_key_types_follow_the_jws_algorithms() -> None:
         rsa_key_sizes = (2048,)
         leaf_key_types = ("P-384",)
 
-    assert KeyPolicy.for_accounts(Security).key_types == {"RSA", "P-256", "Ed25519"}
-    assert KeyPolicy.for_certificates(Security).key_types == {"P-384"}
-    assert KeyPolicy.for_accounts(Security).rsa_sizes == {2048}
+    assert keys.account_policy(Security).key_types == {"RSA", "P-256", "Ed25519"}
+    assert keys.certificate_policy(Security).key_types == {"P-384"}
+    assert keys.account_policy(Security).rsa_sizes == {2048}
 
 
 def test_spki_sha256_is_the_certificate_form() -> None:
