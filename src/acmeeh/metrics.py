@@ -71,6 +71,12 @@ AUDIT_SUPPRESSED = Counter(
     "Audit rows of repeatable refusals (bad bearer tokens, throttled logins) left out once the"
     " per-process audit budget was spent", ["action"],
 )
+DATABASE_UNAVAILABLE = Counter(
+    "acmeeh_database_unavailable_total",
+    "Requests answered 503 because the database could not serve them (pool_timeout: no"
+    " connection within database.acquire_timeout_seconds; connection: lost or refused)",
+    ["reason"],
+)
 
 # --- configuration --------------------------------------------------------------------
 CONFIG = Gauge(
