@@ -127,7 +127,7 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
     app.extensions["acmeeh"] = WebContext(env=env, urls=Urls.from_settings(settings))
     app.extensions["acmeeh.runtime"] = runtime
     errors.install(app)
-    observe.install(app)  # request id, HTTP metrics
+    observe.install(app, access_log=settings.logging.access_log.enabled)  # request id, metrics, access log
     health.install(app, env, runtime)  # /livez /healthz /readyz
     metrics_view.install(app, settings, started=runtime.started_at)  # metrics.path
     metrics.CONFIG.labels(version=__version__, external_url=settings.server.external_url,
