@@ -1,0 +1,194 @@
+"""Debian's nginx in front of gunicorn, configured by the shipped deploy/nginx template (TLS
+from a throw-away CA): certbot issues through it; the access log and the rate limits see the
+real client address (X-Forwarded-For through proxy.trusted_proxies, a forged hop ignored); and
+while 40 clients trickle their headers, /directory still answers through nginx within 2 s,
+where gunicorn alone, facing the same clients, does not answer at all."""
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+from support.acme_client import AcmeClient, problem_type
+from support.certbot import Certbot, dns_names, openssl_verify
+from support.dns import ZoneServer, free_port
+from support.nginx import Nginx, start_nginx
+from support.server import RunningServer, start_server
+from support.tools import required_tool
+
+pytestmark = pytest.mark.e2e
+
+NEW_ACCOUNTS_PER_IP = 2
+PROXY = "127.0.0.1"  # nginx reaches gunicorn from here: the one trusted proxy
+SLOW_CLIENTS = 40
+ANSWER_WITHIN_SECONDS = 2.0
+DIRECT_WAIT_SECONDS = 3.0  # how long the direct request is given before it counts as starved
+TRICKLE_EVERY_SECONDS = 0.25
+
+
+@dataclass
+class Proxied:
+    server: RunningServer
+    nginx: Nginx
+
+    @property
+    def direct_url(self) -> str:
+        """gunicorn itself, bypassing nginx."""
+        return f"http://127.0.0.1:{self.server.config['server']['port']}"
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory, dns_server: ZoneServer) -> Iterator[Proxied]:
+    """gunicorn (2 workers x 2 threads, JSON logs, rate limits) behind nginx on TLS."""
+    nginx_bin = required_tool("nginx", "apt-get install nginx")
+    root = tmp_path_factory.mktemp("nginx")
+    port, nginx_port = free_port(), free_port()
+    overrides = {
+        "server": {"port": port, "external_url": f"https://127.0.0.1:{nginx_port}", "threads": 2},
+        "proxy": {"enabled": True, "trusted_proxies": [f"{PROXY}/32"]},
+        "security": {"rate_limits": {
+            "enabled": True, "new_accounts_per_ip": {"count": NEW_ACCOUNTS_PER_IP}}},
+        "logging": {"format": "json"},
+    }
+    server = start_server(root / "acmeeh", overrides=overrides, dns=dns_server,
+                          ready_url=f"http://127.0.0.1:{port}/acme/directory")
+    try:
+        nginx = start_nginx(nginx_bin, root / "nginx", server, nginx_port)
+        try:
+            yield Proxied(server, nginx)
+        finally:
+            nginx.stop()
+    finally:
+        server.stop()
+
+
+def test_certbot_issues_through_nginx(proxied: Proxied, tmp_path: Path) -> None:
+    certbot = Certbot(proxied.server, tmp_path / "certbot",
+                      env={"REQUESTS_CA_BUNDLE": str(proxied.nginx.ca_cert_path)})
+    assert proxied.server.directory_url.startswith(proxied.nginx.base_url)
+    certbot.certonly_standalone("proxied.localhost", cert_name="proxied")
+    assert dns_names(certbot.certificate("proxied")) == {"proxied.localhost"}
+    openssl_verify(proxied.server.ca_cert_path, certbot.live("proxied") / "cert.pem")
+    assert '"POST /acme/finalize/' in proxied.nginx.log()  # it did go through nginx
+
+
+# --- the real client address -------------------------------------------------------------------
+class SourceAdapter(HTTPAdapter):
+    """Connections leave from `source` (any 127/8 address is ours on Linux loopback)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client_from(proxied: Proxied, source: str, forged: str | None = None) -> AcmeClient:
+    session = requests.Session()
+    session.mount("https://", SourceAdapter(source))
+    if forged:  # what a client may claim: nginx appends the real address after it
+        session.headers["X-Forwarded-For"] = forged
+    return AcmeClient(proxied.server.directory_url, session=session,
+                      verify=str(proxied.nginx.ca_cert_path))
+
+
+def access_lines(server: RunningServer, path: str) -> list[dict]:
+    out = []
+    for line in server.log_path.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"acmeeh.access"' in line:
+            record = json.loads(line)
+            if record.get("path") == path:
+                out.append(record)
+    return out
+
+
+def test_rate_limits_and_access_log_see_the_client_behind_nginx(proxied: Proxied) -> None:
+    answers = [client_from(proxied, "127.0.0.2", forged="203.0.113.9").new_account()
+               for _ in range(NEW_ACCOUNTS_PER_IP + 1)]
+    assert [a.status_code for a in answers] == [201] * NEW_ACCOUNTS_PER_IP + [429]
+    assert problem_type(answers[-1]) == "urn:ietf:params:acme:error:rateLimited"
+    # Another address behind the same proxy has its own count.
+    assert client_from(proxied, "127.0.0.3").new_account().status_code == 201
+
+    lines = access_lines(proxied.server, "/acme/new-account")
+    seen = [(line["remote_addr"], line["status"]) for line in lines
+            if line["remote_addr"] in ("127.0.0.2", "127.0.0.3", "203.0.113.9", PROXY)]
+    assert seen == [("127.0.0.2", 201)] * NEW_ACCOUNTS_PER_IP + [("127.0.0.2", 429),
+                                                                  ("127.0.0.3", 201)]
+    # nginx's $request_id reached the server: both logs name the same requests.
+    nginx_log = proxied.nginx.log()
+    assert all(line["request_id"] in nginx_log for line in lines)
+
+
+# --- slow clients ------------------------------------------------------------------------------
+class Tricklers:
+    """`count` connections that send a request line, then one header byte every
+    TRICKLE_EVERY_SECONDS, never ending their headers (bounded: stopped on exit)."""
+
+    def __init__(self, port: int, count: int, tls: ssl.SSLContext | None = None) -> None:
+        self.sockets: list[socket.socket] = []
+        for _ in range(count):
+            raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock = tls.wrap_socket(raw, server_hostname="127.0.0.1") if tls else raw
+            sock.sendall(b"GET /acme/directory HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            self.sockets.append(sock)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._trickle, daemon=True)
+
+    def _trickle(self) -> None:
+        for _ in range(int(30 / TRICKLE_EVERY_SECONDS)):  # at most 30 s
+            if self._stop.wait(TRICKLE_EVERY_SECONDS):
+                return
+            for sock in self.sockets:
+                try:
+                    sock.sendall(b"a")
+                except OSError:
+                    pass  # dropped by the server: fine, it is still not a finished request
+
+    def __enter__(self) -> Tricklers:
+        self._thread.start()
+        time.sleep(2 * TRICKLE_EVERY_SECONDS)  # every connection is accepted and trickling
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for sock in self.sockets:
+            sock.close()
+
+
+def time_directory(url: str, timeout: float, verify: str | bool = True) -> float | None:
+    """Seconds until GET `url` answered 200 on a new connection; None when it did not in time."""
+    started = time.monotonic()
+    try:
+        resp = requests.get(url, timeout=timeout, verify=verify, headers={"Connection": "close"})
+    except requests.exceptions.Timeout:
+        return None
+    assert resp.status_code == 200 and "newNonce" in resp.json()
+    return time.monotonic() - started
+
+
+def test_slow_clients_starve_gunicorn_but_not_nginx(proxied: Proxied) -> None:
+    nginx = proxied.nginx
+    with Tricklers(nginx.port, SLOW_CLIENTS, tls=nginx.ssl_context()):
+        through_nginx = time_directory(proxied.server.directory_url, timeout=10,
+                                       verify=str(nginx.ca_cert_path))
+    with Tricklers(int(proxied.server.config["server"]["port"]), SLOW_CLIENTS):
+        direct = time_directory(f"{proxied.direct_url}/acme/directory", DIRECT_WAIT_SECONDS)
+    shown = "no answer" if direct is None else f"{direct:.3f}s"
+    print(f"\n/directory with {SLOW_CLIENTS} slow clients: through nginx {through_nginx:.3f}s; "
+          f"gunicorn directly: {shown} within {DIRECT_WAIT_SECONDS}s")
+    assert through_nginx is not None and through_nginx < ANSWER_WITHIN_SECONDS
+    assert direct is None  # 4 gunicorn threads, 40 slow clients: all threads wait on them
+    # Once they are gone, gunicorn answers again.
+    assert time_directory(f"{proxied.direct_url}/acme/directory", 10) is not None
