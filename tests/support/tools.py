@@ -1,4 +1,4 @@
-"""External programs the tests drive (lego, openssl).
+"""External programs the tests drive (lego, openssl, nginx, promtool).
 
 A missing program is a skip on a workstation, where the developer may not have installed it,
 but a failure when CI is set: `scripts/test` installs them there, and a skipped test proves
@@ -14,7 +14,7 @@ import pytest
 
 def required_tool(name: str, install_hint: str) -> str:
     """The path of `name`; skips (workstation) or fails (CI) when it is not installed."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/bin:/usr/local/bin")
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/usr/local/bin")
     if found is not None:
         return found
     if os.environ.get("CI"):
