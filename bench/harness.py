@@ -24,7 +24,7 @@ import yaml
 from paths import ROOT  # before acmeeh: puts src/ on sys.path
 from psycopg import sql
 
-from acmeeh.issuance import generate_dev_ca
+from acmeeh.issuance import DevCA, generate_dev_ca
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
@@ -105,7 +105,7 @@ def acmeeh_config(
     *,
     port: int,
     database_url: str,
-    ca: tuple[Path, Path],
+    ca: DevCA,
     http01_port: int,
     workers: int,
     worker_class: str,
@@ -126,7 +126,7 @@ def acmeeh_config(
             "graceful_timeout": 5,
         },
         "database": {"url": database_url, "auto_setup": True, "max_connections": pool_size},
-        "ca": {"certificate": str(ca[0]), "key": str(ca[1])},
+        "ca": ca.ca_settings(),
         "challenges": {
             "allowed_networks": ["127.0.0.0/8", "::1/128"],
             "http01": {"port": http01_port, "timeout_seconds": 5},
@@ -223,6 +223,6 @@ def start_acmeeh(workdir: Path, config: dict) -> AcmeehServer:
     raise SystemExit(f"acmeeh did not answer {server.directory_url} ({last})\n{tail}")
 
 
-def generate_ca(directory: Path) -> tuple[Path, Path]:
-    """A development CA (certificate, key with mode 0600) in `directory`."""
+def generate_ca(directory: Path) -> DevCA:
+    """A development CA (root, issuing intermediate, its key with mode 0600) in `directory`."""
     return generate_dev_ca(directory)

@@ -30,7 +30,7 @@ def test_dns01_manual_hooks(
     certbot.certonly_dns_manual(*domains, cert_name=cert_name)
 
     live = certbot.live(cert_name)
-    openssl_verify(acme_server.ca_cert_path, live / "cert.pem", untrusted=live / "chain.pem")
+    openssl_verify(acme_server.root_cert_path, live / "cert.pem", untrusted=live / "chain.pem")
     assert dns_names(certbot.certificate(cert_name)) == set(domains)
     # the server asked our DNS server (challenges.dns01.resolvers) for the TXT record ...
     assert (record, "TXT") in dns.queries

@@ -29,8 +29,8 @@ def test_issue_single_name_verifies_against_ca(acme_server: RunningServer, tmp_p
     certbot.certonly_standalone("a.localhost")
 
     live = certbot.live("a.localhost")
-    openssl_verify(acme_server.ca_cert_path, live / "cert.pem", untrusted=live / "chain.pem")
-    openssl_verify(acme_server.ca_cert_path, live / "fullchain.pem", untrusted=live / "chain.pem")
+    openssl_verify(acme_server.root_cert_path, live / "cert.pem", untrusted=live / "chain.pem")
+    openssl_verify(acme_server.root_cert_path, live / "fullchain.pem", untrusted=live / "chain.pem")
     cert = certbot.certificate("a.localhost")
     assert dns_names(cert) == {"a.localhost"}
     # fullchain = leaf followed by the chain; the leaf carries the key certbot generated
@@ -67,7 +67,7 @@ def test_multi_name_renew_and_revoke(acme_server: RunningServer, tmp_path: Path)
     assert second.serial_number != first.serial_number
     assert dns_names(second) == set(names)
     live = certbot.live("multi")
-    openssl_verify(acme_server.ca_cert_path, live / "cert.pem", untrusted=live / "chain.pem")
+    openssl_verify(acme_server.root_cert_path, live / "cert.pem", untrusted=live / "chain.pem")
     archive = certbot.archive("multi")
     assert load_pem_chain(archive / "cert1.pem")[0] == first
 
@@ -122,7 +122,7 @@ def test_dev_server_with_custom_config(start_acme_server, tmp_path: Path) -> Non
     certbot.certonly_standalone("dev.localhost")
 
     live = certbot.live("dev.localhost")
-    openssl_verify(server.ca_cert_path, live / "cert.pem", untrusted=live / "chain.pem")
+    openssl_verify(server.root_cert_path, live / "cert.pem", untrusted=live / "chain.pem")
     cert = certbot.certificate("dev.localhost")
     assert dns_names(cert) == {"dev.localhost"}
     lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc

@@ -65,7 +65,7 @@ def test_lego_issue_and_revoke(
     certs = path / "certificates"
     bundle = certs / f"{domain}.crt"
     issuer = certs / f"{domain}.issuer.crt"
-    openssl_verify(acme_server.ca_cert_path, bundle, untrusted=issuer)
+    openssl_verify(acme_server.root_cert_path, bundle, untrusted=issuer)
     leaf = load_pem_chain(bundle)[0]
     assert dns_names(leaf) == {domain}
 

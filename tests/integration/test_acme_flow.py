@@ -135,7 +135,7 @@ def test_issue_two_names_and_an_ip(acme_server, responder: Http01Responder) -> N
     got = set(sans.get_values_for_type(x509.DNSName))
     got |= {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
     assert got == set(names)
-    verify_chain(chain, acme_server.ca_cert_path, names[0])
+    verify_chain(chain, acme_server.root_cert_path, names[0])
 
     # §7.4 + authorization reuse: a second order for the same names is ready at once
     second = expect(client.new_order(names), 201).json()
@@ -147,10 +147,10 @@ def test_issue_two_names_and_an_ip(acme_server, responder: Http01Responder) -> N
     assert order_url in listed and created.headers["Location"] in listed
 
 
-def verify_chain(chain: list[x509.Certificate], ca_cert_path, dns_name: str) -> None:
+def verify_chain(chain: list[x509.Certificate], root_cert_path, dns_name: str) -> None:
     """Each certificate is signed by the next; the last by the CA; and a path-building
     verifier (RFC 5280 profile) accepts the leaf for `dns_name` with the CA as the only root."""
-    root = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
+    root = x509.load_pem_x509_certificate(root_cert_path.read_bytes())
     issuers = [c for c in chain[1:] if c != root]
     for child, parent in zip([chain[0], *issuers], [*issuers, root]):
         child.verify_directly_issued_by(parent)

@@ -46,7 +46,7 @@ def test_preauthorized_name_makes_the_next_order_ready(client, responder) -> Non
 
 @pytest.mark.parametrize(("kind", "value", "error", "status"), [
     ("dns", "*.wild.localhost", "rejectedIdentifier", 400),
-    ("dns", "bad..name", "rejectedIdentifier", 400),
+    ("dns", "bad..name", "malformed", 400),  # syntax is malformed (issue 12 item 3)
     ("email", "a@b.test", "unsupportedIdentifier", 400),
 ])
 def test_bad_preauthorization_requests(client, kind, value, error, status) -> None:

@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 import psycopg
@@ -30,6 +31,9 @@ from psycopg.conninfo import conninfo_to_dict
 
 from .database import ROOT, fresh_database, server_url
 from .dns import ZoneServer, free_port
+
+if TYPE_CHECKING:
+    from acmeeh.issuance import DevCA
 
 START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 15
@@ -96,7 +100,7 @@ def deep_merge(base: dict, overrides: dict) -> dict:
     return merged
 
 
-def _dev_ca(directory: Path) -> tuple[Path, Path]:
+def _dev_ca(directory: Path) -> DevCA:
     try:
         from acmeeh.issuance import generate_dev_ca
     except ImportError:  # running without PYTHONPATH=src and without `pip install -e .`
@@ -142,8 +146,9 @@ class RunningServer:
     process: subprocess.Popen
     base_url: str
     directory_url: str
-    ca_cert_path: Path
+    ca_cert_path: Path  # the issuing CA (ca.certificate)
     ca_key_path: Path
+    root_cert_path: Path  # the trust anchor a client verifies against
     http01_port: int
     tlsalpn01_port: int
     dns: ZoneServer
@@ -205,7 +210,7 @@ def base_config(
     port: int,
     workers: int,
     database_url: str,
-    ca: tuple[Path, Path],
+    ca: DevCA,
     http01_port: int,
     tlsalpn01_port: int,
     dns_address: str,
@@ -220,14 +225,16 @@ def base_config(
             "graceful_timeout": 5,
         },
         "database": {"url": database_url, "auto_setup": True, "max_connections": 5},
-        "ca": {"certificate": str(ca[0]), "key": str(ca[1])},
+        "ca": ca.ca_settings(),
         "challenges": {
             "allowed_networks": ["127.0.0.0/8", "::1/128"],
             "http01": {"port": http01_port, "timeout_seconds": 5},
             "tlsalpn01": {"port": tlsalpn01_port, "timeout_seconds": 5},
             "dns01": {"resolvers": [dns_address], "timeout_seconds": 5},
         },
-        "security": {"identifiers": {"allowed_suffixes": []}},
+        # Loopback addresses are refused as ip identifiers unless a network allows them.
+        "security": {"identifiers": {"allowed_suffixes": [],
+                                     "allowed_networks": ["127.0.0.0/8", "::1/128"]}},
         "logging": {"level": "INFO"},
     }
 
@@ -257,12 +264,11 @@ def start_server(
         drop_stale_databases()
     name = database_name(n)
     database_url = as_uri(fresh_database(name))
-    ca_cert, ca_key = _dev_ca(workdir / "ca")
     config = base_config(
         port=port,
         workers=workers,
         database_url=database_url,
-        ca=(ca_cert, ca_key),
+        ca=_dev_ca(workdir / "ca"),
         http01_port=free_port(),
         tlsalpn01_port=free_port(),
         dns_address=dns.address,
@@ -295,6 +301,7 @@ def start_server(
         directory_url=f"{external}{prefix}/directory",
         ca_cert_path=Path(config["ca"]["certificate"]),
         ca_key_path=Path(config["ca"]["key"]),
+        root_cert_path=Path(config["ca"].get("chain") or config["ca"]["certificate"]),
         http01_port=config["challenges"]["http01"]["port"],
         tlsalpn01_port=config["challenges"]["tlsalpn01"]["port"],
         dns=dns,

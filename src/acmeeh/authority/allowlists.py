@@ -13,8 +13,7 @@ import uuid
 from collections.abc import Sequence
 
 from ..protocol import problems
-from ..protocol.identifiers import Identifier, normalize
-from ..protocol.problems import Problem
+from ..protocol.identifiers import Identifier, from_operator
 from ..protocol.status import IdentifierType
 from ..store import accounts as account_store
 from ..store import allowlists as allowlist_store
@@ -22,6 +21,7 @@ from ..store import eab as eab_store
 from ..store.allowlists import AllowlistRow
 from ..store.db import Connection
 from ..store.records import AccountRow
+from . import policy
 from .env import Env
 
 SCOPES = ("global", "eab", "account")
@@ -55,11 +55,10 @@ def check(conn: Connection, account: AccountRow, identifiers: Sequence[Identifie
     bad = refused(entries, identifiers)
     if not bad:
         return
-    subs = [problems.rejected_identifier(f"{i.value} is not on this account's allowlist",
-                                         identifier=i.to_json()) for i in bad]
-    if len(subs) == 1:
-        raise subs[0]
-    raise Problem(subs[0].type, "; ".join(p.detail for p in subs), 400, subproblems=subs)
+    policy.raise_refusals([
+        problems.rejected_identifier(f"{i.value} is not on this account's allowlist",
+                                     identifier=i.to_json()) for i in bad
+    ])
 
 
 def normalize_entry(kind: str, value: str) -> str:
@@ -73,8 +72,8 @@ def normalize_entry(kind: str, value: str) -> str:
     if kind == "suffix":
         if is_ip or text.startswith("*."):
             raise problems.malformed("a suffix entry is a dns name without a wildcard")
-        return normalize("dns", text).value
-    return normalize("ip" if is_ip else "dns", text).value
+        return from_operator("dns", text).value
+    return from_operator("ip" if is_ip else "dns", text).value
 
 
 def add_entry(

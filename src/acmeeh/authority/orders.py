@@ -38,15 +38,14 @@ def new_order(
     """
     if msg.not_before is not None or msg.not_after is not None:
         raise problems.malformed("notBefore and notAfter are not supported; omit them")
-    identifiers = sorted(msg.normalized_identifiers())
-    policy.check_identifiers(identifiers, env.settings.security.identifiers)
+    identifiers = policy.screen(msg.identifiers, env.settings.security.identifiers)
     enabled = env.settings.challenges.enabled
     offered = {i: policy.challenge_types(i, enabled) for i in identifiers}
-    unusable = [i for i, types in offered.items() if not types]
-    if unusable:
-        raise problems.rejected_identifier(
-            "no enabled challenge type can validate " + ", ".join(i.value for i in unusable)
-        )
+    policy.raise_refusals([
+        problems.rejected_identifier(f"no enabled challenge type can validate {i.value}",
+                                     identifier=i.to_json())
+        for i, types in offered.items() if not types
+    ])
     now = env.clock()
     cfg = env.settings.order
     order_expires = now + timedelta(seconds=cfg.lifetime_seconds)

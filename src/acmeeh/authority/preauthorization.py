@@ -21,16 +21,16 @@ def new_authz(
     stand for a wildcard name (§7.4.1). Refused with 503 while maintenance mode is on.
     """
     maintenance.check_open(env)
-    ident = msg.normalized_identifier()
+    (ident,) = policy.screen([msg.identifier], env.settings.security.identifiers)
     if ident.wildcard:
         raise problems.rejected_identifier(
             "wildcard identifiers cannot be pre-authorized (RFC 8555 §7.4.1); use newOrder",
             identifier=ident.to_json(),
         )
-    policy.check_identifiers([ident], env.settings.security.identifiers)
     types = policy.challenge_types(ident, env.settings.challenges.enabled)
     if not types:
-        raise problems.rejected_identifier(f"no enabled challenge type can validate {ident.value}")
+        raise problems.rejected_identifier(f"no enabled challenge type can validate {ident.value}",
+                                           identifier=ident.to_json())
     with env.pool.connection() as conn, conn.transaction():
         allowlists.check(conn, account, [ident])
         ratelimits.check_failed_validations(env, conn, account, [ident], remote_addr)

@@ -20,7 +20,7 @@ from typing import Any
 from acmeeh.cli.db import apply_migrations
 from acmeeh.cli.serve import run_dev_server
 from acmeeh.config import Settings, settings_from_dict
-from acmeeh.issuance import generate_dev_ca
+from acmeeh.issuance import DevCA, generate_dev_ca
 from acmeeh.logs import configure_logging
 from acmeeh.store import db as store_db
 
@@ -76,18 +76,19 @@ def _literal(text: str) -> str:
     return text.replace("${", "$${")
 
 
-def dev_config(*, port: int, database_url: str, ca_cert: Path, ca_key: Path) -> dict[str, Any]:
+def dev_config(*, port: int, database_url: str, ca: DevCA) -> dict[str, Any]:
     """The configuration dict of development mode (every other key takes its schema default)."""
     return {
         "server": {"external_url": f"http://127.0.0.1:{port}", "bind": "127.0.0.1", "port": port},
         "database": {"url": _literal(database_url), "auto_setup": True},
-        "ca": {"certificate": _literal(str(ca_cert)), "key": _literal(str(ca_key))},
+        "ca": {name: _literal(path) for name, path in ca.ca_settings().items()},
         "challenges": {
             "allowed_networks": ["127.0.0.0/8", "::1/128"],
             "http01": {"port": HTTP01_PORT},
             "tlsalpn01": {"port": TLSALPN01_PORT},
         },
-        "security": {"identifiers": {"allowed_suffixes": ["localhost"]}},
+        "security": {"identifiers": {"allowed_suffixes": ["localhost"],
+                                     "allowed_networks": ["127.0.0.0/8", "::1/128"]}},
         "dev": {"enabled": True},
     }
 
@@ -100,7 +101,7 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def banner(settings: Settings, home: Path, ca_cert: Path) -> str:
+def banner(settings: Settings, home: Path, root: Path) -> str:
     """What to tell the developer: where things are and the exact certbot command."""
     directory = f"{settings.server.external_url}{settings.acme.path_prefix}/directory"
     certbot_dir = shown_path(home / "certbot")
@@ -128,7 +129,7 @@ def banner(settings: Settings, home: Path, ca_cert: Path) -> str:
             "ACMEEH development server (not for production)",
             f"  data:        {shown_path(home)} (database and CA are kept across restarts)",
             f"  directory:   {directory}",
-            f"  CA cert:     {ca_cert}",
+            f"  CA root:     {root} (trust this; leaves come from its intermediate)",
             "  get a certificate for any name under .localhost:",
             "    " + shlex.join(certbot),
         ]
@@ -143,10 +144,9 @@ def run(args: argparse.Namespace) -> int:
     port = dev_port()
     home = prepare_home(dev_home())
     database_url = start_database(home)
-    ca_cert, ca_key = generate_dev_ca(home / "ca")
-    settings = settings_from_dict(
-        dev_config(port=port, database_url=database_url, ca_cert=ca_cert, ca_key=ca_key), environ={}
-    )
+    ca = generate_dev_ca(home / "ca")
+    settings = settings_from_dict(dev_config(port=port, database_url=database_url, ca=ca),
+                                  environ={})
     apply_migrations(settings)
-    print(banner(settings, home, ca_cert), flush=True)
+    print(banner(settings, home, ca.root), flush=True)
     return run_dev_server(settings)

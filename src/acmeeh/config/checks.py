@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from acmeeh.config.names import canonical_name
+
 _LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?")
 
@@ -44,6 +46,8 @@ def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
         else:
             doc["server"]["external_url"] = url.rstrip("/")
 
+    for dotted in ("security.identifiers.forbidden_names", "security.identifiers.allowed_suffixes"):
+        yield from _canonical_names(doc, dotted)
     yield from _each(doc, "challenges.dns01.resolvers", resolver_problem)
     yield from _each(doc, "challenges.allowed_networks", cidr_problem)
     yield from _each(doc, "security.identifiers.allowed_networks", cidr_problem)
@@ -104,6 +108,20 @@ def _each(
     for i, item in enumerate(items):
         if isinstance(item, str) and (problem := check(item)):
             yield f"{dotted}[{i}]", problem
+
+
+def _canonical_names(doc: dict[str, Any], dotted: str) -> Iterator[tuple[str, str]]:
+    """Rewrite a list of names in place to their canonical form; an error per bad entry."""
+    items = _get(doc, dotted)
+    if not isinstance(items, list):
+        return
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            continue
+        try:
+            items[i] = canonical_name(item)
+        except ValueError as exc:
+            yield f"{dotted}[{i}]", str(exc)
 
 
 def external_url_problem(url: str) -> str | None:

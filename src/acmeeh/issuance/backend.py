@@ -44,7 +44,7 @@ class CABackend(Protocol):
 
     @property
     def chain_pem(self) -> str:
-        """Issuer PEM then ca.chain PEMs (what follows the leaf in a download)."""
+        """Issuer PEM then ca.chain PEMs, trust anchors left out (what follows the leaf)."""
         ...
 
     def sign(

@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from acmeeh.issuance.chains import intermediates
 from acmeeh.issuance.keyfiles import CAError, IssuerKey
 from acmeeh.issuance.profiles import IssuedCertificate, build_leaf, describe, leaf_validity, to_pem
 
@@ -71,7 +72,8 @@ class LocalCA:
         self._crl_url = crl_url
         self._ocsp_url = ocsp_url
         self._clock = clock
-        self._chain_pem = "".join(to_pem(c) for c in (certificate, *self._chain))
+        # RFC 8555 §7.4.2: the leaf's chain up to, not including, the trust anchor.
+        self._chain_pem = "".join(to_pem(c) for c in intermediates((certificate, *self._chain)))
 
     def __repr__(self) -> str:  # never show the key
         return f"LocalCA(issuer={self._certificate.subject.rfc4514_string()!r})"
@@ -82,7 +84,7 @@ class LocalCA:
 
     @property
     def chain_pem(self) -> str:
-        """The issuer certificate then ca.chain, PEM, as sent after the leaf."""
+        """The issuer certificate then ca.chain, PEM, as sent after the leaf; no root."""
         return self._chain_pem
 
     def sign(

@@ -1,11 +1,15 @@
 """ACME identifiers (RFC 8555 §7.1.4 / §9.7.7, RFC 8738): syntax and canonical form.
 
-Only syntax lives here; which names the CA is willing to serve (suffix lists,
-single-label names, forbidden names) is policy and is decided by ``authority``.
+Only syntax lives here; which names the CA is willing to serve (suffix lists, forbidden
+names, address ranges) is policy and is decided by ``authority``. A client must send the
+canonical text: every syntax or size defect is ``malformed`` (as Boulder does), and only
+policy refusals are ``rejectedIdentifier``. Operators may write names more loosely
+(U-labels, a trailing dot): ``from_operator`` turns their text into the canonical form.
 """
 
 from __future__ import annotations
 
+import contextlib
 import encodings.idna
 import ipaddress
 import re
@@ -18,8 +22,6 @@ from acmeeh.protocol.status import IdentifierType
 
 _LDH = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _MAX_NAME = 253
-# RFC 3490 §3.1: these full stops separate labels like "." does.
-_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 # IDNA2008 "deviation" characters (UTS #46 §4): IDNA2003 maps them away (ß → ss) but
 # IDNA2008 keeps them, so the same U-label names two different hosts. Refuse them.
 _DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
@@ -48,10 +50,11 @@ class Identifier:
 
 
 def normalize(type: str, value: str) -> Identifier:
-    """Check syntax and return the canonical identifier.
+    """Check a client's identifier and return it in canonical form.
 
-    Raises ``malformed`` (not a string / empty), ``unsupportedIdentifier`` (unknown type)
-    or ``rejectedIdentifier`` (invalid name or address).
+    Raises ``malformed`` for any syntax or size defect (RFC 8555 §7.1.4: A-labels only, no
+    trailing dot; RFC 8738 §3: canonical address text) and ``unsupportedIdentifier`` for an
+    unknown type. ASCII letters are folded to lower case (RFC 4343).
     """
     if not isinstance(type, str) or not isinstance(value, str):
         raise problems.malformed("identifier type and value must be strings")
@@ -65,8 +68,39 @@ def normalize(type: str, value: str) -> Identifier:
     )
 
 
-def _reject(detail: str, ident: dict[str, str]) -> Problem:
-    return problems.rejected_identifier(detail, identifier=ident)
+def from_operator(type: str, value: str) -> Identifier:
+    """An identifier an operator typed (admin API): spaces around it, U-labels and one
+    trailing dot are accepted and turned into the canonical form; the result must then pass
+    :func:`normalize`. Raises ``malformed`` naming the defect."""
+    text = value.strip() if isinstance(value, str) else value
+    if type == IdentifierType.DNS and isinstance(text, str):
+        text = a_label_name(text.removesuffix("."), {"type": "dns", "value": value})
+    elif type == IdentifierType.IP and isinstance(text, str):
+        with contextlib.suppress(ValueError):  # not an address: normalize() says why
+            text = ipaddress.ip_address(text).compressed
+    return normalize(type, text)
+
+
+def a_label_name(text: str, ident: dict[str, str]) -> str:
+    """Each non-ASCII label of `text` as its A-label (IDNA, RFC 5891); ``malformed`` when a
+    label cannot be one."""
+    labels = text.split(".")
+    out = []
+    for label in labels:
+        if label.isascii():
+            out.append(label)
+            continue
+        if _DEVIATIONS.intersection(label) or not _u_label_chars_ok(label):
+            raise _malformed(f"{text!r} holds characters not allowed in a host name", ident)
+        try:
+            out.append(encodings.idna.ToASCII(label).decode("ascii"))
+        except UnicodeError:
+            raise _malformed(f"{text!r} is not a valid internationalized name", ident) from None
+    return ".".join(out)
+
+
+def _malformed(detail: str, ident: dict[str, str]) -> Problem:
+    return problems.malformed(detail, identifier=ident)
 
 
 def _is_ip_literal(text: str) -> bool:
@@ -82,51 +116,46 @@ def _is_ip_literal(text: str) -> bool:
 
 
 def _normalize_dns(raw: str, ident: dict[str, str]) -> str:
-    name = raw.strip().lower().translate(_DOTS)
-    if not name:
-        raise problems.malformed("dns identifier value is empty", identifier=ident)
-    name = name.removesuffix(".")  # one trailing dot: the root, same name (RFC 1034 §3.1)
-    if not name or name.endswith(".") or name.startswith("."):
-        raise _reject(f"{raw!r} has an empty label", ident)
+    if not raw.strip():
+        raise _malformed("dns identifier value is empty", ident)
+    if not raw.isascii():
+        # RFC 8555 §7.1.4: internationalized names are sent as A-labels, never U-labels.
+        raise _malformed(f"{raw!r} is not ASCII; send internationalized names as A-labels", ident)
+    name = raw.lower()
+    if name.endswith("."):
+        raise _malformed(f"{raw!r} ends with a dot; send the name without it", ident)
     if _is_ip_literal(name):
         # RFC 8738 §3: IP addresses use the "ip" identifier type, never "dns".
-        raise _reject(f"{raw!r} is an IP address; use an identifier of type ip", ident)
+        raise _malformed(f"{raw!r} is an IP address; use an identifier of type ip", ident)
+    if len(name) > _MAX_NAME:
+        raise _malformed(f"name is longer than {_MAX_NAME} characters", ident)
     wildcard = name.startswith("*.")
     rest = name[2:] if wildcard else name
     if "*" in rest:
-        raise _reject("a wildcard is only allowed as the entire leftmost label", ident)
+        raise _malformed("a wildcard is only allowed as the entire leftmost label", ident)
     labels = rest.split(".")
     if wildcard and len(labels) < 2:
-        raise _reject("a wildcard must cover a name of at least two labels", ident)
-    a_labels = [_to_a_label(label, raw, ident) for label in labels]
-    result = ("*." if wildcard else "") + ".".join(a_labels)
-    if len(result) > _MAX_NAME:
-        raise _reject(f"name is longer than {_MAX_NAME} characters", ident)
-    if a_labels[-1].isdigit():
+        raise _malformed("a wildcard must cover a name of at least two labels", ident)
+    for label in labels:
+        _check_label(label, raw, ident)
+    if labels[-1].isdigit():
         # RFC 3696 §2: a top-level label is never all-numeric; such names read as IPs.
-        raise _reject(f"{raw!r} ends in an all-numeric label", ident)
-    return result
+        raise _malformed(f"{raw!r} ends in an all-numeric label", ident)
+    return name
 
 
-def _to_a_label(label: str, raw: str, ident: dict[str, str]) -> str:
-    """One label to its A-label, or a rejectedIdentifier."""
+def _check_label(label: str, raw: str, ident: dict[str, str]) -> None:
+    """One ASCII label: letters, digits and inner hyphens, at most 63 octets, a valid A-label
+    when it is one; else ``malformed``."""
     if not label:
-        raise _reject(f"{raw!r} has an empty label", ident)
-    if not label.isascii():
-        if _DEVIATIONS.intersection(label):
-            raise _reject(f"{raw!r} holds a character IDNA2003 and IDNA2008 treat apart", ident)
-        if not _u_label_chars_ok(label):
-            raise _reject(f"{raw!r} holds characters not allowed in a host name", ident)
-        try:
-            label = encodings.idna.ToASCII(label).decode("ascii")
-        except UnicodeError:
-            raise _reject(f"{raw!r} is not a valid internationalized name", ident) from None
-    if not _LDH.fullmatch(label) or len(label) > 63:
-        raise _reject(f"label {label!r} is not letters, digits and inner hyphens", ident)
+        raise _malformed(f"{raw!r} has an empty label", ident)
+    if len(label) > 63:
+        raise _malformed(f"label {label[:20]!r}... is longer than 63 octets", ident)
+    if not _LDH.fullmatch(label):
+        raise _malformed(f"label {label!r} is not letters, digits and inner hyphens", ident)
     # RFC 5891 §4.2.3.1: "??--" labels are reserved; only "xn--" (A-labels) exist.
     if label[2:4] == "--" and not (label.startswith("xn--") and _a_label_ok(label)):
-        raise _reject(f"label {label!r} is not a valid A-label", ident)
-    return label
+        raise _malformed(f"label {label!r} is not a valid A-label", ident)
 
 
 def _u_label_chars_ok(label: str) -> bool:
@@ -152,23 +181,44 @@ def _a_label_ok(label: str) -> bool:
 
 
 def _normalize_ip(raw: str, ident: dict[str, str]) -> str:
-    text = raw.strip()
-    if not text:
-        raise problems.malformed("ip identifier value is empty", identifier=ident)
-    if "%" in text:
-        raise _reject("IPv6 zone identifiers are not allowed", ident)
-    if "/" in text:
-        raise _reject("an ip identifier is one address, not a network", ident)
-    if (
-        "." in text
-        and ":" not in text
-        and any(len(part) > 1 and part.startswith("0") for part in text.split("."))
-    ):
-        # Leading zeros read as octal in some parsers (inet_aton); refuse the ambiguity.
-        raise _reject(f"{raw!r} has leading zeros", ident)
+    if not raw.strip():
+        raise _malformed("ip identifier value is empty", ident)
+    if "%" in raw:
+        raise _malformed("IPv6 zone identifiers are not allowed", ident)
+    if "/" in raw:
+        raise _malformed("an ip identifier is one address, not a network", ident)
     try:
-        address = ipaddress.ip_address(text)
+        address = ipaddress.ip_address(raw)
     except ValueError:
-        raise _reject(f"{raw!r} is not an IPv4 or IPv6 address", ident) from None
-    # RFC 8738 §3 / RFC 5952 §4: IPv6 in its compressed lower-case text form.
+        raise _malformed(f"{raw!r} is not an IPv4 or IPv6 address", ident) from None
+    if raw not in canonical_texts(address):
+        # RFC 8738 §3: RFC 1123 §2.1 dotted quad for IPv4, RFC 5952 §4 text for IPv6.
+        raise _malformed(
+            f"{raw!r} is not in canonical form; send {address.compressed!r}", ident
+        )
     return address.compressed
+
+
+def canonical_texts(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> tuple[str, ...]:
+    """The spellings RFC 8738 §3 accepts for `address`: its compressed lower-case form, and
+    for an IPv6 address that embeds IPv4 the mixed notation of RFC 5952 §5 as well."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return (str(address),)
+    embedded = embedded_ipv4(address)
+    if embedded is None:
+        return (address.compressed,)
+    head = "::ffff:" if address.ipv4_mapped else "::"
+    return (address.compressed, f"{head}{embedded}")
+
+
+def _ipv4_compatible(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address inside a deprecated IPv4-compatible address (::a.b.c.d, RFC 4291
+    §2.5.5.1); None for others, including :: and ::1."""
+    if int(address) >> 32 == 0 and int(address) > 1:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped or IPv4-compatible IPv6 address stands for, else None."""
+    return address.ipv4_mapped or _ipv4_compatible(address)

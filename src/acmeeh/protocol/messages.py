@@ -15,9 +15,7 @@ from josepy import errors as jose_errors
 from josepy.json_util import JSONObjectWithFields, field
 
 from acmeeh.protocol import problems
-from acmeeh.protocol.identifiers import Identifier, normalize
 from acmeeh.protocol.jws import b64url_decode, b64url_encode, check_flattened, json_object
-from acmeeh.protocol.problems import Problem
 from acmeeh.protocol.status import RevocationReason
 
 Decoder = Callable[[Any], Any]
@@ -173,25 +171,6 @@ class NewOrder(_Message):
     replaces: str | None = field("replaces", omitempty=True, decoder=_optional(_string("replaces")))
     profile: str | None = field("profile", omitempty=True, decoder=_optional(_string("profile")))
 
-    def normalized_identifiers(self) -> tuple[Identifier, ...]:
-        """The identifiers normalised, in request order without duplicates.
-
-        One refused identifier raises its own problem; several raise ``compound`` with one
-        subproblem each (RFC 8555 §6.7.1).
-        """
-        found: dict[Identifier, None] = {}
-        failures: list[Problem] = []
-        for raw in self.identifiers:
-            try:
-                found[normalize(raw["type"], raw["value"])] = None
-            except Problem as problem:
-                failures.append(problem)
-        if len(failures) == 1:
-            raise failures[0]
-        if failures:
-            raise problems.compound(f"{len(failures)} identifiers were refused", failures)
-        return tuple(found)
-
 
 class Finalize(_Message):
     """RFC 8555 §7.4 finalize: ``csr`` is the DER bytes (base64url on the wire)."""
@@ -205,9 +184,6 @@ class NewAuthorization(_Message):
     identifier: dict[str, str] = field(
         "identifier", decoder=lambda v: _identifiers([v] if isinstance(v, dict) else v)[0]
     )
-
-    def normalized_identifier(self) -> Identifier:
-        return normalize(self.identifier["type"], self.identifier["value"])
 
 
 class AuthorizationUpdate(_Message):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response
+from flask import Response, request
 
 from ..authority import certificates, revocation
 from ..protocol.messages import Revocation
@@ -11,15 +11,27 @@ from . import envelope
 from .blueprint import acme
 from .context import ctx
 
+PEM_CHAIN = "application/pem-certificate-chain"  # RFC 8555 §9.1
+
 
 @acme.post("/cert/<uuid:cert_id>")
 def certificate(cert_id: uuid.UUID) -> Response:
     signed = envelope.verify("kid")
     signed.require_post_as_get()
-    row = certificates.get_certificate(ctx().env, signed.need_account(), cert_id)
-    resp = Response(row.pem_chain, content_type="application/pem-certificate-chain")
-    resp.headers.add("Link", f'<{ctx().urls.issuer()}>;rel="up"')
+    served = certificates.download(ctx().env, signed.need_account(), cert_id)
+    resp = Response(served.pem_chain, content_type=PEM_CHAIN)
+    if served.needs_up:  # RFC 8555 §7.4.2: where the issuer's certificate can be fetched
+        resp.headers.add("Link", f'<{ctx().urls.issuer()}>;rel="up"')
     return resp
+
+
+@acme.route("/issuer", methods=["GET", "POST"])
+def issuer() -> Response:
+    """The signing CA's certificate: GET, or POST-as-GET as RFC 8555 §6.3 has clients fetch
+    every resource a Link header names."""
+    if request.method == "POST":
+        envelope.verify("kid").require_post_as_get()
+    return Response(certificates.issuer_pem(ctx().env), content_type=PEM_CHAIN)
 
 
 @acme.post("/revoke-cert")

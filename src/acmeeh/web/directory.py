@@ -1,15 +1,19 @@
-"""Directory (RFC 8555 §7.1.1), newNonce (§7.2) and the issuer certificate."""
+"""Directory (RFC 8555 §7.1.1) and newNonce (§7.2)."""
 from __future__ import annotations
 
 from flask import Response, request
 
+from . import envelope
 from .blueprint import acme, json_response
 from .context import ctx
 from .pki import renewal_info_url
 
 
-@acme.get("/directory")
+@acme.route("/directory", methods=["GET", "POST"])
 def directory() -> Response:
+    """GET, or POST-as-GET: every response links here with rel="index" (RFC 8555 §7.1)."""
+    if request.method == "POST":
+        envelope.verify("kid").require_post_as_get()
     c = ctx()
     acme_cfg = c.env.settings.acme
     meta: dict = {"externalAccountRequired": bool(acme_cfg.external_account_required)}
@@ -42,9 +46,3 @@ def new_nonce() -> Response:
     resp.headers.pop("Content-Type", None)
     resp.headers["Cache-Control"] = "no-store"
     return resp
-
-
-@acme.get("/issuer")
-def issuer() -> Response:
-    """The signing CA certificate, target of the certificate's Link rel="up"."""
-    return Response(ctx().env.ca.chain_pem, content_type="application/pem-certificate-chain")

@@ -45,8 +45,14 @@ class SignedRequest:
 
 
 def request_url() -> str:
-    """The URL the client addressed, as seen through server.external_url."""
-    return ctx().urls.base.removesuffix(ctx().env.settings.acme.path_prefix) + request.path
+    """The URL the client addressed, query included, as seen through server.external_url.
+
+    RFC 8555 §6.4: the JWS `url` is the request URL, so a link with a query (the orders list's
+    rel="next") is signed as it was given.
+    """
+    url = ctx().urls.base.removesuffix(ctx().env.settings.acme.path_prefix) + request.path
+    query = request.query_string.decode("latin-1")
+    return f"{url}?{query}" if query else url
 
 
 def _checked(row: AccountRow | None) -> AccountRow:

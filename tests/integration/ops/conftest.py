@@ -13,7 +13,7 @@ from support.server import deep_merge
 
 from acmeeh.app import create_app
 from acmeeh.config.load import settings_from_dict
-from acmeeh.issuance import generate_dev_ca
+from acmeeh.issuance import DevCA, generate_dev_ca
 
 
 @pytest.fixture(scope="module")
@@ -24,22 +24,22 @@ def ops_db() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def dev_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def dev_ca(tmp_path_factory: pytest.TempPathFactory) -> DevCA:
     return generate_dev_ca(tmp_path_factory.mktemp("ops_ca"))
 
 
-def app_settings(db_url: str, ca: tuple[Path, Path], overrides: dict | None = None) -> Any:
+def app_settings(db_url: str, ca: DevCA, overrides: dict | None = None) -> Any:
     base = {
         "server": {"external_url": "http://127.0.0.1:1"},
         "database": {"url": db_url, "max_connections": 3, "connect_timeout": 2},
-        "ca": {"certificate": str(ca[0]), "key": str(ca[1])},
+        "ca": ca.ca_settings(),
         "challenges": {"dns01": {"resolvers": ["127.0.0.1:9"], "timeout_seconds": 1}},
     }
     return settings_from_dict(deep_merge(base, overrides or {}))
 
 
 @pytest.fixture
-def make_app(ops_db: str, dev_ca: tuple[Path, Path]) -> Iterator[Callable[..., Flask]]:
+def make_app(ops_db: str, dev_ca: DevCA) -> Iterator[Callable[..., Flask]]:
     """make_app(overrides=None) → a Flask app from create_app (no background loops); every
     app's runtime is shut down at teardown."""
     built: list[Flask] = []

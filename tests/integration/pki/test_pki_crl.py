@@ -80,10 +80,10 @@ def test_revocation_reaches_crl_and_openssl_verify(pki_server, issue, tmp_path) 
     assert "Superseded" in text
     pem_path = tmp_path / "current-crl.pem"
     openssl("crl", "-inform", "DER", "-in", str(der_path), "-out", str(pem_path), check=True)
-    ca = str(pki_server.ca_cert_path)
-    bad = openssl("verify", "-crl_check", "-CAfile", ca, "-CRLfile", str(pem_path), str(revoked.pem_path))
+    trust = ("-CAfile", str(pki_server.root_cert_path), "-untrusted", str(pki_server.ca_cert_path))
+    bad = openssl("verify", "-crl_check", *trust, "-CRLfile", str(pem_path), str(revoked.pem_path))
     assert bad.returncode != 0 and "certificate revoked" in bad.stdout + bad.stderr
-    good = openssl("verify", "-crl_check", "-CAfile", ca, "-CRLfile", str(pem_path), str(kept.pem_path))
+    good = openssl("verify", "-crl_check", *trust, "-CRLfile", str(pem_path), str(kept.pem_path))
     assert good.returncode == 0, good.stdout + good.stderr
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -61,7 +62,8 @@ def parsed(response: requests.Response) -> ocsp.OCSPResponse:
 
 def openssl_ocsp(server, leaf_path, *extra: str) -> str:
     done = openssl("ocsp", "-issuer", str(server.ca_cert_path), "-cert", str(leaf_path),
-                   "-url", ocsp_url(server), "-CAfile", str(server.ca_cert_path), "-resp_text",
+                   "-url", ocsp_url(server), "-CAfile", str(server.root_cert_path),
+                   "-verify_other", str(server.ca_cert_path), "-resp_text",
                    *extra)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Response verify OK" in done.stderr + done.stdout, done.stdout + done.stderr
@@ -163,10 +165,13 @@ def other_ca_leaf() -> tuple[x509.Certificate, x509.Certificate]:
 
 
 def unknown_serial_request(server) -> bytes:
+    """RFC 6960 §4.1.1 CertID of a serial the CA never issued: SHA-1 of the issuer's name and
+    of its public key bits (which is the dev CA's key identifier, RFC 5280 §4.2.1.2 (1))."""
     issuer = ca_cert(server)
-    probe = ocsp.OCSPRequestBuilder().add_certificate(issuer, issuer, hashes.SHA1()).build()
+    name_hash = hashlib.sha1(issuer.subject.public_bytes()).digest()  # noqa: S324 (RFC 6960)
+    key_hash = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     return ocsp.OCSPRequestBuilder().add_certificate_by_hash(
-        probe.issuer_name_hash, probe.issuer_key_hash, x509.random_serial_number(), hashes.SHA1()
+        name_hash, key_hash, x509.random_serial_number(), hashes.SHA1()
     ).build().public_bytes(serialization.Encoding.DER)
 
 

@@ -16,7 +16,7 @@ from support.dns import free_port
 from support.server import as_uri, drop_database
 
 from acmeeh.cli.args import version
-from acmeeh.issuance import generate_dev_ca
+from acmeeh.issuance import DevCA, generate_dev_ca
 
 ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT = 60
@@ -121,6 +121,20 @@ def test_validate_only_reports_every_error(tmp_path: Path) -> None:
     ]
 
 
+def test_validate_only_reports_a_forbidden_name_that_is_no_host_name(tmp_path: Path) -> None:
+    """Issue 11 item 7: a forbidden_names entry that is not a name fails the check (it would
+    otherwise block nothing)."""
+    config = write_config(
+        tmp_path / "c.yaml",
+        base_config(security={"identifiers": {"forbidden_names": ["Bücher.example", "bad..name"]}}),
+    )
+    done = acmeeh("-c", str(config), "--validate-only", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.splitlines() == [
+        "acmeeh: config error: security.identifiers.forbidden_names[1]: 'bad..name' has an empty label",
+    ]
+
+
 @pytest.mark.parametrize("extra", [[], ["--validate-only"], ["db", "status"]])
 def test_missing_config_file(tmp_path: Path, extra: list[str]) -> None:
     missing = tmp_path / "nope.yaml"
@@ -160,15 +174,12 @@ def test_runtime_error_is_one_line_and_debug_shows_the_traceback(tmp_path: Path)
 
 
 @pytest.fixture
-def dev_ca(tmp_path: Path) -> tuple[Path, Path]:
+def dev_ca(tmp_path: Path) -> DevCA:
     return generate_dev_ca(tmp_path / "ca")
 
 
-def test_ca_test_sign(tmp_path: Path, dev_ca: tuple[Path, Path]) -> None:
-    cert, key = dev_ca
-    config = write_config(
-        tmp_path / "c.yaml", base_config(ca={"certificate": str(cert), "key": str(key)})
-    )
+def test_ca_test_sign(tmp_path: Path, dev_ca: DevCA) -> None:
+    config = write_config(tmp_path / "c.yaml", base_config(ca=dev_ca.ca_settings()))
     done = acmeeh("-c", str(config), "ca", "test-sign", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -177,16 +188,16 @@ def test_ca_test_sign(tmp_path: Path, dev_ca: tuple[Path, Path]) -> None:
     assert "  SANs:       test-sign.invalid" in lines
     assert any(line.startswith("  serial:     ") and len(line.split()[-1]) > 8 for line in lines)
     assert any(line.startswith("  not after:  ") for line in lines)
-    assert done.stdout.count("-----BEGIN CERTIFICATE-----") == 2  # leaf + dev root
+    # leaf + issuing intermediate; the root (a trust anchor) is never sent
+    assert done.stdout.count("-----BEGIN CERTIFICATE-----") == 2
+    assert dev_ca.root.read_text().strip() not in done.stdout
     assert "PRIVATE KEY" not in done.stdout
 
 
-def test_ca_test_sign_refuses_a_readable_key(tmp_path: Path, dev_ca: tuple[Path, Path]) -> None:
-    cert, key = dev_ca
+def test_ca_test_sign_refuses_a_readable_key(tmp_path: Path, dev_ca: DevCA) -> None:
+    key = dev_ca.key
     key.chmod(0o644)
-    config = write_config(
-        tmp_path / "c.yaml", base_config(ca={"certificate": str(cert), "key": str(key)})
-    )
+    config = write_config(tmp_path / "c.yaml", base_config(ca=dev_ca.ca_settings()))
     done = acmeeh("-c", str(config), "ca", "test-sign", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.startswith("acmeeh: error: ") and str(key) in done.stderr

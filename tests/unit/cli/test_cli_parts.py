@@ -18,6 +18,7 @@ from acmeeh.cli import dev
 from acmeeh.cli.args import build_parser, wants_dev_server
 from acmeeh.cli.report import config_summary, describe_database, one_line
 from acmeeh.config import settings_from_dict
+from acmeeh.issuance import DevCA
 from acmeeh.server import gunicorn as gunicorn_server
 
 BASE = {"server": {"external_url": "https://acme.example.com"}}
@@ -210,14 +211,14 @@ def test_sighup_reload_rereads_the_file(tmp_path: Path, restore_root: None) -> N
 
 
 def test_dev_config_is_valid_and_as_documented(tmp_path: Path) -> None:
-    cert, key = tmp_path / "ca" / "ca.pem", tmp_path / "ca" / "ca-key.pem"
+    ca = DevCA(root=tmp_path / "ca" / "root.pem", certificate=tmp_path / "ca" / "i.pem",
+               key=tmp_path / "ca" / "i-key.pem")
     url = f"postgresql://postgres:@/acmeeh?host={tmp_path}/pgdata"
-    s = settings_from_dict(
-        dev.dev_config(port=8443, database_url=url, ca_cert=cert, ca_key=key), environ={}
-    )
+    s = settings_from_dict(dev.dev_config(port=8443, database_url=url, ca=ca), environ={})
     assert s.server.external_url == "http://127.0.0.1:8443" and s.server.bind == "127.0.0.1"
     assert s.database.url == url and s.database.auto_setup is True
-    assert (s.ca.certificate, s.ca.key) == (str(cert), str(key))
+    assert (s.ca.certificate, s.ca.key, s.ca.chain) == (
+        str(ca.certificate), str(ca.key), str(ca.root))
     assert s.challenges.allowed_networks == ("127.0.0.0/8", "::1/128")
     assert (s.challenges.http01.port, s.challenges.tlsalpn01.port) == (5002, 5001)
     assert s.security.identifiers.allowed_suffixes == ("localhost",)
@@ -227,9 +228,8 @@ def test_dev_config_is_valid_and_as_documented(tmp_path: Path) -> None:
 def test_dev_config_keeps_dollar_paths_literal(tmp_path: Path) -> None:
     odd = tmp_path / "${HOME}"
     s = settings_from_dict(
-        dev.dev_config(
-            port=1, database_url="postgresql://x@/y", ca_cert=odd / "c", ca_key=odd / "k"
-        ),
+        dev.dev_config(port=1, database_url="postgresql://x@/y",
+                       ca=DevCA(root=odd / "r", certificate=odd / "c", key=odd / "k")),
         environ={},
     )
     assert s.ca.certificate == str(odd / "c")
@@ -244,14 +244,14 @@ def test_banner_has_the_exact_certbot_command(
         dev.dev_config(
             port=8443,
             database_url="postgresql://x@/y",
-            ca_cert=home / "ca" / "ca.pem",
-            ca_key=home / "ca" / "ca-key.pem",
+            ca=DevCA(root=home / "ca" / "root.pem", certificate=home / "ca" / "i.pem",
+                     key=home / "ca" / "i-key.pem"),
         ),
         environ={},
     )
-    text = dev.banner(s, home, home / "ca" / "ca.pem")
+    text = dev.banner(s, home, home / "ca" / "root.pem")
     assert "  directory:   http://127.0.0.1:8443/acme/directory" in text
-    assert f"  CA cert:     {home / 'ca' / 'ca.pem'}" in text
+    assert f"  CA root:     {home / 'ca' / 'root.pem'} (trust this;" in text
     expected = (
         "certbot certonly --server http://127.0.0.1:8443/acme/directory --standalone --http-01-port 5002 "
         "-d myhost.localhost --register-unsafely-without-email --agree-tos --config-dir ./.acmeeh-dev/certbot "

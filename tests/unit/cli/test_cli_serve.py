@@ -90,7 +90,7 @@ def database_url() -> Iterator[str]:
 
 
 def write_config(tmp_path: Path, database_url: str, port: int) -> Path:
-    cert, key = generate_dev_ca(tmp_path / "ca")
+    ca = generate_dev_ca(tmp_path / "ca")
     path = tmp_path / "config.yaml"
     path.write_text(
         yaml.safe_dump(
@@ -103,7 +103,7 @@ def write_config(tmp_path: Path, database_url: str, port: int) -> Path:
                     "graceful_timeout": 5,
                 },
                 "database": {"url": database_url, "auto_setup": True, "max_connections": 4},
-                "ca": {"certificate": str(cert), "key": str(key)},
+                "ca": ca.ca_settings(),
                 "logging": {"format": "json"},
             }
         )
@@ -187,13 +187,13 @@ def test_zero_config_dev_mode_keeps_its_data_across_restarts() -> None:
             first.kill_leftovers()
         banner = first.out.read_text()
         assert f"  directory:   http://127.0.0.1:{port}/acme/directory" in banner
-        assert f"  CA cert:     {home / 'ca' / 'ca.pem'}" in banner
+        assert f"  CA root:     {home / 'ca' / 'root.pem'} (trust this;" in banner
         assert (
             f"certbot certonly --server http://127.0.0.1:{port}/acme/directory --standalone --http-01-port 5002"
             in banner
         )
         assert "applied migrations: 0001_" in first.logs()
-        ca_pem = (home / "ca" / "ca.pem").read_bytes()
+        ca_pem = {name: (home / "ca" / name).read_bytes() for name in ("root.pem", "intermediate.pem")}
 
         second = Served(["--dev"], workdir, env)
         try:
@@ -201,7 +201,7 @@ def test_zero_config_dev_mode_keeps_its_data_across_restarts() -> None:
             assert second.stop() == 0
         finally:
             second.kill_leftovers()
-        assert (home / "ca" / "ca.pem").read_bytes() == ca_pem  # same CA
+        assert {name: (home / "ca" / name).read_bytes() for name in ca_pem} == ca_pem  # same CA
         assert "applied migrations" not in second.logs()  # same database, already migrated
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -247,3 +247,43 @@ def test_cross_field_checks_tolerate_wrongly_typed_values() -> None:
         "challenges.dns01.resolvers: '8.8.8.8' is not of type 'array'",
         "security.max_rsa_bits: 'x' is not of type 'integer'",
     ]
+
+
+# Issue 11 item 7: names are compared as lower-case A-labels without a final dot, so entries
+# are rewritten to that form at load (an entry written otherwise would match nothing).
+@pytest.mark.parametrize(
+    ("written", "loaded"),
+    [
+        ("forbidden.test", "forbidden.test"),
+        ("  Forbidden.TEST.  ", "forbidden.test"),
+        ("Bücher.example", "xn--bcher-kva.example"),
+        ("xn--bcher-kva.example.", "xn--bcher-kva.example"),
+        ("localhost", "localhost"),
+    ],
+)
+def test_identifier_names_are_normalised_at_load(written: str, loaded: str) -> None:
+    s = settings_from_dict(
+        config(security={"identifiers": {"forbidden_names": [written], "allowed_suffixes": [written]}}),
+        environ={},
+    )
+    assert s.security.identifiers.forbidden_names == (loaded,)
+    assert s.security.identifiers.allowed_suffixes == (loaded,)
+
+
+@pytest.mark.parametrize(
+    ("written", "why"),
+    [
+        ("", "is empty"),
+        ("  ", "is empty"),
+        ("a..b", "empty label"),
+        ("*.wild.test", "wildcard"),
+        ("under_score.test", "not letters, digits"),
+        ("☃.test", "not a valid internationalized name"),
+        ("10.0.0.1", "all-numeric"),
+        ("a" * 64 + ".test", "not letters, digits"),
+    ],
+)
+def test_identifier_name_that_is_no_host_name_is_a_config_error(written: str, why: str) -> None:
+    errors = errors_of(config(security={"identifiers": {"forbidden_names": ["ok.test", written]}}))
+    assert len(errors) == 1 and errors[0].startswith("security.identifiers.forbidden_names[1]: ")
+    assert why in errors[0]

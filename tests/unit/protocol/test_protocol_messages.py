@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from acmeeh.protocol.identifiers import normalize
 from acmeeh.protocol.messages import (
     AccountUpdate,
     AuthorizationUpdate,
@@ -163,62 +162,6 @@ def test_bad(cls, payload, code, fragment):
         cls.parse(payload)
     assert (info.value.code, info.value.status) == (code, 400)
     assert fragment in info.value.detail
-
-
-def test_new_order_normalized_identifiers():
-    msg = NewOrder.parse(
-        enc(
-            {
-                "identifiers": [
-                    {"type": "dns", "value": "Bücher.example"},
-                    {"type": "dns", "value": "xn--bcher-kva.example."},
-                    {"type": "ip", "value": "2001:DB8::1"},
-                ]
-            }
-        )
-    )
-    assert msg.normalized_identifiers() == (
-        normalize("dns", "xn--bcher-kva.example"),
-        normalize("ip", "2001:db8::1"),
-    )
-
-
-def test_new_order_one_bad_identifier_raises_its_problem():
-    msg = NewOrder.parse(
-        enc(
-            {
-                "identifiers": [
-                    {"type": "dns", "value": "a.example"},
-                    {"type": "email", "value": "x@y"},
-                ]
-            }
-        )
-    )
-    with pytest.raises(Problem) as info:
-        msg.normalized_identifiers()
-    assert info.value.code == "unsupportedIdentifier"
-
-
-def test_new_order_several_bad_identifiers_raise_compound():
-    msg = NewOrder.parse(
-        enc(
-            {
-                "identifiers": [
-                    {"type": "dns", "value": "*.com"},
-                    {"type": "dns", "value": "ok.example"},
-                    {"type": "ip", "value": "10.0.0.0/8"},
-                ]
-            }
-        )
-    )
-    with pytest.raises(Problem) as info:
-        msg.normalized_identifiers()
-    body = info.value.to_dict()
-    assert body["type"].endswith(":compound")
-    assert [s["identifier"] for s in body["subproblems"]] == [
-        {"type": "dns", "value": "*.com"},
-        {"type": "ip", "value": "10.0.0.0/8"},
-    ]
 
 
 def test_from_object_and_round_trip():
