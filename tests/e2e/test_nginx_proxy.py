@@ -77,7 +77,8 @@ def test_certbot_issues_through_nginx(proxied: Proxied, tmp_path: Path) -> None:
     assert proxied.server.directory_url.startswith(proxied.nginx.base_url)
     certbot.certonly_standalone("proxied.localhost", cert_name="proxied")
     assert dns_names(certbot.certificate("proxied")) == {"proxied.localhost"}
-    openssl_verify(proxied.server.ca_cert_path, certbot.live("proxied") / "cert.pem")
+    live = certbot.live("proxied")
+    openssl_verify(proxied.server.root_cert_path, live / "cert.pem", untrusted=live / "chain.pem")
     assert re.search(r'"POST /acme/order/[0-9a-f-]+/finalize HTTP/1.1" 200 ',
                      proxied.nginx.log())  # it did go through nginx
 

@@ -59,10 +59,11 @@ def fill(template: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
-def tls_certificate(ca: tuple[Path, Path], directory: Path) -> tuple[Path, Path]:
-    """A leaf for 127.0.0.1 and localhost, signed by the throw-away CA `ca` (cert, key)."""
-    issuer = x509.load_pem_x509_certificate(ca[0].read_bytes())
-    issuer_key = serialization.load_pem_private_key(ca[1].read_bytes(), password=None)
+def tls_certificate(ca_cert: Path, ca_key: Path, directory: Path) -> tuple[Path, Path]:
+    """A leaf for 127.0.0.1 and localhost signed by the throw-away CA (`ca_cert`, `ca_key`);
+    the certificate file holds the leaf, then `ca_cert` (what nginx sends)."""
+    issuer = x509.load_pem_x509_certificate(ca_cert.read_bytes())
+    issuer_key = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     cert = (
@@ -80,7 +81,7 @@ def tls_certificate(ca: tuple[Path, Path], directory: Path) -> tuple[Path, Path]
         .sign(issuer_key, hashes.SHA256())  # type: ignore[arg-type]
     )
     cert_path, key_path = directory / "tls.pem", directory / "tls.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca_cert.read_bytes())
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
@@ -132,8 +133,8 @@ def start_nginx(nginx_bin: str, root: Path, server: RunningServer, port: int) ->
     """nginx on 127.0.0.1:`port` (TLS) in front of `server`; RuntimeError with its log if it
     does not answer /livez through to the server within START_TIMEOUT_SECONDS."""
     (root / "tmp").mkdir(parents=True, exist_ok=True)
-    ca = _dev_ca(root / "tls-ca")
-    tls = tls_certificate(ca, root)
+    ca = _dev_ca(root / "tls-ca")  # root and intermediate: clients trust the root
+    tls = tls_certificate(ca.certificate, ca.key, root)
     (root / "acmeeh.conf").write_text(fill(TEMPLATE.read_text(), site_values(server, port, tls)))
     # As root, nginx's workers would switch to `nobody`, who cannot enter the test's 0700 dirs.
     user = "user root root;\n" if os.geteuid() == 0 else ""
@@ -144,7 +145,7 @@ def start_nginx(nginx_bin: str, root: Path, server: RunningServer, port: int) ->
             [nginx_bin, "-p", str(root), "-c", str(conf), "-g", "daemon off;"],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
-    nginx = Nginx(process=process, port=port, ca_cert_path=ca[0], root=root)
+    nginx = Nginx(process=process, port=port, ca_cert_path=ca.root, root=root)
     try:
         _wait_ready(nginx)
     except BaseException:
