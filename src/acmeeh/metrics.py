@@ -67,6 +67,58 @@ HTTP_LATENCY = Histogram(
 PROBLEMS = Counter("acmeeh_problems_total", "ACME problem documents returned", ["type"])
 RATE_LIMITED = Counter("acmeeh_rate_limited_total", "Requests refused by a rate limit", ["limit"])
 
+# --- health, set when scraped (web.gauges): the same for every worker, so the newest wins --
+CA_BACKEND_UP = Gauge(
+    "acmeeh_ca_backend_up", "1 when the CA backend check passes, 0 when it fails (at scrape time)",
+    multiprocess_mode="mostrecent",
+)
+CRL_NEXT_UPDATE = Gauge(
+    "acmeeh_crl_next_update_seconds",
+    "Seconds until the current CRL's nextUpdate: negative once stale, -Inf when none was built,"
+    " NaN when the CRL is disabled or the database does not answer",
+    multiprocess_mode="mostrecent",
+)
+CRL_AGE = Gauge(
+    "acmeeh_crl_age_seconds", "Seconds since the current CRL's thisUpdate (NaN when unknown)",
+    multiprocess_mode="mostrecent",
+)
+EXPIRY_BACKLOG = Gauge(
+    "acmeeh_expiry_backlog",
+    "Orders (pending, ready) and authorizations (pending, valid) past their expiry that the"
+    " cleanup worker has not marked yet",
+    ["kind"], multiprocess_mode="mostrecent",
+)
+EXPIRY_BACKLOG_OLDEST = Gauge(
+    "acmeeh_expiry_backlog_oldest_seconds",
+    "How long the oldest of them has been past its expiry (0 when there is none)",
+    ["kind"], multiprocess_mode="mostrecent",
+)
+
+# --- database pool, per process (workers.pool_gauges): summed over the live workers --------
+DB_POOL_IN_USE = Gauge(
+    "acmeeh_db_pool_connections_in_use", "Pooled database connections lent out",
+    multiprocess_mode="livesum",
+)
+DB_POOL_OPEN = Gauge(
+    "acmeeh_db_pool_connections_open", "Open pooled database connections",
+    multiprocess_mode="livesum",
+)
+DB_POOL_MAX = Gauge(
+    "acmeeh_db_pool_connections_max", "Largest number of pooled connections (database.max_connections per worker)",
+    multiprocess_mode="livesum",
+)
+DB_POOL_WAITING = Gauge(
+    "acmeeh_db_pool_requests_waiting", "Requests waiting for a pooled connection",
+    multiprocess_mode="livesum",
+)
+DB_POOL_WAITS = Counter("acmeeh_db_pool_waits_total", "Requests that had to wait for a connection")
+DB_POOL_WAIT_SECONDS = Counter(
+    "acmeeh_db_pool_wait_seconds_total", "Time requests spent waiting for a connection"
+)
+DB_POOL_TIMEOUTS = Counter(
+    "acmeeh_db_pool_timeouts_total", "Requests that gave up waiting for a connection"
+)
+
 # --- configuration --------------------------------------------------------------------
 CONFIG = Gauge(
     "acmeeh_config", "Configuration info (always 1)", ["version", "external_url", "challenges"],

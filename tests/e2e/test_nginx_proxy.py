@@ -11,64 +11,21 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
-from support.acme_client import AcmeClient, problem_type
+from support.acme_client import problem_type
 from support.certbot import Certbot, dns_names, openssl_verify
-from support.dns import ZoneServer, free_port
-from support.nginx import Nginx, start_nginx
-from support.server import RunningServer, start_server
-from support.tools import required_tool
+from support.nginx import NEW_ACCOUNTS_PER_IP, Proxied, client_from
+from support.server import RunningServer
 
 pytestmark = pytest.mark.e2e
 
-NEW_ACCOUNTS_PER_IP = 2
-PROXY = "127.0.0.1"  # nginx reaches gunicorn from here: the one trusted proxy
 SLOW_CLIENTS = 40
 ANSWER_WITHIN_SECONDS = 2.0
 DIRECT_WAIT_SECONDS = 3.0  # how long the direct request is given before it counts as starved
 TRICKLE_EVERY_SECONDS = 0.25
-
-
-@dataclass
-class Proxied:
-    server: RunningServer
-    nginx: Nginx
-
-    @property
-    def direct_url(self) -> str:
-        """gunicorn itself, bypassing nginx."""
-        return f"http://127.0.0.1:{self.server.config['server']['port']}"
-
-
-@pytest.fixture(scope="module")
-def proxied(tmp_path_factory: pytest.TempPathFactory, dns_server: ZoneServer) -> Iterator[Proxied]:
-    """gunicorn (2 workers x 2 threads, JSON logs, rate limits) behind nginx on TLS."""
-    nginx_bin = required_tool("nginx", "apt-get install nginx")
-    root = tmp_path_factory.mktemp("nginx")
-    port, nginx_port = free_port(), free_port()
-    overrides = {
-        "server": {"port": port, "external_url": f"https://127.0.0.1:{nginx_port}", "threads": 2},
-        "proxy": {"enabled": True, "trusted_proxies": [f"{PROXY}/32"]},
-        "security": {"rate_limits": {
-            "enabled": True, "new_accounts_per_ip": {"count": NEW_ACCOUNTS_PER_IP}}},
-        "logging": {"format": "json"},
-    }
-    server = start_server(root / "acmeeh", overrides=overrides, dns=dns_server,
-                          ready_url=f"http://127.0.0.1:{port}/acme/directory")
-    try:
-        nginx = start_nginx(nginx_bin, root / "nginx", server, nginx_port)
-        try:
-            yield Proxied(server, nginx)
-        finally:
-            nginx.stop()
-    finally:
-        server.stop()
 
 
 def test_certbot_issues_through_nginx(proxied: Proxied, tmp_path: Path) -> None:
@@ -84,27 +41,6 @@ def test_certbot_issues_through_nginx(proxied: Proxied, tmp_path: Path) -> None:
 
 
 # --- the real client address -------------------------------------------------------------------
-class SourceAdapter(HTTPAdapter):
-    """Connections leave from `source` (any 127/8 address is ours on Linux loopback)."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        kwargs["source_address"] = (self.source, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
-def client_from(proxied: Proxied, source: str, forged: str | None = None) -> AcmeClient:
-    session = requests.Session()
-    session.mount("https://", SourceAdapter(source))
-    if forged:  # what a client may claim: nginx appends the real address after it
-        session.headers["X-Forwarded-For"] = forged
-    return AcmeClient(proxied.server.directory_url, session=session,
-                      verify=str(proxied.nginx.ca_cert_path))
-
-
 def access_lines(server: RunningServer) -> dict[str, dict]:
     """The server's access log records by request id."""
     out = {}

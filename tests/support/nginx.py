@@ -1,9 +1,11 @@
 """Debian's nginx on loopback in front of a RunningServer, with the shipped site template.
 
-`start_nginx(workdir, server)` makes a throw-away TLS CA (the dev CA generator) and a
-certificate for 127.0.0.1 and localhost, fills deploy/nginx/acmeeh.conf.template, wraps it in
-a minimal main configuration (everything under `workdir`), runs `nginx -g 'daemon off;'` and
-waits until it answers through to the server.
+`start_nginx(nginx_bin, root, server, port)` makes a throw-away TLS CA (the dev CA generator)
+and a certificate for 127.0.0.1 and localhost, fills deploy/nginx/acmeeh.conf.template, wraps it
+in a minimal main configuration (everything under `root`), runs `nginx -g 'daemon off;'` and
+waits until it answers through to the server. `start_proxied` starts both, configured as an
+operator would (proxy.trusted_proxies, rate limits, JSON logs); `client_from` is an ACME client
+whose connections leave from a chosen loopback address.
 """
 from __future__ import annotations
 
@@ -19,19 +21,24 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from requests.adapters import HTTPAdapter
 
+from .acme_client import AcmeClient
 from .database import ROOT
-from .dns import free_port
-from .server import RunningServer, _dev_ca
+from .dns import ZoneServer, free_port
+from .server import RunningServer, _dev_ca, start_server
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "acmeeh.conf.template"
 START_TIMEOUT_SECONDS = 15
 STOP_TIMEOUT_SECONDS = 10
 PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
+PROXY = "127.0.0.1"  # nginx reaches gunicorn from here: the one trusted proxy
+NEW_ACCOUNTS_PER_IP = 2
 
 MAIN_CONF = """\
 {user}worker_processes 1;
@@ -173,3 +180,63 @@ def _wait_ready(nginx: Nginx) -> None:
         time.sleep(0.1)
     raise RuntimeError(f"nginx did not answer /livez within {START_TIMEOUT_SECONDS}s ({last}):\n"
                        f"{nginx.log('nginx.out')}\n{nginx.log('error.log')[-4000:]}")
+
+
+# --- ACMEEH behind nginx, as an operator runs it ------------------------------------------------
+@dataclass
+class Proxied:
+    server: RunningServer
+    nginx: Nginx
+
+    @property
+    def direct_url(self) -> str:
+        """gunicorn itself, bypassing nginx."""
+        return f"http://127.0.0.1:{self.server.config['server']['port']}"
+
+    def stop(self) -> None:
+        try:
+            self.nginx.stop()
+        finally:
+            self.server.stop()
+
+
+def start_proxied(nginx_bin: str, root: Path, dns: ZoneServer) -> Proxied:
+    """gunicorn (2 workers x 2 threads, JSON logs, new_accounts_per_ip limit) behind nginx."""
+    port, nginx_port = free_port(), free_port()
+    overrides = {
+        "server": {"port": port, "external_url": f"https://127.0.0.1:{nginx_port}", "threads": 2},
+        "proxy": {"enabled": True, "trusted_proxies": [f"{PROXY}/32"]},
+        "security": {"rate_limits": {
+            "enabled": True, "new_accounts_per_ip": {"count": NEW_ACCOUNTS_PER_IP}}},
+        "logging": {"format": "json"},
+    }
+    server = start_server(root / "acmeeh", overrides=overrides, dns=dns,
+                          ready_url=f"http://127.0.0.1:{port}/acme/directory")
+    try:
+        return Proxied(server, start_nginx(nginx_bin, root / "nginx", server, nginx_port))
+    except BaseException:
+        server.stop()
+        raise
+
+
+class SourceAdapter(HTTPAdapter):
+    """Connections leave from `source` (any 127/8 address is ours on Linux loopback)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client_from(proxied: Proxied, source: str, forged: str | None = None) -> AcmeClient:
+    """An ACME client of the proxied server whose connections come from `source`; `forged` is
+    an X-Forwarded-For it sends itself (nginx appends the real address after it)."""
+    session = requests.Session()
+    session.mount("https://", SourceAdapter(source))
+    if forged:
+        session.headers["X-Forwarded-For"] = forged
+    return AcmeClient(proxied.server.directory_url, session=session,
+                      verify=str(proxied.nginx.ca_cert_path))
