@@ -22,6 +22,7 @@ from .store.db import Pool as ConnectionPool
 from .validation import Validator
 from .web import errors, gauges, health, metrics_view, observe
 from .web.blueprint import acme
+from .web.bodies import BodyLimit
 from .web.context import WebContext
 from .web.proxy import ProxyFix
 from .web.urls import Urls
@@ -128,6 +129,9 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
 
     app = Flask("acmeeh")
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_body_bytes
+    # No implicit OPTIONS route: a 405 then names exactly the methods a resource takes
+    # (Allow: POST on the POST-only ACME resources).
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["acmeeh"] = WebContext(env=env, urls=Urls.from_settings(settings))
     app.extensions["acmeeh.runtime"] = runtime
@@ -143,6 +147,8 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
     if settings.admin_api.enabled:  # admin REST API at admin_api.base_path
         install_admin_api(app, env)
     runtime.started = True
+    # Chunked bodies counted as they are read; refused bodies drained so the client sees 413.
+    app.wsgi_app = BodyLimit(app.wsgi_app, settings.server.max_body_bytes)  # type: ignore[method-assign]
     if settings.proxy.enabled:  # client addresses for rate limits and logs
         app.wsgi_app = ProxyFix(app.wsgi_app, settings.proxy.trusted_proxies)  # type: ignore[method-assign]
     return app

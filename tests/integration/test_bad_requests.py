@@ -238,6 +238,10 @@ def carries_fresh_nonce(w: World, response: requests.Response) -> None:
     expect(w.alice.post(w.alice.kid, nonce=nonce), 200)
 
 
+def allows_post(_w: World, response: requests.Response) -> None:
+    assert response.headers["Allow"] == "POST"
+
+
 def unknown_kid(w: World) -> requests.Response:
     payload = {"identifiers": [{"type": "dns", "value": name("kid")}]}
     return w.alice.post(w.alice.url("newOrder"), payload, kid=sibling_url(w.alice.kid))
@@ -285,7 +289,7 @@ CASES = [
       id="post-as-get-with-payload"),
     P(lambda w: w.alice.request("GET", w.server.directory_url.rsplit("/", 1)[0] + "/no-such"), M,
       404, None, id="unknown-url"),
-    P(lambda w: w.alice.request("GET", w.alice.url("newAccount")), M, 405, None,
+    P(lambda w: w.alice.request("GET", w.alice.url("newAccount")), M, 405, allows_post,
       id="get-on-post-only"),
     # accounts (§7.3)
     P(unknown_kid, "accountDoesNotExist", 400, None, id="unknown-kid"),
@@ -331,5 +335,9 @@ def test_bad_request(world: World, start_acme_server, make, problem: str, status
     assert isinstance(body.get("detail", ""), str)
     assert body.get("status", status) == status  # RFC 7807 §3.1: if present, the HTTP status
     assert not [m for m in TRACE_MARKERS if m in text], text
+    if response.request.method == "POST":  # RFC 8555 §6.5: every answer to a POST
+        assert response.headers.get("Replay-Nonce"), response.headers
+    if status == 405:  # RFC 9110 §15.5.6
+        assert response.headers.get("Allow"), response.headers
     if check is not None:
         check(world, response)

@@ -273,11 +273,13 @@ class AcmeClient:
         return self.post(self.kid, {"status": "deactivated"})
 
     def key_change(self, new_key: PrivateKey, new_alg: str | None = None, *,
-                   inner_payload: dict | None = None) -> requests.Response:
-        """Roll the account key (§7.3.5): inner JWS by the new key inside the outer by the old."""
+                   inner_payload: dict | None = None,
+                   inner_jwk: dict | None = None) -> requests.Response:
+        """Roll the account key (§7.3.5): inner JWS by the new key inside the outer by the old.
+        `inner_jwk` replaces the inner header's jwk (the new key's public JWK)."""
         url = self.url("keyChange")
         new_alg = new_alg or default_alg(new_key)
-        inner_protected = {"alg": new_alg, "jwk": public_jwk(new_key), "url": url}
+        inner_protected = {"alg": new_alg, "jwk": inner_jwk or public_jwk(new_key), "url": url}
         payload = inner_payload or {"account": self.kid, "oldKey": public_jwk(self.key)}
         inner = flattened_jws(new_key, new_alg, inner_protected, json.dumps(payload).encode())
         response = self.post(url, inner)

@@ -154,7 +154,8 @@ def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, 
     already belongs to an account answers 409 with that account's URL in the problem.
     """
     sec = env.settings.security
-    new_jwk, payload = jws.parse_key_change_inner(inner, outer_url, sec.allowed_algorithms)
+    new_jwk, payload = jws.parse_key_change_inner(inner, outer_url, sec.allowed_algorithms,
+                                                  sec.max_rsa_bits)
     if payload.get("account") != account_url:
         raise problems.malformed("keyChange: inner 'account' does not match the signing account")
     old_key = jws.parse_jwk(payload.get("oldKey"))

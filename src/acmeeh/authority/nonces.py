@@ -7,9 +7,9 @@ expiry, then records the nonce as used, so a replay on any instance is refused.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import struct
 import uuid
@@ -26,6 +26,8 @@ SECRET_NAME = "nonce-hmac-v1"
 _TAG = 16
 _BODY = 8 + 16
 _LENGTH = _BODY + _TAG
+# The one spelling new_nonce mints: unpadded base64url, ceil(40 * 8 / 6) = 54 characters.
+_SPELLING = re.compile(r"[A-Za-z0-9_-]{%d}" % -(-_LENGTH * 8 // 6))
 
 
 def load_key(conn: Connection) -> bytes:
@@ -41,18 +43,25 @@ def new_nonce(env: Env) -> str:
     """A fresh nonce valid for nonce.lifetime_seconds."""
     expires = int(env.clock().timestamp()) + env.settings.nonce.lifetime_seconds
     body = struct.pack(">Q", expires) + secrets.token_bytes(16)
-    return base64.urlsafe_b64encode(body + _tag(env.nonce_key, body)).rstrip(b"=").decode()
+    return _spell(body + _tag(env.nonce_key, body))
+
+
+def _spell(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _expiry(env: Env, value: str) -> datetime | None:
-    """When a genuine, unexpired nonce expires; None for anything else."""
-    if not value or len(value) > 64:
+    """When a genuine, unexpired nonce expires; None for anything else.
+
+    Only the exact spelling the server minted is accepted: base64 decoders forgive padding,
+    stray characters and the unused low bits of the last character, and each such variant
+    would be a distinct value in the table of redeemed nonces, so one nonce could be
+    redeemed once per spelling (RFC 8555 §6.5 allows it once).
+    """
+    if not isinstance(value, str) or not _SPELLING.fullmatch(value) or not env.nonce_key:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    if len(raw) != _LENGTH or not env.nonce_key:
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    if _spell(raw) != value:  # the unused low bits were set: not the spelling we minted
         return None
     body, tag = raw[:_BODY], raw[_BODY:]
     if not hmac.compare_digest(tag, _tag(env.nonce_key, body)):

@@ -36,11 +36,15 @@ class OCSPAnswer:
     cacheable: bool = False
 
 
-def responder_dir(settings: Any) -> Path:
-    """ocsp.responder_dir, or an ocsp-responder directory beside ca.key."""
+def responder_dir(settings: Any) -> Path | None:
+    """ocsp.responder_dir; None keeps the delegated responder in memory only.
+
+    Never a place derived from ca.key: the CA key is often on a read-only mount (a container
+    secret, a Kubernetes Secret volume), and a directory beside it cannot be written.
+    """
     if settings.ocsp.responder_dir:
         return Path(settings.ocsp.responder_dir)
-    return Path(settings.ca.key).parent / "ocsp-responder"
+    return None
 
 
 class OCSPResponder:

@@ -14,6 +14,7 @@ from ..protocol.status import AuthzStatus, OrderStatus
 from ..store import authzs as authz_store
 from ..store import orders as order_store
 from ..store.db import Connection, transaction
+from ..store.paging import Page
 from ..store.records import AccountRow, AuthzRow, OrderRow
 from . import allowlists, maintenance, policy, ratelimits, renewal, states
 from .env import Env
@@ -173,12 +174,16 @@ def get_order(env: Env, account: AccountRow, order_id: uuid.UUID) -> OrderState:
 
 
 def list_orders(
-    env: Env, account: AccountRow, *, before: datetime | None = None
-) -> tuple[list[OrderRow], datetime | None]:
-    """One page of the account's orders (newest first) and the cursor of the next page."""
+    env: Env, account: AccountRow, *, after: tuple[datetime, uuid.UUID] | None = None
+) -> tuple[list[OrderRow], tuple[datetime, uuid.UUID] | None]:
+    """One page of the account's orders, newest first, starting after the position `after`
+    (created_at, id) of the previous page's last order; and the position that starts the
+    next page, None on the last page."""
     size = env.settings.acme.orders_page_size
+    start = Page(size + 1, after[0], str(after[1])) if after else Page(size + 1)
     with env.pool.connection() as conn:
-        rows = order_store.list_account_orders(conn, account.id, limit=size + 1, before=before)
-    more = len(rows) > size
+        rows = order_store.list_account_orders(conn, account.id, start)
+    if len(rows) <= size:
+        return rows, None
     rows = rows[:size]
-    return rows, (rows[-1].created_at if more and rows else None)
+    return rows, (rows[-1].created_at, rows[-1].id)

@@ -1,4 +1,5 @@
-"""Command line: python -m acmeeh -c CONFIG [serve|db|ca|inspect]; dev.py = zero-config mode."""
+"""Command line: python -m acmeeh -c CONFIG [serve|db|ca|crl|admin|inspect]; `config migrate` and
+`ca init` need no -c; dev.py = zero-config mode."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 import traceback
 from typing import Protocol
 
-from acmeeh.cli.args import build_parser, wants_dev_server
+from acmeeh.cli.args import build_parser, needs_no_config, wants_dev_server
 from acmeeh.cli.report import config_summary, one_line
 from acmeeh.config import ConfigError, Settings, load_settings
 from acmeeh.logs import configure_logging
@@ -23,6 +24,8 @@ _COMMANDS = {
     "crl": "acmeeh.cli.crl",
     "admin": "acmeeh.cli.admin",
 }
+# Commands that run without a configuration file: module.run_standalone(args).
+_STANDALONE = {"config": "acmeeh.cli.config_migrate", "ca": "acmeeh.cli.ca_init"}
 _INSPECT = "acmeeh.cli.inspect"
 
 
@@ -63,6 +66,9 @@ def _print_config_errors(path: str | None, errors: list[str]) -> None:
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if needs_no_config(args) and not args.validate_only:
+        configure_logging("DEBUG" if args.debug else "INFO", "text")
+        return int(importlib.import_module(_STANDALONE[args.command]).run_standalone(args))
     if args.config is None:
         if wants_dev_server(args) and args.command in (None, "serve") and not args.validate_only:
             dev = importlib.import_module("acmeeh.cli.dev")

@@ -17,7 +17,8 @@ def version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser; `args.command` is None (serve), "serve", "db", "ca", "crl" or "inspect"."""
+    """The parser; `args.command` is None (serve), "serve", "db", "ca", "crl", "admin", "config"
+    or "inspect"."""
     parser = argparse.ArgumentParser(
         prog="acmeeh",
         description="ACMEEH: an ACME (RFC 8555) certificate authority server.",
@@ -46,6 +47,23 @@ def build_parser() -> argparse.ArgumentParser:
     ca = commands.add_parser("ca", help="certificate authority")
     ca_commands = ca.add_subparsers(dest="ca_command", metavar="action", required=True)
     ca_commands.add_parser("test-sign", help="sign a throw-away CSR and show the result")
+    ca_init = ca_commands.add_parser(
+        "init", help="create a demo CA (root and issuing intermediate) in DIR for labs and "
+        "compose, not for production; needs no -c")
+    ca_init.add_argument("directory", metavar="DIR",
+                         help="folder for root.pem, intermediate.pem and intermediate-key.pem")
+    ca_init.add_argument("--tls-name", action="append", default=[], metavar="NAME",
+                         help="also issue tls.pem/tls-key.pem for this DNS name or IP address "
+                         "(a demo proxy's certificate); repeatable")
+
+    config = commands.add_parser("config", help="configuration files (needs no -c)")
+    config_commands = config.add_subparsers(dest="config_command", metavar="action", required=True)
+    migrate = config_commands.add_parser(
+        "migrate", help="translate a configuration of the original ACMEEH into this version's")
+    migrate.add_argument("old", metavar="OLD.yaml", help="the original configuration file")
+    migrate.add_argument("-o", "--output", metavar="NEW.yaml",
+                         help="write here (default: standard output)")
+    migrate.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
     crl = commands.add_parser("crl", help="certificate revocation list")
     crl_commands = crl.add_subparsers(dest="crl_command", metavar="action", required=True)
@@ -76,3 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
 def wants_dev_server(args: argparse.Namespace) -> bool:
     """True when --dev was given globally or to `serve`."""
     return bool(args.dev or getattr(args, "serve_dev", False))
+
+
+def needs_no_config(args: argparse.Namespace) -> bool:
+    """True for the commands that work without -c: `config ...` and `ca init`."""
+    return args.command == "config" or (
+        args.command == "ca" and getattr(args, "ca_command", None) == "init"
+    )

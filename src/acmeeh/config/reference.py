@@ -1,10 +1,10 @@
 """Markdown configuration reference generated from schema.yaml (one table per object).
 
     python -m acmeeh.config.reference                 # print the reference
-    python -m acmeeh.config.reference --check README.md   # exit 1 if README's block is stale
-    python -m acmeeh.config.reference --update README.md  # rewrite README's block in place
+    python -m acmeeh.config.reference --check docs/configuration.md   # exit 1 if the block is stale
+    python -m acmeeh.config.reference --update docs/configuration.md  # rewrite the block in place
 
-README.md holds the output between the START and END markers below.
+docs/configuration.md holds the output between the START and END markers below.
 """
 
 from __future__ import annotations

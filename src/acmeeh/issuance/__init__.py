@@ -6,10 +6,12 @@ profiles.py the leaf: names, extensions, validity; IssuedCertificate
 keyfiles.py reading PEM files, the 0600 key check; CAError
 devca.py    generate_dev_ca: root + issuing intermediate for development mode
 chains.py   what follows the leaf in a download (no trust anchor)
+devtls.py   issue_dev_tls: a TLS certificate from the development CA for a demo proxy
 """
 
 from acmeeh.issuance.backend import CABackend, CAError, IssuedCertificate, load_backend, test_sign
 from acmeeh.issuance.devca import DevCA, generate_dev_ca
+from acmeeh.issuance.devtls import issue_dev_tls
 
 __all__ = [
     "CABackend",
@@ -17,6 +19,7 @@ __all__ = [
     "DevCA",
     "IssuedCertificate",
     "generate_dev_ca",
+    "issue_dev_tls",
     "load_backend",
     "test_sign",
 ]

@@ -1,9 +1,11 @@
 """Who signs revocation status: the CA key itself, or a delegated OCSP responder (RFC 6960 §4.2.2.2).
 
 `load_issuer` reads the CA certificate and key (for CRLs and `ocsp.signer: ca`).
-`DelegatedResponder` keeps a short-lived OCSP signing certificate, issued by the CA, in a
-directory (key mode 0600) and issues a new one when it is missing, foreign or near its end.
-Processes sharing the directory serialise on a lock file, so one of them issues, the others load.
+`DelegatedResponder` keeps a short-lived OCSP signing certificate, issued by the CA, and issues
+a new one when it is missing, foreign or near its end. Without a directory the responder key lives
+only in this process's memory (nothing is written, so the CA key may sit on a read-only mount);
+with one, the key (mode 0600) and certificate are kept there, and processes sharing the directory
+serialise on a lock file, so one of them issues, the others load.
 """
 
 from __future__ import annotations
@@ -116,13 +118,13 @@ class DelegatedResponder:
     """
 
     def __init__(
-        self, issuer: Signer, directory: Path, *, validity: timedelta, renew_before: timedelta,
-        clock: Callable[[], datetime] = utc_now,
+        self, issuer: Signer, directory: Path | None, *, validity: timedelta,
+        renew_before: timedelta, clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if renew_before >= validity:
             raise CAError("ocsp.responder_renew_before_seconds must be below ocsp.responder_validity_seconds")
         self._issuer = issuer
-        self._directory = Path(directory)
+        self._directory = Path(directory) if directory is not None else None
         self._validity = validity
         self._renew_before = renew_before
         self._clock = clock
@@ -140,34 +142,41 @@ class DelegatedResponder:
             return self._signer
 
     def _load_or_issue(self, now: datetime) -> Signer:
+        if self._directory is None:
+            return self._issue(now)
         try:
-            return self._load_or_issue_locked(now)
-        except OSError as exc:  # e.g. a read-only directory beside ca.key
+            return self._load_or_issue_locked(self._directory, now)
+        except OSError as exc:  # e.g. a read-only directory
             raise CAError(f"ocsp.responder_dir: {self._directory}: {exc.strerror or exc}") from None
 
-    def _load_or_issue_locked(self, now: datetime) -> Signer:
-        _private_dir(self._directory)
-        with _locked(self._directory / LOCK_NAME):
-            found = self._load(now)
+    def _load_or_issue_locked(self, directory: Path, now: datetime) -> Signer:
+        _private_dir(directory)
+        with _locked(directory / LOCK_NAME):
+            found = self._load(directory, now)
             if found is not None:
                 return found
-            key = ec.generate_private_key(ec.SECP256R1())
-            start = max(now.replace(microsecond=0) - BACKDATE, self._issuer.certificate.not_valid_before_utc)
-            end = min(start + self._validity, self._issuer.certificate.not_valid_after_utc)
-            if end - now <= self._renew_before:
-                raise CAError("the CA certificate expires too soon to issue an OCSP responder certificate")
-            cert = build_responder_certificate(self._issuer, key.public_key(), not_before=start, not_after=end)
-            pem = key.private_bytes(
+            signer = self._issue(now)
+            pem = signer.key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
             # Key first, certificate last: a certificate on disk always has its key beside it.
-            write_atomic(self._directory / KEY_NAME, pem, 0o600)
-            write_atomic(self._directory / CERT_NAME, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-            return Signer(cert, key, hashes.SHA256(), delegated=True)
+            write_atomic(directory / KEY_NAME, pem, 0o600)
+            write_atomic(directory / CERT_NAME, signer.certificate.public_bytes(serialization.Encoding.PEM), 0o644)
+            return signer
 
-    def _load(self, now: datetime) -> Signer | None:
+    def _issue(self, now: datetime) -> Signer:
+        """A fresh responder key and a certificate for it, signed by the CA (nothing written)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        start = max(now.replace(microsecond=0) - BACKDATE, self._issuer.certificate.not_valid_before_utc)
+        end = min(start + self._validity, self._issuer.certificate.not_valid_after_utc)
+        if end - now <= self._renew_before:
+            raise CAError("the CA certificate expires too soon to issue an OCSP responder certificate")
+        cert = build_responder_certificate(self._issuer, key.public_key(), not_before=start, not_after=end)
+        return Signer(cert, key, hashes.SHA256(), delegated=True)
+
+    def _load(self, directory: Path, now: datetime) -> Signer | None:
         """The stored responder when it belongs to this CA, matches its key and is fresh."""
-        cert_path, key_path = self._directory / CERT_NAME, self._directory / KEY_NAME
+        cert_path, key_path = directory / CERT_NAME, directory / KEY_NAME
         if not cert_path.exists() or not key_path.exists():
             return None
         try:

@@ -362,9 +362,24 @@ class ParsedJWS:
         verify_signature(self.alg, key, self.signing_input, self.signature)
 
 
-def parse(body: bytes, allowed_algs: Iterable[str]) -> ParsedJWS:
+def _header_jwk(header: dict[str, Any], alg: str, max_rsa_bits: int) -> JWK:
+    """The protected header's jwk, checked before any signature work: an ``alg`` member
+    (RFC 7517 §4.4) must name the header's alg (malformed), and an RSA modulus over the
+    key policy's size is refused (badPublicKey) rather than used to verify."""
+    obj = header["jwk"]
+    if isinstance(obj, dict) and "alg" in obj and obj["alg"] != alg:
+        raise problems.malformed(f"the jwk's alg {obj['alg']!r} is not the JWS alg {alg!r}")
+    key = parse_jwk(obj)
+    raw = public_key_of(key)
+    if isinstance(raw, rsa.RSAPublicKey) and raw.key_size > max_rsa_bits:
+        raise problems.bad_public_key(f"RSA keys are limited to {max_rsa_bits} bits")
+    return key
+
+
+def parse(body: bytes, allowed_algs: Iterable[str], max_rsa_bits: int = _MAX_RSA_BITS) -> ParsedJWS:
     """Parse an ACME request body (RFC 8555 §6.2): flattened JWS, alg allowed, exactly one
-    of jwk/kid, nonce and url present. Raises malformed or badSignatureAlgorithm."""
+    of jwk/kid, nonce and url present. Raises malformed, badSignatureAlgorithm, or
+    badPublicKey for a jwk over `max_rsa_bits`."""
     flat = _flattened(json_object(body, "request body"))
     header = flat.header
     alg = _check_alg(header, allowed_algs)
@@ -376,14 +391,14 @@ def parse(body: bytes, allowed_algs: Iterable[str]) -> ParsedJWS:
     if ("jwk" in header) == ("kid" in header):
         raise problems.malformed("JWS protected header must have exactly one of jwk and kid")
     kid = _text(header, "kid") if "kid" in header else None
-    jwk = parse_jwk(header["jwk"]) if "jwk" in header else None
+    jwk = _header_jwk(header, alg, max_rsa_bits) if "jwk" in header else None
     return ParsedJWS(
         alg, nonce, url, kid, jwk, flat.payload, header, flat.signing_input, flat.signature
     )
 
 
 def parse_key_change_inner(
-    obj: Any, outer_url: str, allowed_algs: Iterable[str]
+    obj: Any, outer_url: str, allowed_algs: Iterable[str], max_rsa_bits: int = _MAX_RSA_BITS
 ) -> tuple[JWK, dict[str, Any]]:
     """Check the inner JWS of a key change (RFC 8555 §7.3.5) and return (new key, payload).
 
@@ -399,7 +414,7 @@ def parse_key_change_inner(
         raise problems.malformed("inner keyChange JWS must not have a nonce")
     if _text(header, "url") != outer_url:
         raise problems.malformed("inner keyChange JWS url differs from the outer url")
-    new_jwk = parse_jwk(header["jwk"])
+    new_jwk = _header_jwk(header, alg, max_rsa_bits)
     verify_signature(alg, new_jwk, flat.signing_input, flat.signature)
     payload = json_object(flat.payload, "keyChange payload")
     account = payload.get("account")

@@ -129,9 +129,11 @@ def not_found(detail: str = "The requested resource does not exist") -> Problem:
     return malformed(detail, 404)
 
 
-def method_not_allowed(detail: str = "Method not allowed") -> Problem:
-    """``malformed`` with 405."""
-    return malformed(detail, 405)
+def method_not_allowed(allowed: Iterable[str] = (), detail: str = "Method not allowed") -> Problem:
+    """``malformed`` with 405 and the ``Allow`` header (RFC 9110 §15.5.6: a 405 MUST carry it)."""
+    problem = malformed(detail, 405)
+    problem.headers["Allow"] = ", ".join(sorted(set(allowed)))
+    return problem
 
 
 def conflict(detail: str) -> Problem:

@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from .paging import Page, order_by, page_clause
 from .records import AuthzRow, OrderRow, columns, parent_with_children
 
 _COLS = columns(OrderRow)
@@ -127,21 +128,14 @@ def get_order(conn: psycopg.Connection, order_id: UUID) -> OrderRow | None:
     return _one(conn, f"SELECT {_COLS} FROM orders WHERE id = %s", (order_id,))
 
 
-def list_account_orders(
-    conn: psycopg.Connection, account_id: UUID, *, limit: int, before: datetime | None = None
-) -> list[OrderRow]:
-    """Newest first, `limit` rows, optionally only those created before `before` (paging)."""
-    if before is None:
-        return _all(
-            conn,
-            f"SELECT {_COLS} FROM orders WHERE account_id = %s ORDER BY created_at DESC LIMIT %s",
-            (account_id, limit),
-        )
+def list_account_orders(conn: psycopg.Connection, account_id: UUID, page: Page) -> list[OrderRow]:
+    """Newest first by (created_at, id), `page.limit` rows after the page's position."""
+    where, params = page_clause(page)
     return _all(
         conn,
-        f"SELECT {_COLS} FROM orders WHERE account_id = %s AND created_at < %s"
-        f" ORDER BY created_at DESC LIMIT %s",
-        (account_id, before, limit),
+        f"SELECT {_COLS} FROM orders WHERE account_id = %s AND {' AND '.join(where)}"
+        f" {order_by()} LIMIT %s",
+        (account_id, *params, page.limit),
     )
 
 

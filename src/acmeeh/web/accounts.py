@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Response, request
 
@@ -13,6 +13,8 @@ from . import envelope, render
 from .blueprint import acme, json_response
 from .context import ctx
 from .errors import problem_response
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @acme.post("/new-account")
@@ -38,26 +40,39 @@ def account(account_id: uuid.UUID) -> Response:
 
 @acme.post("/account/<uuid:account_id>/orders")
 def account_orders(account_id: uuid.UUID) -> Response:
-    """RFC 8555 §7.1.2.1, paged with Link rel="next"."""
+    """RFC 8555 §7.1.2.1, paged with Link rel="next": a URL the client POSTs-as-GET as it is
+    (the JWS url names it with its query)."""
     signed = envelope.verify("kid")
     row = envelope.account_from_path(signed, account_id)
     signed.require_post_as_get()
-    before = _cursor(request.args.get("cursor"))
-    page, next_cursor = orders.list_orders(ctx().env, row, before=before)
+    after = _position(request.args.get("cursor"))
+    page, following = orders.list_orders(ctx().env, row, after=after)
     urls = ctx().urls
     links: tuple[tuple[str, str], ...] = ()
-    if next_cursor is not None:
-        links = ((f"{urls.account_orders(row.id)}?cursor={next_cursor.isoformat()}", "next"),)
+    if following is not None:
+        links = ((f"{urls.account_orders(row.id)}?cursor={_cursor(following)}", "next"),)
     return json_response({"orders": [urls.order(o.id) for o in page]}, links=links)
 
 
-def _cursor(raw: str | None) -> datetime | None:
-    if not raw:
+def _cursor(position: tuple[datetime, uuid.UUID]) -> str:
+    """`{microseconds since the epoch}_{order id}`: characters a URL carries unescaped."""
+    created, order_id = position
+    return f"{(created - _EPOCH) // timedelta(microseconds=1)}_{order_id}"
+
+
+def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
         return None
+    micros, _, text = cursor.partition("_")
     try:
-        return datetime.fromisoformat(raw.replace(" ", "+"))
-    except ValueError:
-        raise problems.malformed("invalid cursor") from None
+        if not (micros.isascii() and micros.isdigit()) or len(micros) > 20:
+            raise ValueError("not microseconds")
+        order_id = uuid.UUID(text)
+        if str(order_id) != text:
+            raise ValueError("not a canonical id")
+        return _EPOCH + timedelta(microseconds=int(micros)), order_id
+    except (ValueError, OverflowError):
+        raise problems.malformed("the cursor is not one this server handed out") from None
 
 
 @acme.post("/key-change")

@@ -5,7 +5,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from ..authority import nonces
 from .context import ctx
@@ -14,9 +14,22 @@ acme = Blueprint("acme", __name__)
 log = logging.getLogger("acmeeh.web")
 
 
-@acme.after_request
+def _is_acme_request() -> bool:
+    """Whether the request was addressed to the ACME API, routed or not: a URL under the
+    prefix that names nothing (an unknown or unparsable id) is still an ACME request."""
+    if request.blueprint is not None:
+        return request.blueprint == acme.name
+    prefix = ctx().env.settings.acme.path_prefix
+    return request.url_rule is None and (not prefix or request.path.startswith(prefix + "/"))
+
+
+@acme.after_app_request
 def _fresh_nonce(resp: Response) -> Response:
-    """Every response carries a fresh nonce and a link to the directory."""
+    """Every ACME response carries a fresh nonce and a link to the directory: RFC 8555 §6.5
+    wants a Replay-Nonce on every answer to a POST, errors included, whatever failed
+    (routing: 404 and 405; the envelope: 413, 415). Minting one costs no database work."""
+    if not _is_acme_request():
+        return resp
     c = ctx()
     try:
         resp.headers["Replay-Nonce"] = nonces.new_nonce(c.env)

@@ -81,7 +81,7 @@ def _by_kid(conn: Connection, parsed: jws.ParsedJWS) -> tuple[AccountRow, josepy
     c = ctx()
     account_id = c.urls.account_id(parsed.kid or "")
     if account_id is None:
-        raise problems.account_does_not_exist("no account exists for this kid")
+        raise problems.malformed("the kid is not an account URL of this server")
     known = c.keys.for_account(account_id)
     if known is not None and _signs(parsed, known[1]):
         row, fresh = nonces.redeem_loading_account(c.env, conn, parsed.nonce, account_id)
@@ -112,7 +112,8 @@ def verify(key_kind: KeyKind = "kid") -> SignedRequest:
     body = request.get_data(cache=False)
     if len(body) > limit:
         raise problems.payload_too_large()
-    parsed = jws.parse(body, c.env.settings.security.allowed_algorithms)
+    security = c.env.settings.security
+    parsed = jws.parse(body, security.allowed_algorithms, security.max_rsa_bits)
     if parsed.kid is not None and key_kind == "jwk":
         raise problems.malformed("this request must be signed with a jwk, not a kid")
     if parsed.kid is None and key_kind == "kid":

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, Response, has_request_context, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..protocol import problems
 from ..protocol.problems import Problem
@@ -14,7 +14,6 @@ log = logging.getLogger("acmeeh.web")
 
 _HTTP_TO_PROBLEM = {
     404: lambda: problems.not_found(),
-    405: lambda: problems.method_not_allowed(),
     413: lambda: problems.payload_too_large(),
     415: lambda: problems.unsupported_media_type(),
 }
@@ -26,32 +25,15 @@ def problem_response(problem: Problem) -> Response:
     for name, value in problem.headers.items():
         resp.headers[name] = value
     if problem.status == 413:
-        _drain_body()
-        resp.headers["Connection"] = "close"  # and do not offer the connection for reuse
+        # web.bodies has read and dropped what it could of the refused body; whatever is
+        # left unread makes the connection unusable for another request.
+        resp.headers["Connection"] = "close"
     return resp
 
 
-_DRAIN_LIMIT = 1 << 20  # bytes of an oversized body read and dropped before answering
-
-
-def _drain_body() -> None:
-    """Read (a bounded amount of) the refused body, so the client is not cut off while it is
-    still sending and sees the 413 instead of a connection reset."""
-    if not has_request_context():
-        return
-    length = request.content_length or 0
-    stream = request.environ.get("wsgi.input")
-    if stream is None or not 0 < length <= _DRAIN_LIMIT:
-        return
-    remaining = length
-    for _ in range(length // 65536 + 2):  # bounded: one read per 64 KiB
-        chunk = stream.read(min(65536, remaining))
-        remaining -= len(chunk)
-        if not chunk or remaining <= 0:
-            return
-
-
 def _from_http(exc: HTTPException) -> Response:
+    if isinstance(exc, MethodNotAllowed):  # routing knows the methods the URL takes
+        return problem_response(problems.method_not_allowed(exc.valid_methods or ()))
     make = _HTTP_TO_PROBLEM.get(exc.code or 500)
     if make is not None:
         return problem_response(make())

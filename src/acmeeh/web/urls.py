@@ -59,11 +59,16 @@ class Urls:
         return f"{self.base}/cert/{cert_id}"
 
     def account_id(self, kid: str) -> uuid.UUID | None:
-        """The account id inside a `kid` URL, or None when it is not one of ours."""
+        """The account id of a `kid` that is exactly an account URL this server hands out
+        (RFC 8555 §6.2: the kid is the account URL), else None: another host or scheme, a
+        path with extra or dot segments, a query, or an id not spelled as `account()` spells
+        it (upper case, braces, urn:uuid:, no hyphens) is not one of ours."""
         prefix = f"{self.base}/account/"
         if not kid.startswith(prefix):
             return None
+        text = kid[len(prefix):]
         try:
-            return uuid.UUID(kid[len(prefix):])
+            account_id = uuid.UUID(text)
         except ValueError:
             return None
+        return account_id if str(account_id) == text else None

@@ -1,4 +1,4 @@
-"""The schema is well formed, and README.md's configuration reference matches the generated one."""
+"""The schema is well formed, and docs/configuration.md's reference matches the generated one."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from acmeeh.config import reference
 from acmeeh.config.load import load_schema
 
 ROOT = Path(__file__).resolve().parents[3]
-README = ROOT / "README.md"
+REFERENCE = ROOT / "docs" / "configuration.md"
 # Keywords the schema may use; anything else is usually a YAML slip, such as an unquoted comma
 # in a flow-style description turning the rest of the sentence into a key.
 KEYWORDS = {
@@ -128,12 +128,14 @@ def test_check_and_update_flags(tmp_path: Path) -> None:
     assert reference.main(["--check", str(readme)]) == 0
 
 
-def test_readme_configuration_reference_is_current() -> None:
-    """README.md must carry the generated reference between the markers (no skipping)."""
-    assert README.is_file(), f"{README} is missing"
-    block = reference.extract_block(README.read_text(encoding="utf-8"))
-    assert block is not None, f"{README} lacks {reference.START} / {reference.END}"
+def test_configuration_reference_is_current() -> None:
+    """docs/configuration.md must carry the generated reference between the markers, and the
+    README must link to it (no skipping)."""
+    assert REFERENCE.is_file(), f"{REFERENCE} is missing"
+    block = reference.extract_block(REFERENCE.read_text(encoding="utf-8"))
+    assert block is not None, f"{REFERENCE} lacks {reference.START} / {reference.END}"
     assert block == reference.generate().strip(), (
-        "README.md's configuration reference is stale: run "
-        "PYTHONPATH=src python -m acmeeh.config.reference --update README.md"
+        "docs/configuration.md's reference is stale: run "
+        "PYTHONPATH=src python -m acmeeh.config.reference --update docs/configuration.md"
     )
+    assert "(docs/configuration.md)" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -299,3 +299,19 @@ def test_delegated_responder_unusable_directory(pki, tmp_path: Path) -> None:
                                    renew_before=HOUR)
     with pytest.raises(CAError, match="ocsp.responder_dir"):
         responder.current()
+
+
+def test_delegated_responder_in_memory_writes_nothing(pki, tmp_path: Path) -> None:
+    """ocsp.responder_dir null: the responder lives in memory, so a read-only CA folder is fine."""
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    clock = Clock(datetime.now(UTC))
+    responder = DelegatedResponder(signer_for(pki), None, validity=10 * HOUR,
+                                   renew_before=3 * HOUR, clock=clock)
+    first = responder.current()
+    assert first.delegated and first.certificate.public_key() == first.key.public_key()
+    first.certificate.verify_directly_issued_by(pki.cert)
+    assert responder.current() is first  # kept, not issued per call
+    clock.now += 8 * HOUR
+    second = responder.current().certificate  # rotated in memory
+    assert second != first.certificate
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

@@ -140,6 +140,9 @@ BAD_HEADERS = [
     ("jwk rsa even e", {"jwk": "rsa-even-e"}, "malformed", "not a valid public key"),
     ("jwk rsa huge e", {"jwk": "rsa-huge-e"}, "malformed", "too large"),
     ("jwk rsa huge n", {"jwk": "rsa-huge-n"}, "malformed", "too large"),
+    ("jwk alg other", {"jwk": "ec-alg-ES384"}, "malformed", "is not the JWS alg"),
+    ("jwk alg lower case", {"jwk": "ec-alg-es256"}, "malformed", "is not the JWS alg"),
+    ("jwk alg number", {"jwk": "ec-alg-256"}, "malformed", "is not the JWS alg"),
     ("jwk rsa n not b64", {"jwk": {"kty": "RSA", "n": "!!", "e": "AQAB"}}, "malformed", "'n'"),
     ("jwk rsa n number", {"jwk": {"kty": "RSA", "n": 12345, "e": "AQAB"}}, "malformed", "'n'"),
 ]
@@ -164,6 +167,9 @@ def _special_jwk(keys, tag):
         return {**jwk_of(keys["rsa"]).to_json(), "e": b64(b"\x01" * 40)}
     if tag == "rsa-huge-n":
         return {"kty": "RSA", "n": b64(b"\xff" * 2049), "e": "AQAB"}
+    if isinstance(tag, str) and tag.startswith("ec-alg-"):
+        alg = tag.removeprefix("ec-alg-")
+        return {**pub, "alg": int(alg) if alg.isdigit() else alg}
     if tag == "rsa-even-e":
         return {**jwk_of(keys["rsa"]).to_json(), "e": b64(b"\x01\x00\x00")}
     return tag
@@ -182,6 +188,23 @@ def test_bad_headers(keys, label, change, code, fragment):
     assert fragment in problem.detail
     if code == "badSignatureAlgorithm":
         assert problem.to_dict()["algorithms"] == list(ALL_ALGS)
+
+
+def test_jwk_alg_equal_to_the_jws_alg_is_accepted(keys):
+    key = keys["p256"]
+    hdr = header(key, "ES256", jwk={**jwk_of(key).to_json(), "alg": "ES256"})
+    jws.parse(to_body(flattened(key, hdr)), ALL_ALGS).verify(jwk_of(key))
+
+
+@pytest.mark.parametrize(("limit", "code"), [(2048, None), (2047, "badPublicKey")])
+def test_rsa_jwk_over_the_size_limit_is_bad_public_key(keys, limit, code):
+    """Refused while parsing: no signature is checked with a key over security.max_rsa_bits."""
+    key = keys["rsa"]
+    body = to_body(flattened(key, header(key, "RS256")))
+    if code is None:
+        assert jws.parse(body, ALL_ALGS, limit).jwk is not None
+    else:
+        assert problem_of(jws.parse, body, ALL_ALGS, limit).code == code
 
 
 def test_hmac_never_accepted_even_when_listed():
