@@ -135,7 +135,7 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["acmeeh"] = WebContext(env=env, urls=Urls.from_settings(settings))
     app.extensions["acmeeh.runtime"] = runtime
-    errors.install(app)
+    errors.install(app, retry_after=settings.server.unavailable_retry_after_seconds)
     observe.install(app, access_log=settings.logging.access_log.enabled)  # request id, metrics, access log
     health.install(app, env, runtime)  # /livez /healthz /readyz
     metrics_view.install(app, settings, started=runtime.started_at,  # metrics.path

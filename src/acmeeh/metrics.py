@@ -66,6 +66,12 @@ HTTP_LATENCY = Histogram(
 )
 PROBLEMS = Counter("acmeeh_problems_total", "ACME problem documents returned", ["type"])
 RATE_LIMITED = Counter("acmeeh_rate_limited_total", "Requests refused by a rate limit", ["limit"])
+DATABASE_UNAVAILABLE = Counter(
+    "acmeeh_database_unavailable_total",
+    "Requests answered 503 because the database could not serve them (pool_timeout: no"
+    " connection within database.acquire_timeout_seconds; connection: lost or refused)",
+    ["reason"],
+)
 
 # --- health, set when scraped (web.gauges): the same for every worker, so the newest wins --
 CA_BACKEND_UP = Gauge(

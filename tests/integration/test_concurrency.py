@@ -1,9 +1,12 @@
 """Races against a running server: many finalize calls on one order, many responds on one
-challenge. Each state change is a compare-and-set, so exactly one caller wins (RFC 8555 §7.4:
-finalize on a non-ready order is orderNotReady) and nothing answers 5xx.
+challenge, many newAccount with one key, key roll-overs to one key. Each state change is a
+compare-and-set or guarded by a unique key, so exactly one caller wins (RFC 8555 §7.4: finalize
+on a non-ready order is orderNotReady; §7.3.1: one account per key; §7.3.5: a key that belongs
+to an account is 409) and nothing answers 5xx.
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -13,8 +16,9 @@ import psycopg
 import pytest
 import requests
 
-from support.acme_client import (ERROR_PREFIX, AcmeClient, Http01Responder, b64, expect,
-                                 make_csr, problem_type)
+from cryptography.hazmat.primitives.asymmetric import ec
+from support.acme_client import (ERROR_PREFIX, AcmeClient, Http01Responder, b64, default_alg,
+                                 expect, flattened_jws, make_csr, problem_type, public_jwk)
 
 THREADS = 16
 JOIN_SECONDS = 60
@@ -126,4 +130,72 @@ def test_parallel_respond(acme_server, responder: Http01Responder) -> None:
     assert final["status"] == "valid", final
     time.sleep(1.0)  # a second (wrong) validation would arrive within this
     assert responder.hits.get(token) == 1, responder.hits.get(token)
+    assert_no_traceback_since(acme_server, offset)
+
+
+def test_parallel_new_account_with_one_key(acme_server) -> None:
+    """RFC 8555 §7.3.1: one key, one account. Racing creations with the same key: one 201,
+    every other request 200 with the same account, never a 5xx."""
+    client = AcmeClient(acme_server.directory_url)
+    url = client.url("newAccount")
+    clients = [client.clone() for _ in range(THREADS)]
+    nonces = [client.new_nonce() for _ in range(THREADS)]
+    offset = log_size(acme_server)
+    responses = all_at_once(THREADS, lambda i: clients[i].post(
+        url, {"termsOfServiceAgreed": True}, use_jwk=True, nonce=nonces[i]))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * (THREADS - 1) + [201], [r.text for r in responses]
+    assert len({r.headers["Location"] for r in responses}) == 1
+    assert_no_traceback_since(acme_server, offset)
+
+
+def key_change_request(client: AcmeClient, new_key, nonce: str) -> Callable[[], requests.Response]:
+    """A keyChange (§7.3.5) of `client`'s account to `new_key`, ready to send with `nonce`."""
+    url = client.url("keyChange")
+    alg = default_alg(new_key)
+    inner = flattened_jws(new_key, alg, {"alg": alg, "jwk": public_jwk(new_key), "url": url},
+                          json.dumps({"account": client.kid, "oldKey": public_jwk(client.key)}).encode())
+    return lambda: client.post(url, inner, nonce=nonce)
+
+
+def test_parallel_key_change_to_one_key(acme_server) -> None:
+    """Accounts racing to roll over to the same new key: one 200, every other 409 (the key
+    belongs to an account now) naming that account, never a 5xx."""
+    new_key = ec.generate_private_key(ec.SECP256R1())
+    clients = [AcmeClient(acme_server.directory_url) for _ in range(8)]
+    for c in clients:
+        expect(c.new_account(), 201)
+    calls = [key_change_request(c, new_key, c.new_nonce()) for c in clients]
+    offset = log_size(acme_server)
+    responses = all_at_once(len(calls), lambda i: calls[i]())
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [409] * (len(calls) - 1), [r.text for r in responses]
+    winner = clients[next(i for i, r in enumerate(responses) if r.status_code == 200)]
+    for response in responses:
+        if response.status_code == 409:
+            assert problem_type(response) == ERROR_PREFIX + "malformed"
+            assert response.headers["Location"] == winner.kid
+    assert_no_traceback_since(acme_server, offset)
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_key_change_racing_new_account_with_that_key(acme_server, round_: int) -> None:
+    """newAccount with key K while an account rolls over to K: either the roll-over wins (200)
+    and newAccount finds that account (200), or newAccount wins (201) and the roll-over gets
+    409. Never a 5xx, never two accounts with one key."""
+    new_key = ec.generate_private_key(ec.SECP256R1())
+    old = AcmeClient(acme_server.directory_url)
+    expect(old.new_account(), 201)
+    fresh = AcmeClient(acme_server.directory_url, new_key)
+    calls = [key_change_request(old, new_key, old.new_nonce()),
+             lambda nonce=fresh.new_nonce(): fresh.post(
+                 fresh.url("newAccount"), {"termsOfServiceAgreed": True}, use_jwk=True, nonce=nonce)]
+    offset = log_size(acme_server)
+    changed, created = all_at_once(2, lambda i: calls[i]())
+    outcome = (changed.status_code, created.status_code)
+    assert outcome in ((200, 200), (409, 201)), (changed.text, created.text)
+    if outcome == (200, 200):
+        assert created.headers["Location"] == old.kid
+    else:
+        assert changed.headers["Location"] == created.headers["Location"]
     assert_no_traceback_since(acme_server, offset)

@@ -18,7 +18,8 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def pool():
     with migrated_database("nonces") as url:
-        database = SimpleNamespace(url=url, min_connections=1, max_connections=4, connect_timeout=5)
+        database = SimpleNamespace(url=url, min_connections=1, max_connections=4, connect_timeout=5,
+                                   acquire_timeout_seconds=5)
         pool = db.open_pool(database, wait=True)
         yield pool
         pool.close()

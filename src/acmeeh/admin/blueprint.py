@@ -16,8 +16,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from .. import metrics
 from ..authority.env import Env
+from ..protocol import problems as acme_problems
 from ..protocol.problems import Problem
+from ..store import db
 from ..store.paging import Page
 from . import audit, operators, problems
 from .audit import Actor
@@ -154,6 +157,13 @@ def _render_http(exc: HTTPException) -> Response:
 
 
 def _render_unexpected(exc: Exception) -> Response:
+    if isinstance(exc, db.Unavailable):  # 503 with Retry-After, as on the ACME API
+        reason, _, text = db.unavailable_reason(exc).partition(": ")
+        metrics.DATABASE_UNAVAILABLE.labels(reason=reason).inc()
+        log.warning("admin API: database unavailable (%s): %s", reason, text)
+        retry_after = ctx().env.settings.server.unavailable_retry_after_seconds
+        return problems.response(acme_problems.unavailable(
+            "The database is temporarily unavailable; retry later", retry_after))
     log.exception("admin API error: %s", type(exc).__name__)
     return problems.response(problems.server_internal())
 

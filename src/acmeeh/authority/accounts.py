@@ -163,14 +163,20 @@ def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, 
         raise problems.malformed("keyChange: 'oldKey' is not the account's current key")
     _check_key(env, new_jwk)
     new_thumbprint = jws.thumbprint(new_jwk)
-    with env.pool.connection() as conn, conn.transaction():
-        holder = account_store.find_account_by_thumbprint(conn, new_thumbprint)
-        if holder is not None:
-            raise KeyTaken(holder.id)
-        row = account_store.change_key(
-            conn, account.id, old_thumbprint=account.thumbprint,
-            jwk=jwk_json(new_jwk), thumbprint=new_thumbprint,
-        )
+    try:
+        with env.pool.connection() as conn, conn.transaction():
+            holder = account_store.find_account_by_thumbprint(conn, new_thumbprint)
+            if holder is not None:
+                raise KeyTaken(holder.id)
+            row = account_store.change_key(
+                conn, account.id, old_thumbprint=account.thumbprint,
+                jwk=jwk_json(new_jwk), thumbprint=new_thumbprint,
+            )
+    except account_store.KeyInUse:  # a concurrent roll-over or newAccount took the key first
+        holder = find_by_key(env, new_jwk)
+        if holder is None:
+            raise problems.conflict("the new key was taken concurrently; retry") from None
+        raise KeyTaken(holder.id) from None
     if row is None:
         raise problems.conflict("the account key changed concurrently; retry")
     env.log.info("account key changed", extra={"account_id": str(account.id)})

@@ -1,6 +1,7 @@
 """Finalize (RFC 8555 §7.4): check the CSR, sign once, never leave an order stuck."""
 from __future__ import annotations
 
+import time
 import uuid
 
 from .. import metrics
@@ -9,11 +10,18 @@ from ..protocol import jws, problems
 from ..protocol.csr import check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.status import OrderStatus
+from ..store import db
+from ..store import orders as order_store
 from ..store.db import transaction
-from ..store.records import AccountRow
+from ..store.records import AccountRow, OrderRow
 from . import notifications, ratelimits, states
 from .env import Env
 from .orders import OrderState, load_order, refresh
+
+# Transaction B waits this long for a database that is briefly unavailable (see _store).
+STORE_DEADLINE_SECONDS = 10.0
+STORE_RETRY_SECONDS = 0.5
+STORE_ATTEMPTS = 20  # a second bound, whatever the clock does
 
 
 def finalize(
@@ -58,19 +66,14 @@ def finalize(
         raise problems.server_internal() from exc
     cert_id = uuid.uuid4()
     outbox = notifications.would_notify(env, account)
-    with env.pool.connection() as conn, transaction(conn, needed=outbox):
-        stored = states.complete_order(
-            conn, order.id, cert_id, serial=issued.serial_hex, account_id=account.id,
-            der=issued.der, pem_chain=issued.pem_chain, names=[_name(i) for i in identifiers],
-            not_before=issued.not_before, not_after=issued.not_after,
-            fingerprint=issued.fingerprint_sha256, spki_sha256=issued.spki_sha256,
-        )
-        if stored is None:  # recovered as stale meanwhile: do not hand out a certificate
-            raise problems.order_not_ready("order left processing before the certificate was stored")
-        cert, done = stored
-        if outbox:
-            notifications.notify_issued(conn, env, account, cert)  # commits with the certificate
-        state = OrderState(done, state.authorizations)  # all valid: checked when it was ready
+    fields = dict(
+        serial=issued.serial_hex, account_id=account.id, der=issued.der,
+        pem_chain=issued.pem_chain, names=[_name(i) for i in identifiers],
+        not_before=issued.not_before, not_after=issued.not_after,
+        fingerprint=issued.fingerprint_sha256, spki_sha256=issued.spki_sha256,
+    )
+    done = _store(env, account, order.id, cert_id, fields, outbox=outbox)
+    state = OrderState(done, state.authorizations)  # all valid: checked when it was ready
     env.log.info("certificate issued", extra={"order_id": str(order.id), "serial": issued.serial_hex})
     metrics.CERTIFICATES_ISSUED.inc()
     actor = f"account:{account.id}"
@@ -78,6 +81,49 @@ def finalize(
     audit("certificate.issued", actor=actor, certificate_id=cert_id, serial=issued.serial_hex,
           names=",".join(_name(i) for i in identifiers), not_after=issued.not_after.isoformat())
     return state
+
+
+def _store(env: Env, account: AccountRow, order_id: uuid.UUID, cert_id: uuid.UUID,
+           fields: dict, *, outbox: bool) -> OrderRow:
+    """Transaction B: store the signed certificate and move the order processing → valid.
+
+    The certificate exists already, so a database that is briefly unavailable (a restart, a
+    failover) is waited for, up to STORE_DEADLINE_SECONDS, rather than leaving the order in
+    processing; an attempt whose commit went through but whose answer was lost is recognised
+    by its certificate id. Raises the store's Unavailable past the deadline (the order then
+    stays processing until the stale-order recovery marks it invalid).
+    """
+    deadline = time.monotonic() + STORE_DEADLINE_SECONDS
+    for attempt in range(STORE_ATTEMPTS):
+        try:
+            with env.pool.connection() as conn, transaction(conn, needed=outbox):
+                stored = states.complete_order(conn, order_id, cert_id, **fields)
+                if stored is None:
+                    if attempt and (done := _stored_before(conn, order_id, cert_id)) is not None:
+                        return done
+                    # recovered as stale meanwhile: do not hand out a certificate
+                    raise problems.order_not_ready("order left processing before the certificate was stored")
+                cert, done = stored
+                if outbox:
+                    notifications.notify_issued(conn, env, account, cert)  # commits with the certificate
+                return done
+        except db.Unavailable:
+            if time.monotonic() + STORE_RETRY_SECONDS >= deadline or attempt == STORE_ATTEMPTS - 1:
+                env.log.error("signed certificate not stored: the database stayed unavailable",
+                              extra={"order_id": str(order_id), "serial": fields["serial"]})
+                raise
+            env.log.warning("storing the certificate failed (database unavailable); retrying",
+                            extra={"order_id": str(order_id), "attempt": attempt + 1})
+            time.sleep(STORE_RETRY_SECONDS)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _stored_before(conn: db.Connection, order_id: uuid.UUID, cert_id: uuid.UUID) -> OrderRow | None:
+    """The order, when an earlier attempt of _store committed this very certificate."""
+    order = order_store.get_order(conn, order_id)
+    if order is not None and order.status == OrderStatus.VALID and order.certificate_id == cert_id:
+        return order
+    return None
 
 
 def _fail(env: Env, order_id: uuid.UUID, problem: problems.Problem) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from .. import metrics
 from ..issuance import ocsp
 from ..issuance.responder import DelegatedResponder, Signer, load_issuer
+from ..store import db
 from ..store import revocation_status as status_store
 from .env import Env
 
@@ -93,7 +94,8 @@ class OCSPResponder:
         """The OCSPResponse for a DER OCSPRequest; never raises for a bad request.
 
         malformedRequest for anything but one well-formed CertID, unauthorized when it names
-        another issuer (RFC 6960 §2.3), internalError when the database cannot be read.
+        another issuer (RFC 6960 §2.3), tryLater when the database is unavailable,
+        internalError when reading it fails otherwise.
         """
         try:
             query = ocsp.parse_request(request_der)
@@ -104,6 +106,9 @@ class OCSPResponder:
             return self._unsuccessful(Status.UNAUTHORIZED)
         try:
             state = self._state(query.serial_number)
+        except db.Unavailable as exc:  # RFC 6960 §2.3 tryLater: "Try again later"
+            self._env.log.warning("OCSP status lookup: database unavailable: %s", type(exc).__name__)
+            return self._unsuccessful(Status.TRY_LATER)
         except Exception:
             self._env.log.exception("OCSP status lookup failed")
             return self._unsuccessful(Status.INTERNAL_ERROR)

@@ -25,6 +25,7 @@ class ServerSettings:
     max_requests: int
     max_requests_jitter: int
     max_body_bytes: int
+    unavailable_retry_after_seconds: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +41,7 @@ class DatabaseSettings:
     min_connections: int
     max_connections: int
     connect_timeout: int
+    acquire_timeout_seconds: float
     auto_setup: bool
 
 
@@ -94,6 +96,11 @@ class ChallengesSettings:
     dns01: Dns01Settings
     tlsalpn01: TlsAlpn01Settings
     background_worker: BackgroundWorkerSettings
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WorkersSettings:
+    election_seconds: float
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,6 +298,7 @@ class Settings:
     database: DatabaseSettings
     acme: AcmeSettings
     challenges: ChallengesSettings
+    workers: WorkersSettings
     ca: CASettings
     security: SecuritySettings
     nonce: NonceSettings

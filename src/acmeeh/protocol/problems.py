@@ -180,6 +180,14 @@ def server_internal(internal: str | None = None) -> Problem:
     return Problem("serverInternal", _INTERNAL_DETAIL, 500, internal=internal)
 
 
+def unavailable(detail: str, retry_after: int) -> Problem:
+    """``serverInternal`` with 503 and Retry-After: the server cannot serve the request now
+    (database unreachable, validation queue full) but expects to soon; nothing was changed,
+    and the same request may be sent again after ``retry_after`` seconds."""
+    return Problem("serverInternal", detail, 503,
+                   headers={"Retry-After": str(max(1, int(retry_after)))})
+
+
 def compound(detail: str, subproblems: Iterable[Problem]) -> Problem:
     """``compound`` (RFC 8555 §6.7.1): several per-identifier problems at once."""
     return Problem("compound", detail, 400, subproblems=subproblems)

@@ -13,6 +13,11 @@ from .records import AccountRow, columns
 _COLS = columns(AccountRow)
 
 
+class KeyInUse(Exception):
+    """The new key is another account's: a roll-over lost the race to a concurrent one (or to
+    a newAccount with that key). The caller's transaction is aborted."""
+
+
 def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> AccountRow | None:
     with conn.cursor(row_factory=class_row(AccountRow)) as cur:
         return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
@@ -83,10 +88,16 @@ def change_key(
     jwk: dict[str, Any],
     thumbprint: str,
 ) -> AccountRow | None:
-    """Swap the account key if it is still `old_thumbprint` (RFC 8555 §7.3.5)."""
-    return _one(
-        conn,
-        f"UPDATE accounts SET jwk = %s, thumbprint = %s, updated_at = now()"
-        f" WHERE id = %s AND thumbprint = %s AND status = 'valid' RETURNING {_COLS}",
-        (Jsonb(jwk), thumbprint, account_id, old_thumbprint),
-    )
+    """Swap the account key if it is still `old_thumbprint` (RFC 8555 §7.3.5).
+
+    Raises KeyInUse when another account holds `thumbprint` (the unique key refused it).
+    """
+    try:
+        return _one(
+            conn,
+            f"UPDATE accounts SET jwk = %s, thumbprint = %s, updated_at = now()"
+            f" WHERE id = %s AND thumbprint = %s AND status = 'valid' RETURNING {_COLS}",
+            (Jsonb(jwk), thumbprint, account_id, old_thumbprint),
+        )
+    except psycopg.errors.UniqueViolation as exc:
+        raise KeyInUse(thumbprint) from exc

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import select
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 # The names other rooms use in type hints, so that only this room imports psycopg.
 Connection = psycopg.Connection
@@ -39,19 +40,45 @@ def describe(database: Any) -> str:
     return f"{info.get('user', '')}@{host}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
 
+# How long the pool keeps retrying one failed attempt to open a connection before it gives the
+# attempt up. psycopg_pool backs off 1 s, 2 s, 4 s... within an attempt, so a long attempt would
+# come back minutes after the database did; given up early, the next request that waits for a
+# connection starts a fresh attempt at once, and the pool is back within about this long of the
+# database accepting connections.
+RECONNECT_ATTEMPT_SECONDS = 0.5
+
+
 def open_pool(database: Any, *, name: str = "acmeeh", wait: bool = False) -> ConnectionPool:
-    """Open a pool sized by the settings. With `wait`, block until `min_connections` are up."""
+    """Open a pool sized by the settings. With `wait`, block until `min_connections` are up.
+
+    A caller waits at most `database.acquire_timeout_seconds` for a connection, then gets
+    PoolTimeout (one of `Unavailable`). Connections the server ended while they sat idle
+    (restart, failover, pg_terminate_backend) are found and replaced at checkout.
+    """
     pool = ConnectionPool(
         conninfo(database),
         min_size=min(database.min_connections, database.max_connections),
         max_size=database.max_connections,
-        timeout=database.connect_timeout,
+        timeout=database.acquire_timeout_seconds,
+        reconnect_timeout=RECONNECT_ATTEMPT_SECONDS,
+        check=_check_idle,
         name=name,
         kwargs={"autocommit": True, "prepare_threshold": 2},
         open=False,
     )
     pool.open(wait=wait, timeout=database.connect_timeout)
     return pool
+
+
+def _check_idle(conn: psycopg.Connection) -> None:
+    """The pool's check at checkout, without a round trip on the hot path: an idle connection
+    has nothing to read unless the server sent something on its own, which in practice means
+    it ended the session (a FATAL message, then EOF). Only then is a real query tried; it
+    raises for a dead connection, which the pool then discards and replaces."""
+    poller = select.poll()  # not select(): no FD_SETSIZE limit
+    poller.register(conn.fileno(), select.POLLIN)
+    if poller.poll(0):
+        ConnectionPool.check_connection(conn)
 
 
 def connect(database: Any) -> psycopg.Connection:
@@ -69,6 +96,19 @@ def transaction(conn: psycopg.Connection, *, needed: bool = True) -> contextlib.
 
 # What callers outside the store catch when the database is unreachable or refuses.
 DatabaseError = psycopg.Error
+# The database cannot serve now but may soon: unreachable, the connection lost, no pooled
+# connection within acquire_timeout_seconds (PoolTimeout), shutting down or starting up, a
+# statement timeout or a serialization failure. Requests answer 503 with Retry-After for it.
+Unavailable = psycopg.OperationalError
+
+
+def unavailable_reason(exc: BaseException) -> str:
+    """Why the database could not serve: "pool_timeout" (no connection within
+    acquire_timeout_seconds) or "connection" (lost, refused, shutting down...), with a short
+    description for the log (never a password: psycopg messages carry none)."""
+    reason = "pool_timeout" if isinstance(exc, PoolTimeout) else "connection"
+    text = str(exc).strip().splitlines()
+    return f"{reason}: {text[0][:200] if text else type(exc).__name__}"
 
 
 def ensure_database(server_url: str, name: str) -> None:

@@ -7,8 +7,10 @@ import logging
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from .. import metrics
 from ..protocol import problems
 from ..protocol.problems import Problem
+from ..store import db
 
 log = logging.getLogger("acmeeh.web")
 
@@ -48,7 +50,20 @@ def _unexpected(exc: Exception) -> Response:
     return problem_response(problems.server_internal())
 
 
-def install(app: Flask) -> None:
+def database_unavailable(exc: BaseException, retry_after: int) -> Problem:
+    """The 503 for a request the database could not serve; counted in
+    acmeeh_database_unavailable_total{reason} and logged (one line, no traceback)."""
+    reason, _, text = db.unavailable_reason(exc).partition(": ")
+    metrics.DATABASE_UNAVAILABLE.labels(reason=reason).inc()
+    log.warning("database unavailable (%s): %s", reason, text)
+    return problems.unavailable("The database is temporarily unavailable; retry later", retry_after)
+
+
+def install(app: Flask, *, retry_after: int) -> None:
+    """Render every error of `app` as a problem document; `retry_after` is the Retry-After of
+    a 503 for an unavailable database."""
     app.register_error_handler(Problem, problem_response)
     app.register_error_handler(HTTPException, _from_http)
+    app.register_error_handler(db.Unavailable,
+                               lambda exc: problem_response(database_unavailable(exc, retry_after)))
     app.register_error_handler(Exception, _unexpected)

@@ -1,10 +1,13 @@
 """LeaderLoop: a background thread that calls `tick()` every interval while it holds a lock.
 
 Every instance runs the same loops; PostgreSQL advisory locks (store.locks) make exactly one
-of them the leader per lock. A follower retries the lock every interval, so when a leader
-dies another instance takes over within one interval. A brief overlap is possible (an old
-leader still inside a tick when its session is cut), which is safe because every state move
-a tick makes is a compare-and-set.
+of them the leader per lock. The election and the work keep separate clocks: every instance
+asks for (or confirms) the lock every `election_seconds`, a few seconds, whatever the work's
+interval; the leader runs `tick()` at its own interval, and at once when it becomes leader.
+So when a leader dies, another instance takes over within one election period even for a
+task that runs once an hour. A brief overlap is possible (an old leader still inside a tick
+when its session is cut), which is safe because every state move a tick makes is a
+compare-and-set.
 """
 from __future__ import annotations
 
@@ -18,15 +21,19 @@ from ..store.locks import Leadership, LockConnectionError
 
 log = logging.getLogger("acmeeh.workers")
 
-# Reconnect backoff after the lock connection fails: doubles from the first value up to the cap.
+# Reconnect backoff after the lock connection fails: doubles from the first value up to the
+# cap, which defaults to the election period (so leadership returns within one period of the
+# database coming back).
 BACKOFF_FIRST_SECONDS = 1.0
-BACKOFF_MAX_SECONDS = 60.0
+# Election period when none is given: at most this, and never longer than the work's interval.
+ELECTION_SECONDS = 2.0
 
 
 class LeaderLoop:
     """Run `tick()` every `interval_seconds` on a daemon thread, only while leader of `lock_id`.
 
-    Exceptions from `tick` are logged with the worker name and counted
+    The lock is tried (follower) or checked (leader) every `election_seconds` and before each
+    tick; a new leader ticks at once. Exceptions from `tick` are logged with the worker name and counted
     (acmeeh_worker_errors_total); they never end the thread. Each tick that ran counts in
     acmeeh_worker_runs_total. `stop()` ends the loop after the current cycle, releases the
     lock and closes the lock connection.
@@ -42,17 +49,21 @@ class LeaderLoop:
         conninfo: str,
         clock: Callable[[], float] = time.monotonic,
         leadership: Leadership | None = None,
-        max_backoff_seconds: float = BACKOFF_MAX_SECONDS,
+        election_seconds: float | None = None,
+        max_backoff_seconds: float | None = None,
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError(f"{name}: interval_seconds must be positive")
+        if election_seconds is not None and election_seconds <= 0:
+            raise ValueError(f"{name}: election_seconds must be positive")
         self.name = name
         self.lock_id = lock_id
         self.interval = float(interval_seconds)
+        self.election = float(election_seconds or min(ELECTION_SECONDS, self.interval))
         self._tick = tick
         self._clock = clock
         self._leadership = leadership or Leadership(conninfo, name=name)
-        self._max_backoff = max_backoff_seconds
+        self._max_backoff = float(max_backoff_seconds or self.election)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Both series exist from the start (at 0), so rate() and the dashboard see every loop.
@@ -105,24 +116,32 @@ class LeaderLoop:
     # --- the loop --------------------------------------------------------------------------
     def _run(self) -> None:
         backoff = 0.0
+        due: float | None = None  # when the next tick is due; None: at once (a new leader)
         try:
             while not self._stop.is_set():
-                started = self._clock()
                 try:
                     leading = self._ensure_leadership()
                 except LockConnectionError as exc:
                     self._set_leader(False)
-                    backoff = min(self._max_backoff, backoff * 2 if backoff else BACKOFF_FIRST_SECONDS)
+                    due = None
+                    backoff = min(self._max_backoff,
+                                  backoff * 2 if backoff else min(BACKOFF_FIRST_SECONDS, self._max_backoff))
                     log.warning("worker %s: %s; retrying in %.1fs", self.name, exc, backoff)
                     self._stop.wait(backoff)
                     continue
                 backoff = 0.0
                 self.cycles += 1
-                if leading:
+                now = self._clock()
+                if not leading:
+                    due = None
+                elif due is None or now >= due:
+                    due = now + self.interval  # the work's cadence counts from the tick's start
                     self._run_tick()
                 log.debug("worker %s: cycle %d done (leader=%s)", self.name, self.cycles, leading)
-                elapsed = self._clock() - started
-                self._stop.wait(max(0.0, self.interval - elapsed))
+                wake = now + self.election
+                if due is not None:
+                    wake = min(wake, due)
+                self._stop.wait(max(0.0, wake - self._clock()))
         finally:
             self._leadership.close()
             self._set_leader(False)

@@ -2,7 +2,8 @@
 
 LOOPS is the one list of background loops. Each entry names its advisory lock, how often it
 runs, how to build its tick from the env, and whether the settings enable it. Every process
-runs every enabled loop; the advisory lock makes one instance the leader per loop.
+runs every enabled loop; the advisory lock makes one instance the leader per loop, elected
+every workers.election_seconds whatever the loop's interval.
 Lock ids: migrations 712000, cleanup 712001, expiration 712002, challenge 712003, crl 712004,
 notifications 712005, ocsp-responder rotation 712006.
 """
@@ -88,7 +89,8 @@ class Supervisor:
             tick = spec.build(env)
             self.loops[spec.name] = LeaderLoop(
                 spec.name, spec.lock_id, tick.interval, tick.run, conninfo=conninfo,
-                leadership=Leadership(name=spec.name, session=self.session))
+                leadership=Leadership(name=spec.name, session=self.session),
+                election_seconds=env.settings.workers.election_seconds)
 
     def start(self) -> Supervisor:
         for loop in self.loops.values():
