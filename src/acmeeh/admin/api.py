@@ -9,7 +9,9 @@ from .blueprint import AdminContext, admin, routing_errors
 from .spec import Spec
 
 # The view modules register their routes on the blueprint when imported.
-from . import views_acme, views_audit, views_certs, views_eab, views_ops, views_users  # noqa: F401  isort: skip
+from . import (  # noqa: F401  isort: skip
+    views_acme, views_audit, views_certs, views_eab, views_ops, views_pki, views_users,
+)
 
 
 def install(app: Flask, env: Env) -> None:

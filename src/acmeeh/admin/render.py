@@ -125,3 +125,24 @@ def notification(row: Any) -> dict[str, Any]:
         "last_error": row.last_error, "sent_at": ts(row.sent_at),
         "created_at": ts(row.created_at), "updated_at": ts(row.updated_at),
     }
+
+
+def crl(row: Any) -> dict[str, Any]:
+    return {"number": row.number, "this_update": ts(row.this_update),
+            "next_update": ts(row.next_update), "entries": row.entries}
+
+
+def crl_status(report: dict[str, Any]) -> dict[str, Any]:
+    """authority.crl.status → CrlStatus (times as RFC 3339 in UTC)."""
+    def when(key: str) -> str | None:
+        value = report.get(key)
+        return ts(datetime.fromisoformat(value)) if value else None
+    return {"status": report["status"], "stale": bool(report.get("stale")),
+            "number": report.get("number"), "this_update": when("this_update"),
+            "next_update": when("next_update")}
+
+
+def renewal_window(cert_id: Any, serial: str, info: Any) -> dict[str, Any]:
+    return {"certificate_id": str(cert_id), "serial": serial, "start": ts(info.start),
+            "end": ts(info.end), "explanation_url": info.explanation_url,
+            "source": info.source, "retry_after": info.retry_after}

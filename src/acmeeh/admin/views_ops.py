@@ -64,3 +64,15 @@ def retry_failed_notifications() -> Response:
     queued = redelivery.retry_failed(ctx().env)
     note(target="notifications", queued=queued)
     return json_response({"queued": queued})
+
+
+@admin.post("/notifications/purge")
+@audited("notification.purge")
+def purge_notifications() -> Response:
+    """Delete finished notifications (sent and skipped by default) older than N days."""
+    data = body("NotificationPurge", optional=True)
+    statuses = data.get("statuses", ["sent", "skipped"])
+    days = data.get("older_than_days", 0)
+    deleted = redelivery.purge(ctx().env, statuses, days)
+    note(target="notifications", statuses=statuses, older_than_days=days, deleted=deleted)
+    return json_response({"deleted": deleted})

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from urllib.parse import urlsplit
 
 from cryptography import x509
 
 from ..protocol import problems
 from ..protocol.identifiers import Identifier
 from ..protocol.status import OrderStatus
+from ..store import certs as cert_store
 from ..store import renewals as renewal_store
 from ..store import revocation_status as status_store
 from ..store.db import Connection
@@ -22,6 +26,7 @@ from .env import Env
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_CERT_ID_LENGTH = 512
 ONE_SECOND = timedelta(seconds=1)
+MAX_EXPLANATION_URL = 2048
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class RenewalInfo:
     end: datetime
     retry_after: int
     explanation_url: str | None = None
+    source: str = "computed"  # "operator" (an admin's window), "revoked" or "computed"
 
     def to_json(self) -> dict:
         body: dict = {"suggestedWindow": {"start": _rfc3339(self.start), "end": _rfc3339(self.end)}}
@@ -116,19 +122,21 @@ def window(env: Env, row: RenewalRow) -> RenewalInfo:
     validity period. The end is always after the start (§4.2: anything else is invalid).
     """
     cfg = env.settings.renewal_info
-    explanation = None
+    explanation, source = None, "computed"
     if row.revoked_at is not None:
         start = row.not_before
         end = min(row.revoked_at, env.clock())
+        source = "revoked"
     elif row.window_start is not None and row.window_end is not None:
         start, end, explanation = row.window_start, row.window_end, row.explanation_url
+        source = "operator"
     else:
         lifetime = row.not_after - row.not_before
         start = row.not_before + lifetime * cfg.window_start
         end = row.not_before + lifetime * cfg.window_end
     start = start.replace(microsecond=0)
     end = max(end.replace(microsecond=0), start + ONE_SECOND)
-    return RenewalInfo(start, end, cfg.retry_after_seconds, explanation)
+    return RenewalInfo(start, end, cfg.retry_after_seconds, explanation, source)
 
 
 def renewal_info(env: Env, text: str) -> RenewalInfo:
@@ -197,3 +205,55 @@ def clear_windows(env: Env, serials: Sequence[str]) -> int:
     with env.pool.connection() as conn, conn.transaction():
         ids = renewal_store.certificate_ids_by_serial(conn, _serials(serials))
         return renewal_store.clear_windows(conn, ids)
+
+
+# --- the operator's window of one certificate (admin API) ----------------------------------
+
+def _serial_of(env: Env, cert_id: uuid.UUID) -> str:
+    with env.pool.connection() as conn:
+        cert = cert_store.get_certificate(conn, cert_id)
+    if cert is None:
+        raise problems.not_found("no such certificate")
+    return cert.serial
+
+
+def window_of(env: Env, cert_id: uuid.UUID) -> tuple[str, RenewalInfo]:
+    """(serial, the window renewalInfo answers now) of a certificate; 404 unknown."""
+    serial = _serial_of(env, cert_id)
+    with env.pool.connection() as conn:
+        row = status_store.get_renewal(conn, serial)
+    if row is None:
+        raise problems.not_found("no such certificate")
+    return serial, window(env, row)
+
+
+def check_explanation_url(url: str | None) -> str | None:
+    """RFC 9773 §4.2 explanationURL: an absolute http(s) URL for people to read; malformed else."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if (parts.scheme not in ("https", "http") or not parts.hostname
+            or len(url) > MAX_EXPLANATION_URL or any(c.isspace() for c in url)):
+        raise problems.malformed("explanation_url: an absolute http or https URL")
+    return url
+
+
+def set_window(
+    env: Env, cert_id: uuid.UUID, *, start: datetime, end: datetime,
+    explanation_url: str | None = None,
+) -> tuple[str, RenewalInfo]:
+    """Suggest [start, end) to the certificate's renewalInfo from now on (a window in the
+    past asks clients to renew at once); malformed when end is not after start."""
+    serial = _serial_of(env, cert_id)
+    set_windows(env, [serial], start=start, end=end,
+                explanation_url=check_explanation_url(explanation_url))
+    env.log.info("renewal window set", extra={"serial": serial})
+    return window_of(env, cert_id)
+
+
+def clear_window(env: Env, cert_id: uuid.UUID) -> tuple[str, RenewalInfo]:
+    """Back to the computed window (no-op when none was set); the window now answered."""
+    serial = _serial_of(env, cert_id)
+    clear_windows(env, [serial])
+    env.log.info("renewal window cleared", extra={"serial": serial})
+    return window_of(env, cert_id)

@@ -1,5 +1,5 @@
-"""Command line: python -m acmeeh -c CONFIG [serve|db|ca|crl|admin|inspect]; `config migrate` and
-`ca init` need no -c; dev.py = zero-config mode."""
+"""Command line: python -m acmeeh -c CONFIG [serve|db|ca|crl|admin|inspect]; `config migrate`,
+`ca init` and the admin API commands need no -c; dev.py = zero-config mode."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ _COMMANDS = {
     "db": "acmeeh.cli.db",
     "ca": "acmeeh.cli.ca",
     "crl": "acmeeh.cli.crl",
-    "admin": "acmeeh.cli.admin",
+    "admin": "acmeeh.cli.admin.bootstrap",
 }
 # Commands that run without a configuration file: module.run_standalone(args).
-_STANDALONE = {"config": "acmeeh.cli.config_migrate", "ca": "acmeeh.cli.ca_init"}
+_STANDALONE = {"config": "acmeeh.cli.config_migrate", "ca": "acmeeh.cli.ca_init",
+               "admin": "acmeeh.cli.admin.dispatch"}
 _INSPECT = "acmeeh.cli.inspect"
 
 

@@ -6,6 +6,7 @@ import argparse
 from importlib import metadata
 
 import acmeeh
+from acmeeh.cli.admin.parser import add_admin
 
 
 def version() -> str:
@@ -69,14 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     crl_commands = crl.add_subparsers(dest="crl_command", metavar="action", required=True)
     crl_commands.add_parser("rebuild", help="build, sign and store a new CRL now")
 
-    admin = commands.add_parser("admin", help="admin API users")
-    admin_commands = admin.add_subparsers(dest="admin_command", metavar="action", required=True)
-    create_user = admin_commands.add_parser(
-        "create-user", help="create an admin API user and print its generated password once")
-    create_user.add_argument("--username", required=True, help="login name")
-    create_user.add_argument("--email", required=True, help="e-mail address")
-    create_user.add_argument("--role", choices=("admin", "auditor"), default="admin",
-                             help="admin (everything, the default) or auditor (read only)")
+    add_admin(commands)
 
     inspect = commands.add_parser("inspect", help="show an ACME object from the database")
     what = inspect.add_subparsers(dest="inspect_kind", metavar="kind", required=True)
@@ -97,7 +91,8 @@ def wants_dev_server(args: argparse.Namespace) -> bool:
 
 
 def needs_no_config(args: argparse.Namespace) -> bool:
-    """True for the commands that work without -c: `config ...` and `ca init`."""
+    """True for the commands that work without -c: `config ...`, `ca init` and the admin
+    commands that talk to the API (all but `admin create-user`)."""
     return args.command == "config" or (
         args.command == "ca" and getattr(args, "ca_command", None) == "init"
-    )
+    ) or (args.command == "admin" and getattr(args, "admin_command", None) != "create-user")

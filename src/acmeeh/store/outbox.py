@@ -185,3 +185,21 @@ def requeue_failed(conn: psycopg.Connection, now: datetime, limit: int) -> int:
         " WHERE status IN ('failed', 'abandoned') ORDER BY created_at LIMIT %s)",
         (now, now, limit),
     ).rowcount
+
+
+FINISHED = (SENT, SKIPPED, ABANDONED)
+
+
+def delete_finished(
+    conn: psycopg.Connection, statuses: Sequence[str], before: datetime, limit: int
+) -> int:
+    """Delete up to `limit` rows in one of `statuses` (finished ones only: sent, skipped,
+    abandoned) whose last change is older than `before`; returns how many."""
+    wanted = [s for s in statuses if s in FINISHED]
+    if not wanted:
+        return 0
+    return conn.execute(
+        "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications"
+        " WHERE status = ANY(%s) AND updated_at < %s ORDER BY updated_at LIMIT %s)",
+        (wanted, before, limit),
+    ).rowcount

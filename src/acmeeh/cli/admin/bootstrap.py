@@ -1,4 +1,6 @@
-"""`admin create-user --username NAME --email ADDR [--role ROLE]`: bootstrap admin API users.
+"""`admin create-user --username NAME --email ADDR [--role ROLE]`: the local bootstrap of the
+first admin API user, written straight into the database of `-c CONFIG` (every other admin
+command talks to the REST API).
 
 The generated password is printed once, on stdout; only its scrypt hash is stored.
 """
@@ -17,16 +19,16 @@ from acmeeh.store import audit as audit_store
 from acmeeh.store import db
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Dispatch `admin ACTION`; exit 1 on a refused request."""
-    return create_user(args, settings)
-
-
 def _os_user() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """`admin create-user` (needs -c CONFIG: it writes the database directly)."""
+    return create_user(args, settings)
 
 
 def create_user(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,0 +1,98 @@
+"""`eab` (external account binding keys, RFC 8555 §7.3.4) and `allowlists` (identifiers new
+orders may name)."""
+from __future__ import annotations
+
+from . import output
+from .client import EXIT_OK
+from .context import Context
+from .output import Column, when
+from .tree import Tree
+
+EAB_COLUMNS: list[Column] = [("KID", "kid"), ("LABEL", "label"), ("STATUS", "status"),
+               ("ACCOUNT", "account_id"), ("CREATED BY", "created_by"),
+               ("CREATED", lambda k: when(k.get("created_at")))]
+EAB_FIELDS: list[Column] = [("kid", "kid"), ("label", "label"), ("status", "status"),
+              ("account", "account_id"), ("used", "used_at"), ("revoked", "revoked_at"),
+              ("created by", "created_by"), ("created", "created_at")]
+ALLOW_COLUMNS: list[Column] = [("ID", "id"), ("SCOPE", "scope"), ("SCOPE ID", "scope_id"), ("KIND", "kind"),
+                 ("VALUE", "value"), ("CREATED BY", "created_by")]
+ALLOW_FIELDS: list[Column] = [("id", "id"), ("scope", "scope"), ("scope id", "scope_id"), ("kind", "kind"),
+                ("value", "value"), ("created by", "created_by"), ("created", "created_at")]
+
+
+def list_eab(ctx: Context) -> int:
+    return ctx.listing("listEabKeys", {"status": ctx.opt("status")}, EAB_COLUMNS)
+
+
+def create_eab(ctx: Context) -> int:
+    """Print the kid and the HMAC key: the only time the HMAC key is shown."""
+    body = {"label": ctx.opt("label")} if ctx.opt("label") else None
+    got = ctx.api.call("createEabKey", body=body)
+    if ctx.json:
+        output.as_json(got)
+        return EXIT_OK
+    print(f"kid:      {got['kid']}")
+    print(f"hmac key: {got['hmac_key']}")
+    output.note("The HMAC key is shown only this once. Give both to the ACME client, e.g. "
+                "certbot --eab-kid KID --eab-hmac-key KEY, or lego --eab --kid KID --hmac KEY.")
+    return EXIT_OK
+
+
+def show_eab(ctx: Context) -> int:
+    return ctx.show(ctx.api.call("getEabKey", params={"kid": ctx.opt("kid")}), EAB_FIELDS)
+
+
+def revoke_eab(ctx: Context) -> int:
+    return ctx.show(ctx.api.call("revokeEabKey", params={"kid": ctx.opt("kid")}), EAB_FIELDS)
+
+
+def list_allow(ctx: Context) -> int:
+    query = {"scope": ctx.opt("scope"), "scope_id": ctx.opt("scope_id")}
+    return ctx.listing("listAllowlistEntries", query, ALLOW_COLUMNS)
+
+
+def add_allow(ctx: Context) -> int:
+    body = {"scope": ctx.opt("scope"), "kind": ctx.opt("kind"), "value": ctx.opt("value")}
+    if ctx.opt("scope_id"):
+        body["scope_id"] = ctx.opt("scope_id")
+    return ctx.show(ctx.api.call("addAllowlistEntry", body=body), ALLOW_FIELDS)
+
+
+def show_allow(ctx: Context) -> int:
+    got = ctx.api.call("getAllowlistEntry", params={"entry_id": ctx.opt("id")})
+    return ctx.show(got, ALLOW_FIELDS)
+
+
+def remove_allow(ctx: Context) -> int:
+    ctx.api.call("removeAllowlistEntry", params={"entry_id": ctx.opt("id")})
+    if ctx.json:
+        output.as_json({"removed": ctx.opt("id")})
+    else:
+        print(f"removed allowlist entry {ctx.opt('id')}")
+    return EXIT_OK
+
+
+def register(tree: Tree) -> None:
+    eab = tree.group("eab", "external account binding keys (RFC 8555 §7.3.4)")
+    eab.command("list", list_eab, ["listEabKeys"], "list keys (never their HMAC keys)",
+                paged=True).add_argument("--status", choices=("unused", "used", "revoked"))
+    eab.command("create", create_eab, ["createEabKey"],
+                "create a key and print its kid and HMAC key once").add_argument(
+        "--label", help="a note to recognise the key by (team, host)")
+    eab.command("show", show_eab, ["getEabKey"], "show a key").add_argument("kid")
+    eab.command("revoke", revoke_eab, ["revokeEabKey"],
+                "revoke a key (no new account can use it)").add_argument("kid")
+
+    allow = tree.group("allowlists", "identifier allowlists enforced by newOrder")
+    p = allow.command("list", list_allow, ["listAllowlistEntries"], "list entries", paged=True)
+    p.add_argument("--scope", choices=("global", "eab", "account"))
+    p.add_argument("--scope-id", help="the kid (eab) or account id (account)")
+    p = allow.command("add", add_allow, ["addAllowlistEntry"], "add an entry")
+    p.add_argument("--scope", choices=("global", "eab", "account"), default="global")
+    p.add_argument("--scope-id", help="the kid (eab scope) or account id (account scope)")
+    p.add_argument("--kind", choices=("name", "suffix"), required=True,
+                   help="name: one identifier exactly; suffix: a dns name and all under it")
+    p.add_argument("--value", required=True)
+    allow.command("show", show_allow, ["getAllowlistEntry"], "show an entry").add_argument("id")
+    allow.command("remove", remove_allow, ["removeAllowlistEntry"],
+                  "remove an entry").add_argument("id")
