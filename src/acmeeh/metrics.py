@@ -6,6 +6,7 @@ worker returns the sum over all of them (prometheus-client multiprocess mode).
 """
 from __future__ import annotations
 
+import glob
 import os
 import time
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -144,11 +145,30 @@ class _Uptime(Collector):
         )
 
 
+class _FilesCollector(multiprocess.MultiProcessCollector):
+    """MultiProcessCollector without the files a worker is creating right now.
+
+    prometheus_client creates a process's file empty, then sizes it; a scrape that reads it in
+    between fails as a whole (struct.error), so a scrape during a worker's start answered 500.
+    An empty file holds no sample yet: leaving it out loses nothing.
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        files = []
+        for path in glob.glob(os.path.join(self._path, "*.db")):
+            try:
+                if os.path.getsize(path) > 0:
+                    files.append(path)
+            except OSError:  # removed meanwhile (mark_process_dead)
+                continue
+        return self.merge(files, accumulate=True)
+
+
 def scrape_registry(started: float) -> CollectorRegistry:
     """The registry a scrape reads: all processes' files in multiprocess mode, else this one."""
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get(MULTIPROC_ENV):
-        multiprocess.MultiProcessCollector(registry)
+        _FilesCollector(registry)
     else:
         for collector in list(REGISTRY._collector_to_names):  # noqa: SLF001 - the default set
             registry.register(collector)
