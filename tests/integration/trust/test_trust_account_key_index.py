@@ -1,4 +1,4 @@
-"""Migration 0011 indexes every existing account by the SHA-256 of its key's SPKI DER, built
+"""Migration 0010 indexes every existing account by the SHA-256 of its key's SPKI DER, built
 in SQL from the stored JWK; the result must equal what the server computes for new accounts."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from acmeeh.protocol import keys
 from acmeeh.protocol.jws import JWKOKP
 from acmeeh.store import migrate
 
-INDEX_MIGRATION = "0011_account_key_index.sql"
+INDEX_MIGRATION = "0010_account_key_index.sql"
 
 
 def _keys() -> list:

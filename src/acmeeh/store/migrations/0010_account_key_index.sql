@@ -1,10 +1,8 @@
 -- Issue 11: a CSR whose key belongs to any account is refused (RFC 8555 §11.1), and a blocked
 -- key (RFC 8555 §7.6) is refused at newAccount and keyChange. Both look a key up by the
 -- SHA-256 of its SubjectPublicKeyInfo DER (hex), the form certificates.spki_sha256 has.
--- Renumbered after 0010_challenge_retries landed with the same number; IF NOT EXISTS keeps a
--- database that applied it as 0010_account_key_index safe.
-ALTER TABLE accounts ADD COLUMN IF NOT EXISTS spki_sha256 text;
-CREATE INDEX IF NOT EXISTS accounts_spki_idx ON accounts (spki_sha256);
+ALTER TABLE accounts ADD COLUMN spki_sha256 text;
+CREATE INDEX accounts_spki_idx ON accounts (spki_sha256);
 
 -- Existing accounts: build the SPKI DER from the stored public JWK (RFC 7517) in SQL, so no
 -- account is left out of the index. Only what this backfill needs; dropped at the end.

@@ -2,5 +2,4 @@
 -- authorization is validated; finalize checks again when it is older than
 -- caa.recheck_after_seconds. NULL (authorizations validated before this column, or of ip
 -- identifiers) means "never checked": finalize checks a dns identifier then.
--- (Was 0011_caa_checks; IF NOT EXISTS keeps a database that applied it under that name safe.)
-ALTER TABLE authorizations ADD COLUMN IF NOT EXISTS caa_checked_at timestamptz;
+ALTER TABLE authorizations ADD COLUMN caa_checked_at timestamptz;
