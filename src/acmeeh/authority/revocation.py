@@ -174,7 +174,9 @@ def _compromised(env: Env, conn: Connection, done: Revoked, *, account_id: uuid.
 
 def _report(env: Env, done: Revoked, code: int, actor: str) -> None:
     """Log, count and audit what a committed revocation did."""
-    for serial, extra in [(c.serial, {"certificate_id": c.id}) for c in done.certificates]:
+    for cert in done.certificates:
+        serial = cert.serial
+        extra: dict[str, str] = {"certificate_id": str(cert.id)}
         if serial != done.serial:
             extra["same_key_as"] = done.serial
         env.log.info("certificate revoked", extra={"serial": serial, "reason": R(code).name})
