@@ -53,6 +53,7 @@ def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
     yield from _each(doc, "security.identifiers.allowed_networks", cidr_problem)
     yield from _each(doc, "security.rate_limits.exempt_networks", cidr_problem)
     yield from _each(doc, "proxy.trusted_proxies", cidr_problem)
+    yield from _each(doc, "webhooks.allowed_networks", cidr_problem)
 
     # Accepting challenges unchecked is only tolerable when an allow-list bounds what can be issued.
     # Both kinds of identifier must be bounded: dns names by suffix, ip addresses by network
