@@ -71,7 +71,7 @@ class Runtime:
         deadline = time.monotonic() + max(0.0, timeout)
         if self.supervisor is not None:  # first: its ticks dispatch validations and use the pool
             self.supervisor.stop(timeout=max(0.5, deadline - time.monotonic()))
-        while self.runner.in_flight and time.monotonic() < deadline:  # bounded by the deadline
+        while self.runner.busy and time.monotonic() < deadline:  # bounded by the deadline
             time.sleep(0.05)
         self.runner.shutdown(wait=False)  # refuses new validations, cancels queued ones
         left, released = set(self.runner.in_flight), []
@@ -103,7 +103,11 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
             applied = migrate.migrate(conn)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
-    runner = ValidationRunner(settings.challenges.validation_threads)
+    cfg = settings.challenges
+    # The heartbeat renews what this process holds well before the challenge worker of any
+    # instance would call it stale.
+    runner = ValidationRunner(cfg.validation_threads, capacity=cfg.validation_queue_size,
+                              heartbeat_seconds=cfg.background_worker.stale_seconds / 3)
     crl_url, ocsp_url = pki.status_urls(settings)  # CRL DP and AIA OCSP of issued certificates
     with pool.connection() as conn:
         nonce_key = nonces.load_key(conn)
@@ -115,7 +119,8 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
         validator=Validator(settings.challenges),
         dispatch=runner.submit,
     )
-    runner.bind(lambda challenge_id: challenges.validate(env, challenge_id))
+    runner.bind(lambda challenge_id: challenges.validate(env, challenge_id),
+                lambda challenge_ids: challenges.keep_alive(env, challenge_ids))
     runtime = Runtime(env=env, pool=pool, runner=runner,
                       started_at=float(os.environ.get(STARTED_AT_ENV) or time.time()))
     if start_workers:  # background loops; advisory locks pick one leader per loop among instances

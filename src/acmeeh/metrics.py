@@ -35,6 +35,14 @@ CHALLENGES_VALIDATED = Counter(
     "acmeeh_challenges_validated_total", "Challenge validations finished", ["type", "result"]
 )
 CHALLENGES_EXPIRED = Counter("acmeeh_challenges_expired_total", "Challenges that expired unvalidated")
+CHALLENGE_RETRIES = Counter(
+    "acmeeh_challenge_retries_total",
+    "Validation attempts that failed transiently and will be tried again (RFC 8555 §8.2)", ["type"]
+)
+VALIDATIONS_REFUSED = Counter(
+    "acmeeh_validation_queue_full_total",
+    "Challenge answers refused with 503 because the process's validation queue was full"
+)
 CA_SIGNING_ERRORS = Counter("acmeeh_ca_signing_errors_total", "CA signing errors")
 # --- revocation status (RFC 5280 CRL, RFC 6960 OCSP) ------------------------------------
 CRL_BUILDS = Counter("acmeeh_crl_builds_total", "CRLs built", ["reason"])

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .. import metrics
 from ..protocol import jws, problems
@@ -15,7 +16,7 @@ from ..store.db import transaction
 from ..store.records import AccountRow, AuthzRow, ChallengeRow
 from . import states
 from .authorizations import invalidate_orders
-from .env import Env
+from .env import Env, ValidationQueueFull
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,18 @@ def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Challenge
     """The client says it is ready (RFC 8555 §7.5.1): pending → processing, then validate.
 
     Responding again to a challenge that is already processing or finished is not an error;
-    the current state is returned.
+    the current state is returned. The challenge stays pending, and the answer is
+    rateLimited (429) when the account has challenges.max_pending_per_account validations
+    under way, or 503 when this process's validation queue is full; both carry Retry-After.
     """
     now = env.clock()
+    cfg = env.settings.challenges
     # Trusted-network mode (config refuses it without an identifier allow-list): no network
     # check, but the outcome is stored exactly as a real validation's would be, in the same
     # transaction (the rows are locked from the start, as record() locks them). Otherwise the
     # pending → processing compare-and-set is the only write: no transaction needed (record()
     # re-reads the authorization under a lock before moving it).
-    auto = env.settings.challenges.auto_accept
+    auto = cfg.auto_accept
     with env.pool.connection() as conn, transaction(conn, needed=auto):
         challenge, authz = _load(conn, account, challenge_id, lock=auto)
         if challenge.status != ChallengeStatus.PENDING:
@@ -60,21 +64,59 @@ def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Challenge
         if states.authz_status(authz, now) != AuthzStatus.PENDING:
             raise problems.malformed(f"authorization is {states.authz_status(authz, now)}")
         states.check_challenge_move(challenge.status, ChallengeStatus.PROCESSING)
-        moved = challenge_store.set_processing(conn, challenge.id, now)
-        if moved is not None and auto:
-            done = _record_locked(env, conn, moved, authz, ok=True, problem=None, records=[])
-            return ChallengeState(done or moved, authz)
-    if moved is None:  # a concurrent respond won the compare-and-set
-        return get_challenge(env, account, challenge_id)
-    env.dispatch(moved.id)
+        if auto:
+            moved = challenge_store.set_processing(conn, challenge.id, now)
+            if moved is not None:
+                done = _record_locked(env, conn, moved, authz, ok=True, problem=None, records=[])
+                return ChallengeState(done or moved, authz)
+        else:  # the cap is part of the compare-and-set: one round trip
+            moved = challenge_store.answer(conn, challenge.id, now, account_id=account.id,
+                                           max_pending=cfg.max_pending_per_account)
+    if moved is None:  # a concurrent respond won the compare-and-set, or the cap refused
+        state = get_challenge(env, account, challenge_id)
+        if state.challenge.status == ChallengeStatus.PENDING and not auto:
+            metrics.RATE_LIMITED.labels(limit="pending_validations_per_account").inc()
+            raise problems.rate_limited(
+                f"this account has {cfg.max_pending_per_account} validations under way; answer"
+                " this challenge again once some have finished", _busy_retry_after(env))
+        return state
+    try:
+        env.dispatch(moved.id)
+    except ValidationQueueFull:
+        _put_back(env, moved.id)
+        metrics.VALIDATIONS_REFUSED.inc()
+        raise problems.unavailable("too many validations in progress; answer this challenge"
+                                   " again later", _busy_retry_after(env)) from None
     return ChallengeState(moved, authz)
+
+
+def _busy_retry_after(env: Env) -> int:
+    return env.settings.server.unavailable_retry_after_seconds
+
+
+def _put_back(env: Env, challenge_id: uuid.UUID) -> None:
+    """processing → pending for a challenge whose validation could not be queued (the answer
+    is undone, so the client can answer it again)."""
+    states.check_challenge_move(ChallengeStatus.PROCESSING, ChallengeStatus.PENDING)
+    with env.pool.connection() as conn:
+        challenge_store.unanswer(conn, challenge_id)
+
+
+def keep_alive(env: Env, challenge_ids: Iterable[uuid.UUID]) -> int:
+    """Renew processing_since of challenges this instance is validating or will validate
+    (queued, waiting for a retry), so the stale-challenge recovery leaves them alone."""
+    with env.pool.connection() as conn:
+        return challenge_store.keep_alive(conn, list(challenge_ids), env.clock())
 
 
 def validate(env: Env, challenge_id: uuid.UUID) -> None:
     """Prove control for a processing challenge and record the outcome (worker side).
 
     Network IO happens outside any transaction; the result then moves challenge,
-    authorization and orders together in one transaction.
+    authorization and orders together in one transaction. A transient failure (connection
+    refused, timeout, DNS server failure) is tried again later (RFC 8555 §8.2) while
+    challenges.max_attempts and the authorization's lifetime allow: the challenge stays
+    processing with the failure in its error field.
     """
     with env.pool.connection() as conn:
         found = challenge_store.get_for_validation(conn, challenge_id)
@@ -87,10 +129,46 @@ def validate(env: Env, challenge_id: uuid.UUID) -> None:
     try:
         result = env.validator.validate(challenge.type, ident, challenge.token, key_authz)
         ok, problem, records = result.ok, result.problem, list(result.records)
+        transient = result.transient
     except Exception:  # a validator bug must not leave the challenge stuck in processing
         env.log.exception("validation crashed", extra={"challenge_id": str(challenge_id)})
-        ok, problem, records = False, problems.server_internal(), []
+        ok, problem, records, transient = False, problems.server_internal(), [], False
+    if transient and _retry_later(env, challenge, authz, problem, records):
+        return
     record(env, challenge, authz, ok=ok, problem=problem, records=records)
+
+
+def retry_delay(*, retries: int, max_attempts: int, backoff: float, now: datetime,
+                expires: datetime) -> float | None:
+    """Seconds until the next attempt after a transient failure, or None to give up: after
+    `max_attempts` attempts in all, or when the next one would come after `expires` (the
+    authorization's end). The wait doubles from `backoff` with each retry."""
+    if retries + 1 >= max_attempts:
+        return None
+    delay = backoff * 2 ** retries
+    if now + timedelta(seconds=delay) >= expires:
+        return None
+    return delay
+
+
+def _retry_later(env: Env, challenge: ChallengeRow, authz: AuthzRow, problem, records) -> bool:
+    """Keep the challenge processing with the failure shown, and schedule the next attempt."""
+    cfg, now = env.settings.challenges, env.clock()
+    delay = retry_delay(retries=challenge.retries, max_attempts=cfg.max_attempts,
+                        backoff=cfg.retry_backoff_seconds, now=now, expires=authz.expires)
+    if delay is None:
+        return False
+    with env.pool.connection() as conn:
+        moved = challenge_store.retry_later(conn, challenge.id, now=now,
+                                            retry_at=now + timedelta(seconds=delay),
+                                            error=_error_json(problem, authz), records=records)
+    if moved is None:
+        return True  # finished meanwhile: nothing to retry, nothing to record
+    metrics.CHALLENGE_RETRIES.labels(type=challenge.type).inc()
+    env.log.info("challenge validation failed, trying again in %.1fs", delay,
+                 extra={"challenge_id": str(challenge.id), "attempt": moved.retries})
+    env.dispatch(challenge.id, delay)
+    return True
 
 
 def record(env: Env, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool, problem,
@@ -113,10 +191,7 @@ def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, 
     now = env.clock()
     to = ChallengeStatus.VALID if ok else ChallengeStatus.INVALID
     states.check_challenge_move(ChallengeStatus.PROCESSING, to)
-    error = None
-    if not ok:
-        error = problems.Problem(problem.type, problem.detail, problem.status,
-                                 identifier=_ident_json(authz)).to_dict()
+    error = None if ok else _error_json(problem, authz)
     done = challenge_store.finish(conn, challenge.id, to_status=to, now=now, error=error,
                                   records=records)
     if done is None:
@@ -137,6 +212,12 @@ def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, 
             invalidate_orders(conn, env, moved, f"validation of {authz.identifier_value} failed: "
                                                 f"{problem.detail}", validation_error=error)
     return done
+
+
+def _error_json(problem, authz: AuthzRow) -> dict:
+    """The challenge's error field: the problem, naming the identifier (RFC 8555 §7.1.5)."""
+    return problems.Problem(problem.type, problem.detail, problem.status,
+                            identifier=_ident_json(authz)).to_dict()
 
 
 def _ident_json(authz: AuthzRow) -> dict[str, str]:

@@ -11,6 +11,11 @@ from uuid import UUID
 from ..store.db import Pool
 
 
+class ValidationQueueFull(Exception):
+    """dispatch refused a challenge: this process already holds challenges.validation_queue_size
+    validations (queued, running or waiting for a retry)."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -19,15 +24,17 @@ def utc_now() -> datetime:
 class Env:
     """Settings, database pool, CA backend, validator, clock and the validation dispatcher.
 
-    `dispatch(challenge_id)` queues a validation off the request thread (workers room);
-    tests may pass a synchronous one. `nonce_key` signs nonces (empty: none are accepted).
+    `dispatch(challenge_id, delay=0.0)` queues a validation off the request thread (workers
+    room), after `delay` seconds for a retry, and raises ValidationQueueFull when the queue
+    is full; tests may pass a synchronous one. `nonce_key` signs nonces (empty: none are
+    accepted).
     """
 
     settings: Any
     pool: Pool
     ca: Any
     validator: Any
-    dispatch: Callable[[UUID], None]
+    dispatch: Callable[..., None]
     clock: Callable[[], datetime] = utc_now
     nonce_key: bytes = field(default=b"", repr=False)  # authority.nonces.load_key
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("acmeeh.authority"))

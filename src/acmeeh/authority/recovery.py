@@ -20,7 +20,7 @@ from ..store.records import ChallengeRow
 from . import events, states
 from .authorizations import invalidate_orders
 from .challenges import record
-from .env import Env
+from .env import Env, ValidationQueueFull
 from .orders import OrderState, refresh
 
 
@@ -43,7 +43,8 @@ def requeue_challenge(
     (finished meanwhile, no longer stale, authorization no longer pending).
 
     A challenge answered more than `max_requeues` times is given up on: it becomes invalid
-    with serverInternal (a validation that keeps dying must not loop for ever).
+    with serverInternal (a validation that keeps dying must not loop for ever). Raises
+    ValidationQueueFull, the challenge put back in line, when this instance's queue is full.
     """
     now = env.clock()
     stale_before = now - timedelta(seconds=stale_seconds)
@@ -69,9 +70,14 @@ def requeue_challenge(
                       extra={"challenge_id": str(challenge.id), "attempts": challenge.attempts})
         record(env, moved, authz, ok=False, problem=problems.server_internal(), records=[])
         return _reload(env, challenge.id) or moved
+    try:
+        env.dispatch(moved.id)
+    except ValidationQueueFull:  # this instance is busy: back in line for a later tick
+        with env.pool.connection() as conn:
+            challenge_store.unanswer(conn, moved.id)
+        raise
     env.log.info("stale challenge re-queued",
                  extra={"challenge_id": str(challenge.id), "attempts": moved.attempts})
-    env.dispatch(moved.id)
     return moved
 
 

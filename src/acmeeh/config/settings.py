@@ -90,7 +90,10 @@ class ChallengesSettings:
     enabled: tuple[str, ...]
     allowed_networks: tuple[str, ...]
     max_attempts: int
+    retry_backoff_seconds: float
     validation_threads: int
+    validation_queue_size: int
+    max_pending_per_account: int
     auto_accept: bool
     http01: Http01Settings
     dns01: Dns01Settings

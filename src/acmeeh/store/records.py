@@ -101,6 +101,8 @@ class ChallengeRow:
     processing_since: datetime | None
     created_at: datetime
     updated_at: datetime
+    retries: int  # transient failures tried again (RFC 8555 §8.2)
+    retry_at: datetime | None  # when the next attempt is due, while retrying
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 from acmeeh.protocol import problems
 from acmeeh.protocol.identifiers import Identifier
 
+from .network import dns_failure
 from .resolver import LookupFailed, Resolver
 
 PREFIX = "_acme-challenge."
@@ -41,7 +42,7 @@ def validate(
     try:
         values = resolver.txt(name, deadline)
     except LookupFailed as exc:
-        raise problems.dns(str(exc)) from None
+        raise dns_failure(exc) from None
     if not values:
         raise problems.dns(f"no TXT record found at {name}")
     expected = txt_value(key_authorization)

@@ -18,7 +18,8 @@ from urllib.parse import urljoin, urlsplit
 from acmeeh.protocol import problems
 from acmeeh.protocol.identifiers import Identifier
 
-from .network import AddressPolicy, connect, describe_os_error, literal_address, resolve_target
+from .network import (AddressPolicy, Transient, connect, describe_os_error, is_transient,
+                      literal_address, resolve_target)
 from .resolver import Resolver
 
 WELL_KNOWN = "/.well-known/acme-challenge/"
@@ -145,9 +146,9 @@ def _get(
             f"TLS error fetching {url}: {exc.reason or describe_os_error(exc)}"
         ) from None
     except TimeoutError:
-        raise problems.connection(
+        raise Transient(problems.connection(
             f"timeout fetching {url} (limit {settings.timeout_seconds}s in total)"
-        ) from None
+        )) from None
     except http.client.IncompleteRead:
         raise problems.connection(f"connection closed early fetching {url}") from None
     except (http.client.HTTPException, UnicodeError) as exc:
@@ -155,7 +156,8 @@ def _get(
             f"invalid HTTP response from {url}: {type(exc).__name__}"
         ) from None
     except OSError as exc:
-        raise problems.connection(f"{describe_os_error(exc)} fetching {url}") from None
+        problem = problems.connection(f"{describe_os_error(exc)} fetching {url}")
+        raise (Transient(problem) if is_transient(exc) else problem) from None
     finally:
         sock.close()
 

@@ -44,6 +44,21 @@ def own_addresses() -> frozenset[IPAddress]:
     return frozenset(found)
 
 
+class Transient(Exception):
+    """A validation failure that a later attempt may get past (RFC 8555 §8.2): connection
+    refused, a timeout, a DNS server failure. `problem` is what the challenge reports."""
+
+    def __init__(self, problem: problems.Problem) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
+
+
+def dns_failure(exc: LookupFailed) -> Exception:
+    """The `dns` problem for a failed lookup, marked Transient when trying again may help."""
+    problem = problems.dns(str(exc))
+    return Transient(problem) if exc.transient else problem
+
+
 def parse_networks(cidrs: tuple[str, ...] | list[str]) -> tuple[IPNetwork, ...]:
     """CIDR strings → networks; raises ValueError naming the bad entry."""
     networks = []
@@ -112,7 +127,7 @@ def resolve_target(
         try:
             found = resolver.addresses(host, deadline)
         except LookupFailed as exc:
-            raise problems.dns(str(exc)) from None
+            raise dns_failure(exc) from None
         if not found:
             raise problems.dns(f"no A or AAAA records found for {host}")
     record["addressesResolved"] = [str(a) for a in found]
@@ -131,13 +146,14 @@ def resolve_target(
 def connect(addresses: list[IPAddress], port: int, deadline: float, record: dict) -> socket.socket:
     """TCP-connect to the first address that answers; sets record["addressUsed"].
 
-    Raises `connection` with the last error when none answers before `deadline`.
+    Raises `connection` with the last error when none answers before `deadline`, Transient
+    when that error was a refusal or a timeout.
     """
-    detail = "no address to connect to"
+    detail, transient = "no address to connect to", False
     for index, address in enumerate(addresses):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            detail = f"timeout connecting to {_hostport(address, port)}"
+            detail, transient = f"timeout connecting to {_hostport(address, port)}", True
             break
         if index < len(addresses) - 1:
             remaining /= 2  # a black-holed first address must leave time for the next
@@ -149,10 +165,17 @@ def connect(addresses: list[IPAddress], port: int, deadline: float, record: dict
         except OSError as exc:
             sock.close()
             detail = f"{describe_os_error(exc)} connecting to {_hostport(address, port)}"
+            transient = is_transient(exc)
             continue
         record["addressUsed"] = str(address)
         return sock
-    raise problems.connection(detail)
+    problem = problems.connection(detail)
+    raise Transient(problem) if transient else problem
+
+
+def is_transient(exc: OSError) -> bool:
+    """Connection refused or a timeout: the service may simply not be up yet."""
+    return isinstance(exc, (ConnectionRefusedError, TimeoutError))
 
 
 def describe_os_error(exc: OSError) -> str:

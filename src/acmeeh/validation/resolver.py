@@ -25,7 +25,15 @@ _LOCALHOST = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 
 
 class LookupFailed(Exception):
-    """A DNS query could not be answered (as opposed to answering "no records")."""
+    """A DNS query could not be answered (as opposed to answering "no records").
+
+    `transient`: a timeout or a server failure (SERVFAIL, no server answering), which a later
+    attempt may get past; anything else (a name too long, a malformed answer) is final.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -154,16 +162,17 @@ class Resolver:
         if deadline is not None:
             lifetime = min(lifetime, deadline - time.monotonic())
         if lifetime <= 0:
-            raise LookupFailed(f"DNS timeout looking up {rdtype} for {name}")
+            raise LookupFailed(f"DNS timeout looking up {rdtype} for {name}", transient=True)
         try:
             qname = dns.name.from_text(name)
             answer = self._dns.resolve(qname, rdtype, lifetime=lifetime, search=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except dns.resolver.LifetimeTimeout:
-            raise LookupFailed(f"DNS timeout looking up {rdtype} for {name}") from None
-        except dns.resolver.NoNameservers:
-            raise LookupFailed(f"DNS server failure looking up {rdtype} for {name}") from None
+            raise LookupFailed(f"DNS timeout looking up {rdtype} for {name}", transient=True) from None
+        except dns.resolver.NoNameservers:  # every server answered SERVFAIL (or refused)
+            raise LookupFailed(f"DNS server failure looking up {rdtype} for {name}",
+                               transient=True) from None
         except dns.name.NameTooLong:
             raise LookupFailed(f"name too long: {name[:80]}") from None
         except dns.exception.DNSException as exc:

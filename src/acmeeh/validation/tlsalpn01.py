@@ -19,7 +19,7 @@ from cryptography import x509
 from acmeeh.protocol import problems
 from acmeeh.protocol.identifiers import Identifier
 
-from .network import AddressPolicy, connect, describe_os_error, resolve_target
+from .network import AddressPolicy, Transient, connect, describe_os_error, resolve_target
 from .resolver import Resolver
 
 ACME_TLS_1 = "acme-tls/1"
@@ -85,7 +85,7 @@ def _handshake(
             f"TLS handshake with {where} failed: {exc.reason or describe_os_error(exc)}"
         ) from None
     except TimeoutError:
-        raise problems.connection(f"timeout during TLS handshake with {where}") from None
+        raise Transient(problems.connection(f"timeout during TLS handshake with {where}")) from None
     except OSError as exc:
         raise problems.tls(f"TLS handshake with {where} failed: {describe_os_error(exc)}") from None
     finally:

@@ -11,7 +11,7 @@ from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.problems import Problem
 
 from . import caa, dns01, http01, tlsalpn01
-from .network import AddressPolicy
+from .network import AddressPolicy, Transient
 from .resolver import Resolver
 
 log = logging.getLogger(__name__)
@@ -21,11 +21,16 @@ HTTP_01, DNS_01, TLS_ALPN_01 = "http-01", "dns-01", "tls-alpn-01"
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """Outcome of one validation attempt; `records` describe what was contacted (RFC 8555 §8)."""
+    """Outcome of one validation attempt; `records` describe what was contacted (RFC 8555 §8).
+
+    `transient`: the failure was connection refused, a timeout or a DNS server failure, which
+    a later attempt may get past (RFC 8555 §8.2); a wrong answer is never transient.
+    """
 
     ok: bool
     problem: Problem | None
     records: tuple[dict, ...]
+    transient: bool = False
 
 
 class Validator:
@@ -49,6 +54,8 @@ class Validator:
         records: list[dict] = []
         try:
             self._run(str(challenge_type), identifier, token, key_authorization, records)
+        except Transient as failure:
+            return ValidationResult(False, failure.problem, tuple(records), transient=True)
         except Problem as problem:
             return ValidationResult(False, problem, tuple(records))
         except Exception:  # a bug, not the client's fault: log it, say nothing specific

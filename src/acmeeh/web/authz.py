@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 
 from flask import Response, request
@@ -60,6 +61,17 @@ def challenge(challenge_id: uuid.UUID) -> Response:
             raise problems.malformed("a challenge response is a JSON object ({})")
         state = challenges.respond(env, account, challenge_id)
     urls = ctx().urls
-    wait = retry_after() if state.challenge.status in (ChallengeStatus.PROCESSING,) else None
-    return json_response(render.challenge(state.challenge, urls), retry_after=wait,
+    return json_response(render.challenge(state.challenge, urls), retry_after=_wait(state),
                          links=((urls.authz(state.authz.id), "up"),))
+
+
+def _wait(state: challenges.ChallengeState) -> int | None:
+    """Retry-After of a processing challenge: until its next attempt when a transient failure
+    is being retried (RFC 8555 §8.2: the status will not change before then), else the usual."""
+    row = state.challenge
+    if row.status != ChallengeStatus.PROCESSING:
+        return None
+    if row.retry_at is not None:
+        left = (row.retry_at - ctx().env.clock()).total_seconds()
+        return max(retry_after(), math.ceil(left))
+    return retry_after()

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import metrics
 from ..authority import recovery
-from ..authority.env import Env
+from ..authority.env import Env, ValidationQueueFull
 
 log = logging.getLogger("acmeeh.workers.challenge")
 
@@ -35,6 +35,10 @@ def make_tick(env: Env) -> Callable[[], int]:
             try:
                 moved = recovery.requeue_challenge(env, challenge_id, stale_seconds=cfg.stale_seconds,
                                                    max_requeues=cfg.max_requeues)
+            except ValidationQueueFull:  # the rest waits for a later tick
+                log.warning("challenge worker: validation queue full, %d left for later",
+                            len(ids) - requeued)
+                break
             except Exception:  # one bad row must not block the rest of the batch
                 metrics.CHALLENGE_WORKER_ERRORS.inc()
                 log.exception("re-queueing a challenge failed", extra={"challenge_id": str(challenge_id)})

@@ -17,7 +17,7 @@ from support.server import RunningServer, start_server
 from acmeeh.authority import recovery
 from acmeeh.workers import challenge as challenge_worker
 
-STALE = 300  # seconds, the default
+STALE = 300  # seconds
 
 
 def set_challenge(seed, authz_id: uuid.UUID, *, status: str, since: timedelta | None,
@@ -64,7 +64,7 @@ def test_requeue_challenge(make_env, seed, status, since, attempts, authz_expire
 
 
 def test_tick_counts_polls_and_handles_a_batch(make_env, seed) -> None:
-    h = make_env({"challenges": {"background_worker": {"batch_size": 2}}})
+    h = make_env({"challenges": {"background_worker": {"batch_size": 2, "stale_seconds": STALE}}})
     now = h.clock()
     acct = seed.account()
     for _ in range(3):

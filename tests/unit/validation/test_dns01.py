@@ -81,6 +81,8 @@ def test_dns01(make_settings, zone, case, identifier, problem, detail) -> None:
         assert result.problem.code == problem
         assert detail in result.problem.detail
         assert "Traceback" not in result.problem.detail
+    # RFC 8555 §8.2: a server failure or a timeout is worth another attempt, an answer is not
+    assert result.transient == (case in ("servfail", "silent"))
 
 
 def test_dns01_queries_only_the_challenge_name(make_settings, zone) -> None:

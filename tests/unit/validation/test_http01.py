@@ -116,6 +116,8 @@ def test_http01(make_settings, web, zone, case, problem, detail, hops) -> None:
         assert result.problem.code == problem
         assert detail in result.problem.detail
         assert "Traceback" not in result.problem.detail and len(result.problem.detail) < 300
+    # RFC 8555 §8.2: only a timeout (or a refusal, below) is worth another attempt
+    assert result.transient == (detail == "timeout")
 
 
 def test_host_header_and_request_path(make_settings, web, zone) -> None:
@@ -164,6 +166,7 @@ def test_connection_refused(make_settings, web, zone) -> None:
     assert result.problem.code == "connection"
     assert "connection refused" in result.problem.detail
     assert "addressUsed" not in result.records[0]
+    assert result.transient  # RFC 8555 §8.2: the responder may not be up yet
 
 
 @pytest.mark.parametrize("token", ["../../etc/passwd", "a b", "tok?x=1", "", "x" * 300])

@@ -125,6 +125,7 @@ def test_connection_refused(make_settings) -> None:
     settings = make_settings(tlsalpn01={"port": port})
     result = Validator(settings).validate("tls-alpn-01", ip_id("127.0.0.1"), TOKEN, KEY_AUTHZ)
     assert result.problem.code == "connection" and "refused" in result.problem.detail
+    assert result.transient
 
 
 def test_silent_server_times_out(make_settings) -> None:
@@ -137,6 +138,7 @@ def test_silent_server_times_out(make_settings) -> None:
     finally:
         listener.close()
     assert result.problem.code == "connection" and "timeout" in result.problem.detail
+    assert result.transient
 
 
 @pytest.mark.parametrize("der", [b"", b"\x30\x03\x02\x01\x01", b"not a certificate"])
