@@ -157,7 +157,8 @@ def claim_due(conn: psycopg.Connection, now: datetime, limit: int, lease_until: 
     rows = conn.execute(CLAIM_DUE, {"now": now, "limit": limit, "lease": lease_until}).fetchall()
     width = len(_DELIVERY.split(","))
     found = [DueDelivery(DeliveryRow(*r[:width]), r[width], r[width + 1]) for r in rows]
-    return sorted(found, key=lambda d: (d.delivery.next_attempt_at, str(d.delivery.id)))
+    # Oldest events first (best effort: a retried delivery may still overtake).
+    return sorted(found, key=lambda d: (d.delivery.created_at, str(d.delivery.id)))
 
 
 def mark_delivered(conn: psycopg.Connection, delivery_id: UUID, *, status_code: int,
