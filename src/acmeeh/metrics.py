@@ -77,6 +77,11 @@ HTTP_LATENCY = Histogram(
 )
 PROBLEMS = Counter("acmeeh_problems_total", "ACME problem documents returned", ["type"])
 RATE_LIMITED = Counter("acmeeh_rate_limited_total", "Requests refused by a rate limit", ["limit"])
+AUDIT_SUPPRESSED = Counter(
+    "acmeeh_audit_suppressed_total",
+    "Audit rows of repeatable refusals (bad bearer tokens, throttled logins) left out once the"
+    " per-process audit budget was spent", ["action"],
+)
 DATABASE_UNAVAILABLE = Counter(
     "acmeeh_database_unavailable_total",
     "Requests answered 503 because the database could not serve them (pool_timeout: no"

@@ -189,3 +189,23 @@ def test_a_long_body_with_content_length_gets_413_not_a_reset(edge: Edge) -> Non
                              headers={"Content-Type": JOSE_JSON, "Content-Length": str(size)})
     assert answer.send_error is None and answer.status == 413, answer.body
     assert answer.json()["type"] == ERROR_PREFIX + "malformed"
+
+
+# --- no cheap amplifiers ---------------------------------------------------------------------
+PROBES = 20
+
+
+def test_healthz_reuses_the_ca_check(edge: Edge) -> None:
+    """The CA check signs with the CA key; a burst of probes reuses its result (each gunicorn
+    worker checks at most once per CA_CACHE_SECONDS, so a burst sees at most a few checks)."""
+    session = requests.Session()
+    session.trust_env = False
+    checks = set()
+    for _ in range(PROBES):
+        response = session.get(f"{edge.root}/healthz", timeout=10)
+        assert response.status_code == 200, response.text
+        report = response.json()["checks"]["ca_backend"]
+        assert report["status"] == "ok"
+        checks.add(report["checked_at"])
+    workers = edge.server.config["server"]["workers"]
+    assert len(checks) <= 2 * workers, checks  # a cache expiry may fall inside the burst

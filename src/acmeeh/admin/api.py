@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..authority.env import Env
-from . import security
+from . import audit, security
 from .blueprint import AdminContext, admin, routing_errors
 from .spec import Spec
 
@@ -20,7 +20,8 @@ def install(app: Flask, env: Env) -> None:
     cfg = env.settings.admin_api
     base_url = env.settings.server.external_url.rstrip("/") + cfg.base_path
     app.extensions["acmeeh.admin"] = AdminContext(
-        env=env, spec=Spec.load(), base_url=base_url, dummy_hash=security.dummy_hash()
+        env=env, spec=Spec.load(), base_url=base_url, dummy_hash=security.dummy_hash(),
+        refusals=audit.ThrottledAudit(cfg.failed_auth_audits_per_minute),
     )
     app.before_request(routing_errors(cfg.base_path))
     app.register_blueprint(admin, url_prefix=cfg.base_path)

@@ -42,6 +42,7 @@ class AdminContext:
     spec: Spec
     base_url: str  # server.external_url + admin_api.base_path
     dummy_hash: str  # verified against for unknown users (constant-cost login failures)
+    refusals: audit.ThrottledAudit  # audits bad tokens and throttled logins, within a budget
 
     @property
     def cfg(self) -> Any:
@@ -127,7 +128,16 @@ def write_audit(action: str, outcome: str, details: dict[str, Any]) -> None:
 def _authenticate() -> None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
-    owner = operators.authenticate(ctx().env, request.headers.get("Authorization"))
+    presented = request.headers.get("Authorization")
+    try:
+        owner = operators.authenticate(ctx().env, presented)
+    except AdminProblem as refused:
+        if presented:  # a bearer token that failed; an absent one is just a 401
+            ctx().refusals.record(ctx().env, actor=None, action="auth.token",
+                                  target=_sub_path(), outcome=audit.FAILURE,
+                                  details={"reason": refused.detail, "method": request.method},
+                                  remote_addr=request.remote_addr)
+        raise
     g.admin_owner = owner
     g.admin_actor = Actor(owner.username, owner.user_id, owner.role)
     if request.method in READ_METHODS or owner.role == "admin":

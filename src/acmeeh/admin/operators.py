@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..authority import ratelimits
 from ..authority.env import Env
 from ..store import admin as admin_store
 from ..store.admin import AdminUserRow, TokenOwner
@@ -17,6 +18,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
 MIN_PASSWORD = 12
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+LOGIN_FAILURES = "admin_login_failures_per_address"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,14 @@ class LoginResult:
     token: str
     expires_at: datetime
     user: AdminUserRow
+
+
+class LoginThrottled(Exception):
+    """The client address used up its failed logins for the window (answered 429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 class LoginFailed(Exception):
@@ -59,8 +69,29 @@ def create_user(
     return row, password
 
 
-def login(env: Env, username: str, password: str, dummy_hash: str) -> LoginResult:
-    """A fresh token, or LoginFailed. Lockout after max_failed_logins for lockout_seconds."""
+def login(env: Env, username: str, password: str, dummy_hash: str,
+          remote_addr: str | None = None) -> LoginResult:
+    """A fresh token, or LoginFailed; LoginThrottled when the client address has used up its
+    failed logins (admin_api.login_failures_per_address), before any password is checked.
+
+    Two guards: per address, so one address can lock out only a few users, and per user
+    (max_failed_logins consecutive failures lock the user for lockout_seconds), so many
+    addresses together cannot guess one password. The attempt counts against the address
+    until it succeeds.
+    """
+    cfg = env.settings.admin_api
+    wait = ratelimits.take_address_attempt(env, LOGIN_FAILURES, remote_addr,
+                                           limit=cfg.login_failures_per_address,
+                                           window_seconds=cfg.login_window_seconds)
+    if wait is not None:
+        raise LoginThrottled(wait)
+    result = _login(env, username, password, dummy_hash)
+    ratelimits.give_back_address_attempt(env, LOGIN_FAILURES, remote_addr,
+                                         window_seconds=cfg.login_window_seconds)
+    return result
+
+
+def _login(env: Env, username: str, password: str, dummy_hash: str) -> LoginResult:
     cfg = env.settings.admin_api
     now = env.clock()
     with env.pool.connection() as conn:

@@ -28,6 +28,7 @@ _KINDS = {
     "conflict": (409, "Conflict"),
     "payloadTooLarge": (413, "Payload too large"),
     "unsupportedMediaType": (415, "Unsupported media type"),
+    "tooManyRequests": (429, "Too many requests"),
     "serverInternal": (500, "Internal server error"),
 }
 
@@ -87,6 +88,11 @@ def payload_too_large(limit: int) -> AdminProblem:
 
 def unsupported_media_type() -> AdminProblem:
     return AdminProblem("unsupportedMediaType", "request bodies must be application/json")
+
+
+def too_many_requests(detail: str, retry_after: int) -> AdminProblem:
+    """429 with Retry-After in seconds (RFC 6585 §4, RFC 9110 §10.2.3)."""
+    return AdminProblem("tooManyRequests", detail, headers={"Retry-After": str(retry_after)})
 
 
 def server_internal() -> AdminProblem:

@@ -14,13 +14,23 @@ from .inputs import Query
 
 @admin.post("/auth/login")
 def login() -> Response:
-    """Exchange username and password for a bearer token. Every attempt is audited; the
-    client learns only success or a generic 401 (no hint whether the user exists or is locked)."""
+    """Exchange username and password for a bearer token. Every attempt is audited (a
+    throttled one within the audit budget); the client learns only success, a generic 401 (no
+    hint whether the user exists or is locked), or 429 once its address used up its failures."""
     c = ctx()
     creds = body("LoginRequest")
     username = creds["username"]
     try:
-        result = operators.login(c.env, username, creds["password"], c.dummy_hash)
+        result = operators.login(c.env, username, creds["password"], c.dummy_hash,
+                                 remote_addr=request.remote_addr)
+    except operators.LoginThrottled as throttled:
+        c.refusals.record(c.env, actor=None, attempted_by=username, action="auth.login",
+                          target=f"user:{username}", outcome=audit.DENIED,
+                          details={"reason": "address throttled"},
+                          remote_addr=request.remote_addr)
+        raise problems.too_many_requests("too many failed logins from this address; retry"
+                                         f" after {throttled.retry_after} s",
+                                         throttled.retry_after) from None
     except operators.LoginFailed as failed:
         audit.record(c.env, actor=None, attempted_by=username, action="auth.login",
                      target=f"user:{username}", outcome=audit.FAILURE,

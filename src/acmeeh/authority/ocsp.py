@@ -3,8 +3,13 @@
 Every request reads the certificate's revocation state from the database (one indexed row),
 and that state is part of the cache key. So a revocation recorded by any instance changes the
 answer of every instance at the next request; what is reused is only the signature over an
-unchanged state, for at most `ocsp.cache_seconds` (and never past its nextUpdate). Requests
-carrying a nonce (RFC 8954) are signed afresh, since the nonce must be echoed.
+unchanged state, for at most `ocsp.cache_seconds` (and never past its nextUpdate).
+
+A nonce (RFC 8954) can only be echoed in a response signed for that request, so honouring
+nonces lets any client make the responder sign at the client's rate. They are therefore off
+by default (`ocsp.nonce_enabled`): the nonce is left out and the answer comes from the cache,
+as RFC 8954 §2.1 allows. When on, at most `ocsp.nonce_signatures_per_second` such signatures
+are made per process; past that budget the cached answer, without nonce, is given.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from ..issuance.responder import DelegatedResponder, Signer, load_issuer
 from ..store import db
 from ..store import revocation_status as status_store
 from .env import Env
+from .ratelimits import TokenBucket
 
 Status = ocsp.Status
 
@@ -59,6 +65,9 @@ class OCSPResponder:
         self._validity = timedelta(seconds=cfg.response_validity_seconds)
         self._cache_for = timedelta(seconds=cfg.cache_seconds)
         self._cache_size = cfg.cache_size
+        self._nonces = (
+            TokenBucket(cfg.nonce_signatures_per_second) if cfg.nonce_enabled else None
+        )
         self._cache: OrderedDict[tuple, OCSPAnswer] = OrderedDict()
         self._lock = threading.Lock()
         self._hashes: dict[str, tuple[bytes, bytes]] = {
@@ -114,7 +123,7 @@ class OCSPResponder:
             return self._unsuccessful(Status.INTERNAL_ERROR)
         signer = self._signer()
         now = self._env.clock()
-        if query.nonce is not None:
+        if query.nonce is not None and self._nonces is not None and self._nonces.take():
             answer = self._sign(signer, query, state, now, nonce=query.nonce)
             metrics.OCSP_RESPONSES.labels(status=state.kind, cache="nonce").inc()
             return answer

@@ -6,13 +6,19 @@ statement that counts the attempt only while under the limit, so a refused attem
 counted and a rollback of the operation undoes its count. Settings are read on every call
 (a SIGHUP changes them); when disabled, or the client is in `exempt_networks`, nothing
 touches the database.
+
+Also here: attempts per client address for limits outside security.rate_limits (the admin
+API's logins), on the same counters, and TokenBucket, a per-process budget for work that a
+client could otherwise drive at its own rate (OCSP nonce signatures, audit writes).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -170,3 +176,64 @@ def purge_expired(env: Env, *, limit: int) -> int:
     """Delete up to `limit` counters of windows that have ended; the count deleted."""
     with env.pool.connection() as conn:
         return counter_store.delete_expired(conn, env.clock(), limit)
+
+
+# --- per client address, outside security.rate_limits --------------------------------------
+def take_address_attempt(
+    env: Env, name: str, remote_addr: str | None, *, limit: int, window_seconds: int
+) -> int | None:
+    """Count an attempt of `remote_addr` (IPv6 per /64) against `limit` per window; None when
+    it may go on, else the seconds until the window ends (for Retry-After). The count is
+    taken before the attempt's work, so concurrent attempts cannot overrun the limit; an
+    unknown address is not counted."""
+    key = client_key(remote_addr)
+    if key is None:
+        return None
+    now = env.clock()
+    start, end = window(now, window_seconds)
+    with env.pool.connection() as conn:
+        taken = counter_store.take(
+            conn, name, key, window_start=start, window_end=end, limit=limit
+        )
+    if taken is not None:
+        return None
+    metrics.RATE_LIMITED.labels(limit=name).inc()
+    return _seconds((end - now).total_seconds())
+
+
+def give_back_address_attempt(
+    env: Env, name: str, remote_addr: str | None, *, window_seconds: int
+) -> None:
+    """Uncount an attempt that turned out well (a successful login is not held against the
+    address)."""
+    key = client_key(remote_addr)
+    if key is None:
+        return
+    start, _end = window(env.clock(), window_seconds)
+    with env.pool.connection() as conn:
+        counter_store.give_back(conn, name, key, window_start=start)
+
+
+class TokenBucket:
+    """A per-process budget for work a client must not drive at its own rate: `rate` tokens
+    a second, at most `burst` held (default one second's worth, at least one). Thread-safe."""
+
+    def __init__(self, rate: float, burst: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._capacity = max(1.0, burst if burst is not None else rate)
+        self._tokens = self._capacity
+        self._clock = clock
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Spend a token if one is left."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._capacity, self._tokens + (now - self._at) * self._rate)
+            self._at = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True

@@ -233,6 +233,9 @@ class AdminApiSettings:
     token_lifetime_seconds: int
     max_failed_logins: int
     lockout_seconds: int
+    login_failures_per_address: int
+    login_window_seconds: int
+    failed_auth_audits_per_minute: int
     max_page_size: int
     max_body_bytes: int
 
@@ -271,6 +274,8 @@ class OcspSettings:
     responder_renew_before_seconds: int
     cache_seconds: int
     cache_size: int
+    nonce_enabled: bool
+    nonce_signatures_per_second: float
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

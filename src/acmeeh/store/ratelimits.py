@@ -1,5 +1,6 @@
-"""rate_limit_counters table: fixed-window counters shared by every instance, and the count of
-an account's failed validations per name (security.rate_limits)."""
+"""rate_limit_counters table: fixed-window counters shared by every instance (security.rate_limits
+and the admin API's login attempts per address), and the count of an account's failed
+validations per name."""
 
 from __future__ import annotations
 
@@ -33,6 +34,21 @@ def take(
         (name, key, window_start, window_end, limit),
     ).fetchone()
     return int(row[0]) if row else None
+
+
+def give_back(conn: psycopg.Connection, name: str, key: str, *, window_start: datetime) -> None:
+    """Take one back from the (name, key, window) counter: a count of one goes away."""
+    conn.execute(_GIVE_BACK, {"name": name, "key": key, "start": window_start})
+
+
+_GIVE_BACK = """
+WITH gone AS (
+    DELETE FROM rate_limit_counters
+    WHERE name = %(name)s AND key = %(key)s AND window_start = %(start)s AND count = 1
+)
+UPDATE rate_limit_counters SET count = count - 1
+WHERE name = %(name)s AND key = %(key)s AND window_start = %(start)s AND count > 1
+"""
 
 
 def delete_expired(conn: psycopg.Connection, now: datetime, limit: int) -> int:

@@ -3,7 +3,8 @@
 - GET /livez: the process serves HTTP; no backend is touched.
 - GET /healthz: every subsystem. 503 only when the database, the CA backend or (when enabled)
   the CRL is unhealthy; smtp and dns_resolver are reported, never fatal, and cached briefly so
-  a probe stays fast when they hang.
+  a probe stays fast when they hang. The CA check signs with the CA key, so its result is
+  reused for CA_CACHE_SECONDS: a flood of probes cannot make the CA key sign at their rate.
 - GET /readyz: 503 with a reason before start-up completes, while shutting down, or when the
   database does not answer within a short timeout.
 """
@@ -12,7 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -30,6 +33,7 @@ log = logging.getLogger("acmeeh.web.health")
 DATABASE_TIMEOUT_SECONDS = 1.0
 AUX_TIMEOUT_SECONDS = 0.5
 AUX_CACHE_SECONDS = 30.0
+CA_CACHE_SECONDS = 5.0
 DNS_PROBE_NAME = "acmeeh-health-check.invalid"  # RFC 6761 §6.4: answered NXDOMAIN, never real
 
 
@@ -65,12 +69,14 @@ def database_check(env: Env) -> dict[str, Any]:
 
 
 def ca_check(env: Env) -> dict[str, Any]:
+    """One signature with the CA key; `checked_at` says when (the result is reused)."""
+    checked_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     try:
         env.ca.check()
     except Exception as exc:  # noqa: BLE001 - any failure is "error"; the detail goes to the log
         log.warning("health: CA backend check failed: %s", exc)
-        return {"status": "error"}
-    return {"status": "ok"}
+        return {"status": "error", "checked_at": checked_at}
+    return {"status": "ok", "checked_at": checked_at}
 
 
 def crl_check(env: Env) -> tuple[dict[str, Any], bool]:
@@ -110,37 +116,46 @@ def dns_check(env: Env) -> dict[str, Any]:
 
 
 class _Cached:
-    """Results of a slow, non-critical check, reused for `ttl` seconds."""
+    """Results of a slow or costly check, reused for `ttl` seconds. One thread at a time runs
+    the check; the others meanwhile get the previous result (or wait for the first one)."""
 
     def __init__(self, check: Callable[[], dict[str, Any]], ttl: float) -> None:
         self._check, self._ttl = check, ttl
         self._value: dict[str, Any] | None = None
         self._at = 0.0
+        self._lock = threading.Lock()
 
     def __call__(self) -> dict[str, Any]:
-        now = time.monotonic()
-        if self._value is None or now - self._at >= self._ttl:
-            self._value, self._at = self._check(), now
-        return self._value
+        value = self._value
+        if value is not None and time.monotonic() - self._at < self._ttl:
+            return value
+        if not self._lock.acquire(blocking=value is None):
+            return value  # type: ignore[return-value]  # another thread is refreshing it
+        try:
+            if self._value is None or time.monotonic() - self._at >= self._ttl:
+                self._value, self._at = self._check(), time.monotonic()
+            return self._value
+        finally:
+            self._lock.release()
 
 
-def health_report(env: Env, runtime: Lifecycle, smtp: Callable[[], dict], dns: Callable[[], dict]
-                  ) -> tuple[dict[str, Any], int]:
-    """The /healthz body and status code."""
+def health_report(env: Env, runtime: Lifecycle, smtp: Callable[[], dict], dns: Callable[[], dict],
+                  ca: Callable[[], dict] | None = None) -> tuple[dict[str, Any], int]:
+    """The /healthz body and status code; `ca` is the (cached) CA check, else run now."""
     database = database_check(env)
-    ca = ca_check(env)
+    ca_report = ca() if ca is not None else ca_check(env)
     crl_report, crl_ok = crl_check(env)
     supervisor = runtime.supervisor
     checks: dict[str, Any] = {
         "database": database,
-        "ca_backend": ca,
+        "ca_backend": ca_report,
         "crl": crl_report,
         "workers": supervisor.status() if supervisor is not None else {},
         "leaders": supervisor.leaders() if supervisor is not None else {},
         "smtp": smtp(),
         "dns_resolver": dns(),
     }
-    critical = database["status"] == "ok" and ca["status"] == "ok" and crl_ok
+    critical = database["status"] == "ok" and ca_report["status"] == "ok" and crl_ok
     degraded = any(checks[k]["status"] == "error" for k in ("smtp", "dns_resolver"))
     status = "error" if not critical else ("degraded" if degraded else "ok")
     body = {"status": status, "checks": checks, "shutting_down": runtime.shutting_down}
@@ -162,6 +177,7 @@ def install(app: Flask, env: Env, runtime: Lifecycle) -> None:
     bp = Blueprint("health", __name__)
     smtp = _Cached(lambda: smtp_check(env), AUX_CACHE_SECONDS)
     dns = _Cached(lambda: dns_check(env), AUX_CACHE_SECONDS)
+    ca = _Cached(lambda: ca_check(env), CA_CACHE_SECONDS)
 
     @bp.get("/livez")
     def livez() -> Response:
@@ -169,7 +185,7 @@ def install(app: Flask, env: Env, runtime: Lifecycle) -> None:
 
     @bp.get("/healthz")
     def healthz() -> Response:
-        return _respond(*health_report(env, runtime, smtp, dns))
+        return _respond(*health_report(env, runtime, smtp, dns, ca))
 
     @bp.get("/readyz")
     def readyz() -> Response:

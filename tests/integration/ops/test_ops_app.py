@@ -49,7 +49,7 @@ def test_healthz_shape(app: Flask) -> None:
     assert set(checks) >= {"database", "ca_backend", "crl", "workers", "smtp", "dns_resolver"}
     assert checks["database"]["status"] == "ok"
     assert set(checks["database"]["pool"]) == {"size", "available", "waiting"}
-    assert checks["ca_backend"] == {"status": "ok"}
+    assert checks["ca_backend"]["status"] == "ok" and checks["ca_backend"]["checked_at"]
     assert checks["crl"]["stale"] is False and checks["crl"]["status"] in ("ok", "missing")
     assert checks["workers"] == {}  # start_workers=False: no loops in this process
     assert checks["smtp"] == {"status": "disabled"}

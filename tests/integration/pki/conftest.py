@@ -22,7 +22,7 @@ from acmeeh.config.load import settings_from_dict
 
 OVERRIDES = {
     "crl": {"poll_seconds": 0.3, "rebuild_interval_seconds": 3600},
-    "ocsp": {"cache_seconds": 300},
+    "ocsp": {"cache_seconds": 300, "nonce_enabled": True},
     "renewal_info": {"retry_after_seconds": 120},
 }
 OPENSSL_TIMEOUT = 30
