@@ -98,6 +98,14 @@ def _admin_api_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
         base_s, acme_s = base.rstrip("/") + "/", acme.rstrip("/") + "/"
         if acme and (base_s.startswith(acme_s) or acme_s.startswith(base_s)):
             yield "admin_api.base_path", f"{base!r} overlaps acme.path_prefix ({acme!r})"
+    board = _get(doc, "dashboard.path")
+    if _get(doc, "dashboard.enabled") is not False and isinstance(board, str):
+        board_s = board.rstrip("/") + "/"
+        for key, other in (("admin_api.base_path", base), ("acme.path_prefix", acme)):
+            other_s = (other or "").rstrip("/") + "/"
+            if isinstance(other, str) and other and (board_s.startswith(other_s)
+                                                     or other_s.startswith(board_s)):
+                yield "dashboard.path", f"{board!r} overlaps {key} ({other!r})"
 
 
 def _each(

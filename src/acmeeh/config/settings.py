@@ -241,6 +241,12 @@ class AdminApiSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DashboardSettings:
+    enabled: bool
+    path: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class WebhooksSettings:
     enabled: bool
     allowed_networks: tuple[str, ...]
@@ -329,6 +335,7 @@ class Settings:
     smtp: SmtpSettings
     retention: RetentionSettings
     admin_api: AdminApiSettings
+    dashboard: DashboardSettings
     webhooks: WebhooksSettings
     crl: CrlSettings
     ocsp: OcspSettings
