@@ -21,12 +21,13 @@ from .issuance import load_backend
 from .store import db, migrate
 from .store.db import Pool as ConnectionPool
 from .validation import Validator
-from .web import errors, health, metrics_view, observe
+from .web import errors, gauges, health, metrics_view, observe
 from .web.blueprint import acme
 from .web.bodies import BodyLimit
 from .web.context import WebContext
 from .web.proxy import ProxyFix
 from .web.urls import Urls
+from .workers.pool_gauges import PoolSampler
 from .workers.supervisor import LOOPS, Supervisor
 from .workers.validation import ValidationRunner
 
@@ -46,6 +47,7 @@ class Runtime:
     pool: ConnectionPool
     runner: ValidationRunner
     supervisor: Supervisor | None = None
+    sampler: PoolSampler | None = None  # this process's pool in the metrics
     started: bool = False  # create_app finished: /readyz may answer ready
     shutting_down: bool = False  # a stop began: /readyz answers 503
     started_at: float = field(default_factory=time.time)
@@ -75,6 +77,8 @@ class Runtime:
         while self.runner.busy and time.monotonic() < deadline:  # bounded by the deadline
             time.sleep(0.05)
         self.runner.shutdown(wait=False)  # refuses new validations, cancels queued ones
+        if self.sampler is not None:
+            self.sampler.stop()
         left, released = set(self.runner.in_flight), []
         if left:
             try:
@@ -126,6 +130,7 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
                       started_at=float(os.environ.get(STARTED_AT_ENV) or time.time()))
     if start_workers:  # background loops; advisory locks pick one leader per loop among instances
         runtime.supervisor = Supervisor(env, conninfo=db.conninfo(settings.database)).start()
+        runtime.sampler = PoolSampler(pool).start()
     atexit.register(runtime.close)
 
     app = Flask("acmeeh")
@@ -137,9 +142,10 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
     app.extensions["acmeeh"] = WebContext(env=env, urls=Urls.from_settings(settings))
     app.extensions["acmeeh.runtime"] = runtime
     errors.install(app, retry_after=settings.server.unavailable_retry_after_seconds)
-    observe.install(app)  # request id, HTTP metrics
+    observe.install(app, access_log=settings.logging.access_log.enabled)  # request id, metrics, access log
     health.install(app, env, runtime)  # /livez /healthz /readyz
-    metrics_view.install(app, settings, started=runtime.started_at)  # metrics.path
+    metrics_view.install(app, settings, started=runtime.started_at,  # metrics.path
+                         refresh=lambda: gauges.refresh(env))
     metrics.CONFIG.labels(version=__version__, external_url=settings.server.external_url,
                           challenges=",".join(settings.challenges.enabled)).set(1)
     app.register_blueprint(acme, url_prefix=settings.acme.path_prefix or None)

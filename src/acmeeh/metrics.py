@@ -6,6 +6,7 @@ worker returns the sum over all of them (prometheus-client multiprocess mode).
 """
 from __future__ import annotations
 
+import glob
 import os
 import time
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -89,6 +90,58 @@ DATABASE_UNAVAILABLE = Counter(
     ["reason"],
 )
 
+# --- health, set when scraped (web.gauges): the same for every worker, so the newest wins --
+CA_BACKEND_UP = Gauge(
+    "acmeeh_ca_backend_up", "1 when the CA backend check passes, 0 when it fails (at scrape time)",
+    multiprocess_mode="mostrecent",
+)
+CRL_NEXT_UPDATE = Gauge(
+    "acmeeh_crl_next_update_seconds",
+    "Seconds until the current CRL's nextUpdate: negative once stale, -Inf when none was built,"
+    " NaN when the CRL is disabled or the database does not answer",
+    multiprocess_mode="mostrecent",
+)
+CRL_AGE = Gauge(
+    "acmeeh_crl_age_seconds", "Seconds since the current CRL's thisUpdate (NaN when unknown)",
+    multiprocess_mode="mostrecent",
+)
+EXPIRY_BACKLOG = Gauge(
+    "acmeeh_expiry_backlog",
+    "Orders (pending, ready) and authorizations (pending, valid) past their expiry that the"
+    " cleanup worker has not marked yet",
+    ["kind"], multiprocess_mode="mostrecent",
+)
+EXPIRY_BACKLOG_OLDEST = Gauge(
+    "acmeeh_expiry_backlog_oldest_seconds",
+    "How long the oldest of them has been past its expiry (0 when there is none)",
+    ["kind"], multiprocess_mode="mostrecent",
+)
+
+# --- database pool, per process (workers.pool_gauges): summed over the live workers --------
+DB_POOL_IN_USE = Gauge(
+    "acmeeh_db_pool_connections_in_use", "Pooled database connections lent out",
+    multiprocess_mode="livesum",
+)
+DB_POOL_OPEN = Gauge(
+    "acmeeh_db_pool_connections_open", "Open pooled database connections",
+    multiprocess_mode="livesum",
+)
+DB_POOL_MAX = Gauge(
+    "acmeeh_db_pool_connections_max", "Largest number of pooled connections (database.max_connections per worker)",
+    multiprocess_mode="livesum",
+)
+DB_POOL_WAITING = Gauge(
+    "acmeeh_db_pool_requests_waiting", "Requests waiting for a pooled connection",
+    multiprocess_mode="livesum",
+)
+DB_POOL_WAITS = Counter("acmeeh_db_pool_waits_total", "Requests that had to wait for a connection")
+DB_POOL_WAIT_SECONDS = Counter(
+    "acmeeh_db_pool_wait_seconds_total", "Time requests spent waiting for a connection"
+)
+DB_POOL_TIMEOUTS = Counter(
+    "acmeeh_db_pool_timeouts_total", "Requests that gave up waiting for a connection"
+)
+
 # --- configuration --------------------------------------------------------------------
 CONFIG = Gauge(
     "acmeeh_config", "Configuration info (always 1)", ["version", "external_url", "challenges"],
@@ -108,11 +161,30 @@ class _Uptime(Collector):
         )
 
 
+class _FilesCollector(multiprocess.MultiProcessCollector):
+    """MultiProcessCollector without the files a worker is creating right now.
+
+    prometheus_client creates a process's file empty, then sizes it; a scrape that reads it in
+    between fails as a whole (struct.error), so a scrape during a worker's start answered 500.
+    An empty file holds no sample yet: leaving it out loses nothing.
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        files = []
+        for path in glob.glob(os.path.join(self._path, "*.db")):
+            try:
+                if os.path.getsize(path) > 0:
+                    files.append(path)
+            except OSError:  # removed meanwhile (mark_process_dead)
+                continue
+        return self.merge(files, accumulate=True)
+
+
 def scrape_registry(started: float) -> CollectorRegistry:
     """The registry a scrape reads: all processes' files in multiprocess mode, else this one."""
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get(MULTIPROC_ENV):
-        multiprocess.MultiProcessCollector(registry)
+        _FilesCollector(registry)
     else:
         for collector in list(REGISTRY._collector_to_names):  # noqa: SLF001 - the default set
             registry.register(collector)

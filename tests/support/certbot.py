@@ -33,6 +33,7 @@ class Certbot:
     server: RunningServer
     root: Path
     email: str | None = None
+    env: dict[str, str] | None = None  # added to every run's environment (REQUESTS_CA_BUNDLE...)
 
     @property
     def config_dir(self) -> Path:
@@ -66,6 +67,7 @@ class Certbot:
             else:
                 command.append("--register-unsafely-without-email")
         full_env = dict(os.environ)
+        full_env.update(self.env or {})
         full_env.update(env or {})
         result = subprocess.run(
             command,

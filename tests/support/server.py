@@ -247,8 +247,13 @@ def start_server(
     dev: bool = False,
     dns: ZoneServer | None = None,
     timeout: float = START_TIMEOUT_SECONDS,
+    ready_url: str | None = None,
 ) -> RunningServer:
-    """Start ACMEEH on free loopback ports; raise RuntimeError (with the log) if it never answers."""
+    """Start ACMEEH on free loopback ports; raise RuntimeError (with the log) if it never answers.
+
+    It is up when `ready_url` (default: the directory at server.external_url) answers 200; pass
+    gunicorn's own URL when external_url names a proxy that is not running yet.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     owns_dns = dns is None
     if dns is None:
@@ -310,26 +315,27 @@ def start_server(
         _owns_dns=owns_dns,
     )
     try:
-        wait_for_directory(server, timeout)
+        wait_for_directory(server, timeout, ready_url)
     except BaseException:
         server.stop()
         raise
     return server
 
 
-def wait_for_directory(server: RunningServer, timeout: float) -> None:
-    """Poll GET directory until 200; fail early if the process exits."""
+def wait_for_directory(server: RunningServer, timeout: float, url: str | None = None) -> None:
+    """Poll GET `url` (the directory) until 200; fail early if the process exits."""
+    url = url or server.directory_url
     deadline = time.monotonic() + timeout
     last = "no attempt"
     while time.monotonic() < deadline:
         if not server.alive():
             raise RuntimeError(
                 f"acmeeh exited with {server.process.returncode} before answering "
-                f"{server.directory_url}\n--- {server.log_path} ---\n"
+                f"{url}\n--- {server.log_path} ---\n"
                 f"{server.log_tail()}"
             )
         try:
-            with urllib.request.urlopen(server.directory_url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
                 last = f"HTTP {response.status}"
@@ -339,6 +345,6 @@ def wait_for_directory(server: RunningServer, timeout: float) -> None:
             last = repr(exc)
         time.sleep(0.2)
     raise RuntimeError(
-        f"{server.directory_url} did not answer 200 within {timeout}s "
+        f"{url} did not answer 200 within {timeout}s "
         f"(last: {last})\n--- {server.log_path} ---\n{server.log_tail()}"
     )

@@ -1,4 +1,4 @@
-"""External programs the tests drive (lego, openssl, Apache httpd with mod_md).
+"""External programs the tests drive (lego, openssl, nginx, promtool, Apache httpd with mod_md).
 
 A missing program is a skip on a workstation, where the developer may not have installed it,
 but a failure when CI is set: `scripts/test` installs them there, and a skipped test proves

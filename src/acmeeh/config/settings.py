@@ -184,10 +184,16 @@ class AuditLoggingSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AccessLoggingSettings:
+    enabled: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LoggingSettings:
     level: str
     format: str
     audit: AuditLoggingSettings
+    access_log: AccessLoggingSettings
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

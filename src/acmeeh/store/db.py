@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import select
 from typing import Any
 
@@ -127,6 +128,34 @@ def pool_stats(pool: ConnectionPool) -> dict[str, int]:
         "available": stats.get("pool_available", 0),
         "waiting": stats.get("requests_waiting", 0),
     }
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolUsage:
+    """What a pool lends now, and what it counted since it opened (for the metrics)."""
+
+    in_use: int = 0
+    open: int = 0
+    max: int = 0
+    waiting: int = 0
+    waits: int = 0  # requests that found no idle connection and queued
+    wait_ms: int = 0  # time they spent queued
+    timeouts: int = 0  # requests that gave up (pool timeout) or were refused
+
+
+def pool_usage(pool: ConnectionPool) -> PoolUsage:
+    """The pool's usage from psycopg_pool's statistics (counters absent until non-zero)."""
+    stats = pool.get_stats()
+    size = stats.get("pool_size", 0)
+    return PoolUsage(
+        in_use=max(0, size - stats.get("pool_available", 0)),
+        open=size,
+        max=stats.get("pool_max", pool.max_size),
+        waiting=stats.get("requests_waiting", 0),
+        waits=stats.get("requests_queued", 0),
+        wait_ms=stats.get("requests_wait_ms", 0),
+        timeouts=stats.get("requests_errors", 0),
+    )
 
 
 def ping(conn: psycopg.Connection) -> str:

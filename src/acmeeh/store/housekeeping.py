@@ -1,7 +1,7 @@
 """Queries of the background workers: find stale or expired rows, bounded deletes for retention.
 
 Every function takes the connection first and a `limit`, so one call touches a bounded number
-of rows. State changes stay compare-and-sets in the table modules; what is here either finds
+of rows (except `expiry_backlog`, one count over the partial expiry indexes, for the metrics). State changes stay compare-and-sets in the table modules; what is here either finds
 candidates (the authority then moves them one by one) or deletes rows no one needs any more.
 """
 from __future__ import annotations
@@ -98,6 +98,22 @@ def find_expired_authorizations(
         (now, limit),
     ).fetchall()
     return [(row[0], row[1]) for row in rows]
+
+
+EXPIRY_BACKLOG = """
+SELECT 'orders', count(*), min(expires) FROM orders
+ WHERE status IN ('pending', 'ready') AND expires <= %(now)s
+UNION ALL
+SELECT 'authorizations', count(*), min(expires) FROM authorizations
+ WHERE status IN ('pending', 'valid') AND expires <= %(now)s
+"""
+
+
+def expiry_backlog(conn: psycopg.Connection, now: datetime) -> dict[str, tuple[int, datetime | None]]:
+    """{"orders" | "authorizations": (how many are past `expires` but not yet marked, the
+    oldest `expires` among them)}: the work the cleanup worker has not done yet."""
+    rows = conn.execute(EXPIRY_BACKLOG, {"now": now}).fetchall()
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 # --- retention ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ user name to manage. A missing or wrong token gets 401 with `WWW-Authenticate: B
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
@@ -26,11 +27,13 @@ def _authorized(token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def install(app: Flask, settings: Any, *, started: float) -> None:
+def install(app: Flask, settings: Any, *, started: float,
+            refresh: Callable[[], None] | None = None) -> None:
     """Serve the metrics at `settings.metrics.path` when `metrics.enabled`.
 
-    `started` (epoch seconds) is what acmeeh_uptime_seconds counts from. Raises ConfigError
-    when auth_required is set without a token.
+    `started` (epoch seconds) is what acmeeh_uptime_seconds counts from; `refresh` sets the
+    scrape-time gauges before each scrape is rendered. Raises ConfigError when auth_required
+    is set without a token.
     """
     cfg = settings.metrics
     if not cfg.enabled:
@@ -44,6 +47,8 @@ def install(app: Flask, settings: Any, *, started: float) -> None:
             resp = Response("authentication required\n", status=401, content_type="text/plain")
             resp.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
             return resp
+        if refresh is not None:
+            refresh()
         body, content_type = metrics.render(metrics.scrape_registry(started))
         resp = Response(body, content_type=content_type)
         resp.headers["Cache-Control"] = "no-store"

@@ -7,13 +7,19 @@
   with the Flask endpoint name ("acme.new_order"), never the raw path, so the number of
   series stays bounded whatever URLs clients send; no route is "unmatched".
 - acmeeh_problems_total{type} counts problem documents (RFC 7807) by their short type.
+- The access log (logging.access_log.enabled): one INFO record per request on the
+  "acmeeh.access" logger with method, path, status, bytes, duration_ms, request_id and
+  remote_addr (the client behind trusted proxies), formatted like every other line (text or
+  JSON). Its level is set to INFO so it is written whatever logging.level is.
 """
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
+from urllib.parse import quote
 
 from flask import Flask, Response, g, request
 
@@ -25,6 +31,11 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _ACME_ERROR = "urn:ietf:params:acme:error:"
 PROBLEM_JSON = "application/problem+json"
+ACCESS_LOGGER = "acmeeh.access"
+# Characters kept as they are in a logged path; anything else (spaces, control characters a
+# client sent percent-encoded, non-ASCII) is percent-encoded again, so a path cannot forge lines.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+_access = logging.getLogger(ACCESS_LOGGER)
 
 
 def request_id() -> str:
@@ -40,19 +51,39 @@ def _begin() -> None:
 
 
 def _finish(resp: Response) -> Response:
+    _observe(resp)
+    return resp
+
+
+def _finish_logged(resp: Response) -> Response:
+    elapsed = _observe(resp)
+    size = resp.content_length
+    if size is None and not resp.is_streamed:
+        size = resp.calculate_content_length()
+    method, path, status = request.method, quote(request.path, safe=_PATH_SAFE), resp.status_code
+    _access.info("%s %s %d", method, path, status, extra={
+        "method": method, "path": path, "status": status, "bytes": size,
+        "duration_ms": round(elapsed * 1000, 2) if elapsed is not None else None,
+        "request_id": g.get("acmeeh_request_id"), "remote_addr": request.remote_addr,
+    })
+    return resp
+
+
+def _observe(resp: Response) -> float | None:
+    """Echo the request id and count the request; returns its duration in seconds so far."""
     started = g.pop("acmeeh_started", None)
+    elapsed = time.perf_counter() - started if started is not None else None
     rid = g.get("acmeeh_request_id")
     if rid:
         resp.headers[HEADER] = rid
     endpoint = request.endpoint or "unmatched"
     method = request.method if request.method in _METHODS else "other"
     metrics.HTTP_REQUESTS.labels(endpoint=endpoint, method=method, status=str(resp.status_code)).inc()
-    if started is not None:
-        metrics.HTTP_LATENCY.labels(endpoint=endpoint, method=method).observe(
-            time.perf_counter() - started)
+    if elapsed is not None:
+        metrics.HTTP_LATENCY.labels(endpoint=endpoint, method=method).observe(elapsed)
     if resp.mimetype == PROBLEM_JSON:
         metrics.PROBLEMS.labels(type=problem_label(resp)).inc()
-    return resp
+    return elapsed
 
 
 def problem_label(resp: Response) -> str:
@@ -73,8 +104,11 @@ def _teardown(_exc: BaseException | None) -> None:
         logs.unbind_request(token)
 
 
-def install(app: Flask) -> None:
-    """Register the hooks on `app` (first, so every other hook runs inside the request id)."""
+def install(app: Flask, *, access_log: bool = True) -> None:
+    """Register the hooks on `app` (first, so every other hook runs inside the request id);
+    with `access_log`, every request also writes one line on the acmeeh.access logger."""
     app.before_request_funcs.setdefault(None, []).insert(0, _begin)
-    app.after_request(_finish)
+    if access_log:
+        _access.setLevel(logging.INFO)
+    app.after_request(_finish_logged if access_log else _finish)
     app.teardown_request(_teardown)

@@ -66,6 +66,9 @@ class LeaderLoop:
         self._max_backoff = float(max_backoff_seconds or self.election)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Both series exist from the start (at 0), so rate() and the dashboard see every loop.
+        metrics.WORKER_RUNS.labels(worker=name)
+        metrics.WORKER_ERRORS.labels(worker=name)
         self._leader = False
         self.cycles = 0
         self.ticks = 0
