@@ -101,6 +101,8 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
         log.warning("DEVELOPMENT MODE: not for production use")
     if settings.challenges.auto_accept:
         log.warning("challenges.auto_accept is ON: challenges are accepted without validation")
+    if not settings.caa.enabled:
+        log.warning("caa.enabled is false: CAA records (RFC 8659) are not checked before issuance")
     if pool is None:
         pool = db.open_pool(settings.database)
     if settings.database.auto_setup:
@@ -116,6 +118,7 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
     crl_url, ocsp_url = pki.status_urls(settings)  # CRL DP and AIA OCSP of issued certificates
     with pool.connection() as conn:
         nonce_key = nonces.load_key(conn)
+    urls = Urls.from_settings(settings)
     env = Env(
         nonce_key=nonce_key,
         settings=settings,
@@ -123,6 +126,7 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
         ca=load_backend(settings.ca, crl_url=crl_url, ocsp_url=ocsp_url),
         validator=Validator(settings.challenges),
         dispatch=runner.submit,
+        account_url=urls.account,  # CAA accounturi (RFC 8657)
     )
     runner.bind(lambda challenge_id: challenges.validate(env, challenge_id),
                 lambda challenge_ids: challenges.keep_alive(env, challenge_ids))
@@ -139,7 +143,7 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
     # (Allow: POST on the POST-only ACME resources).
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["acmeeh"] = WebContext(env=env, urls=Urls.from_settings(settings))
+    app.extensions["acmeeh"] = WebContext(env=env, urls=urls)
     app.extensions["acmeeh.runtime"] = runtime
     errors.install(app, retry_after=settings.server.unavailable_retry_after_seconds)
     observe.install(app, access_log=settings.logging.access_log.enabled)  # request id, metrics, access log

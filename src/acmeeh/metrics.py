@@ -45,6 +45,9 @@ VALIDATIONS_REFUSED = Counter(
     "Challenge answers refused with 503 because the process's validation queue was full"
 )
 CA_SIGNING_ERRORS = Counter("acmeeh_ca_signing_errors_total", "CA signing errors")
+CAA_CHECKS = Counter(
+    "acmeeh_caa_checks_total", "CAA checks of dns identifiers (RFC 8659) by outcome", ["result"]
+)
 # --- revocation status (RFC 5280 CRL, RFC 6960 OCSP) ------------------------------------
 CRL_BUILDS = Counter("acmeeh_crl_builds_total", "CRLs built", ["reason"])
 OCSP_RESPONSES = Counter(

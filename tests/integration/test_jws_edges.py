@@ -2,7 +2,7 @@
 
 - a nonce is accepted only as the exact spelling the server minted, and once, however spelled;
 - a jwk's `alg` member, when present, is the JWS alg;
-- an RSA jwk over security.max_rsa_bits is refused before any signature work;
+- an RSA jwk over the largest of security.rsa_key_sizes is refused before any signature work;
 - a kid is exactly an account URL this server hands out (else malformed); a well-formed URL
   of no account is accountDoesNotExist.
 """
@@ -148,7 +148,7 @@ def junk_signed(protected: dict, payload: dict, bits: int) -> dict:
 
 def test_an_rsa_jwk_over_the_limit_is_refused_before_the_signature(alice: AcmeClient,
                                                                    acme_server) -> None:
-    bits = 8192 + 64  # over the default security.max_rsa_bits (8192)
+    bits = 8192 + 64  # over the largest size security.rsa_key_sizes can list (8192)
     nonce = alice.new_nonce()
     url = alice.url("newAccount")
     jws = junk_signed({"alg": "RS256", "nonce": nonce, "url": url, "jwk": oversized_rsa_jwk(bits)},

@@ -3,7 +3,9 @@
 `ZoneServer` answers UDP and TCP on 127.0.0.1 from an in-memory table:
 - a registered name answers its records of the asked type (NOERROR, empty if none),
 - a name that only has names below it (an "empty non-terminal") answers NOERROR, empty,
-- every other name answers NXDOMAIN (RFC 8020).
+- every other name answers NXDOMAIN (RFC 8020),
+- a CNAME is followed within the answer, as a recursive resolver does,
+- a name marked failing (`fail(name)`) answers SERVFAIL.
 
 Out-of-process clients (certbot manual hooks) change TXT records through a tiny loopback HTTP
 control endpoint (`control_url`): POST {"op": "add"|"remove"|"clear", "name": ..., "value": ...}.
@@ -18,7 +20,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
-from dnslib import AAAA, CAA, QTYPE, RCODE, RR, TXT, A
+from dnslib import AAAA, CAA, CNAME, QTYPE, RCODE, RR, TXT, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 HOST = "127.0.0.1"
@@ -43,6 +45,7 @@ class _Zone(BaseResolver):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, dict[str, list]] = {}
+        self.failing: set[str] = set()  # names answered with SERVFAIL
         self.queries: deque[tuple[str, str]] = deque(maxlen=1000)
 
     # --- table ------------------------------------------------------------------------------
@@ -72,6 +75,10 @@ class _Zone(BaseResolver):
             if not types:
                 self._records.pop(_key(name), None)
 
+    def set_failing(self, name: str, on: bool) -> None:
+        with self._lock:
+            (self.failing.add if on else self.failing.discard)(_key(name))
+
     def get(self, name: str, rtype: str) -> list:
         with self._lock:
             return list(self._records.get(_key(name), {}).get(rtype, []))
@@ -79,6 +86,7 @@ class _Zone(BaseResolver):
     def clear(self) -> None:
         with self._lock:
             self._records.clear()
+            self.failing.clear()
 
     def _exists(self, name: str) -> bool:
         suffix = "." + name
@@ -93,16 +101,27 @@ class _Zone(BaseResolver):
         qtype = QTYPE.get(request.q.qtype, str(request.q.qtype))
         self.queries.append((name, qtype))
         with self._lock:
-            if not self._exists(name):
-                reply.header.rcode = RCODE.NXDOMAIN
+            for _hop in range(8):  # follow CNAMEs as a recursive resolver would (bounded)
+                if name in self.failing:
+                    reply.header.rcode = RCODE.SERVFAIL
+                    return reply
+                if not self._exists(name):
+                    reply.header.rcode = RCODE.NXDOMAIN
+                    return reply
+                types = self._records.get(name, {})
+                alias = types.get("CNAME", [])
+                if alias and qtype not in ("CNAME", "ANY"):
+                    reply.add_answer(RR(qname, QTYPE.CNAME, rdata=CNAME(alias[0]), ttl=TTL))
+                    qname, name = alias[0], _key(alias[0])
+                    continue
+                wanted = list(types) if qtype == "ANY" else [qtype]
+                for rtype in wanted:
+                    for value in types.get(rtype, []):
+                        reply.add_answer(
+                            RR(qname, getattr(QTYPE, rtype), rdata=_rdata(rtype, value), ttl=TTL)
+                        )
                 return reply
-            types = self._records.get(name, {})
-            wanted = list(types) if qtype == "ANY" else [qtype]
-            for rtype in wanted:
-                for value in types.get(rtype, []):
-                    reply.add_answer(
-                        RR(qname, getattr(QTYPE, rtype), rdata=_rdata(rtype, value), ttl=TTL)
-                    )
+        reply.header.rcode = RCODE.SERVFAIL  # a CNAME loop
         return reply
 
 
@@ -116,6 +135,8 @@ def _rdata(rtype: str, value):
     if rtype == "CAA":
         flags, tag, text = value
         return CAA(flags, tag, text)
+    if rtype == "CNAME":
+        return CNAME(value)
     raise ValueError(f"unsupported record type {rtype}")
 
 
@@ -249,6 +270,14 @@ class ZoneServer:
     def set_caa(self, name: str, records: list[tuple[int, str, str]]) -> None:
         """CAA records as (flags, tag, value), e.g. (0, "issue", "ca.example") (RFC 8659)."""
         self.zone.put(name, "CAA", list(records))
+
+    def set_cname(self, name: str, target: str) -> None:
+        """`name` is an alias of `target` (RFC 1034 §3.6.2); answers follow it."""
+        self.zone.put(name, "CNAME", [target])
+
+    def fail(self, name: str, on: bool = True) -> None:
+        """Answer every question about `name` with SERVFAIL (or stop doing so)."""
+        self.zone.set_failing(name, on)
 
     def reset(self) -> None:
         """Forget every record and the query log."""

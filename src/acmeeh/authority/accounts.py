@@ -10,7 +10,7 @@ import josepy
 
 from .. import metrics
 from ..logs import audit
-from ..protocol import jws, problems
+from ..protocol import jws, keys, problems
 from ..protocol.identifiers import normalize
 from ..protocol.status import AccountStatus
 from ..store import accounts as account_store
@@ -63,8 +63,10 @@ def jwk_json(jwk: josepy.JWK) -> dict[str, Any]:
 
 
 def _check_key(env: Env, jwk: josepy.JWK) -> None:
-    sec = env.settings.security
-    jws.check_account_key(jwk, sec.min_rsa_bits, sec.max_rsa_bits, sec.allowed_curves)
+    """badPublicKey naming the rule an account key breaks (protocol.keys)."""
+    reason = keys.key_problem(jws.public_key_of(jwk), keys.account_policy(env.settings.security))
+    if reason:
+        raise problems.bad_public_key(reason)
 
 
 def find_by_key(env: Env, jwk: josepy.JWK) -> AccountRow | None:
@@ -107,6 +109,7 @@ def new_account(
         kid = eab.verify(conn, binding, url=url, account_jwk=jwk) if binding else None
         row = account_store.insert_account(
             conn, uuid.uuid4(), jwk=jwk_json(jwk), thumbprint=thumbprint,
+            spki_sha256=keys.spki_sha256(jws.public_key_of(jwk)),
             contact=contacts, tos_agreed=agreed, eab_kid=kid,
         )
         if row is None:  # another request registered the same key first
@@ -156,7 +159,7 @@ def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, 
     """
     sec = env.settings.security
     new_jwk, payload = jws.parse_key_change_inner(inner, outer_url, sec.allowed_algorithms,
-                                                  sec.max_rsa_bits)
+                                                  max(sec.rsa_key_sizes))
     if payload.get("account") != account_url:
         raise problems.malformed("keyChange: inner 'account' does not match the signing account")
     old_key = jws.parse_jwk(payload.get("oldKey"))
@@ -172,6 +175,7 @@ def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, 
             row = account_store.change_key(
                 conn, account.id, old_thumbprint=account.thumbprint,
                 jwk=jwk_json(new_jwk), thumbprint=new_thumbprint,
+                spki_sha256=keys.spki_sha256(jws.public_key_of(new_jwk)),
             )
             if row is not None:  # the contacts hear of it: a stolen key shows
                 events.account_key_changed(conn, env, row, account.thumbprint)

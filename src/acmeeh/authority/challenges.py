@@ -8,13 +8,12 @@ from datetime import datetime, timedelta
 
 from .. import metrics
 from ..protocol import jws, problems
-from ..protocol.identifiers import Identifier
 from ..protocol.status import AuthzStatus, ChallengeStatus, IdentifierType
 from ..store import authzs as authz_store
 from ..store import challenges as challenge_store
 from ..store.db import transaction
 from ..store.records import AccountRow, AuthzRow, ChallengeRow
-from . import states
+from . import caa, states
 from .authorizations import invalidate_orders
 from .env import Env, ValidationQueueFull
 
@@ -57,21 +56,26 @@ def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Challenge
     # pending → processing compare-and-set is the only write: no transaction needed (record()
     # re-reads the authorization under a lock before moving it).
     auto = cfg.auto_accept
-    with env.pool.connection() as conn, transaction(conn, needed=auto):
-        challenge, authz = _load(conn, account, challenge_id, lock=auto)
-        if challenge.status != ChallengeStatus.PENDING:
-            return ChallengeState(challenge, authz)
-        if states.authz_status(authz, now) != AuthzStatus.PENDING:
-            raise problems.malformed(f"authorization is {states.authz_status(authz, now)}")
-        states.check_challenge_move(challenge.status, ChallengeStatus.PROCESSING)
-        if auto:
-            moved = challenge_store.set_processing(conn, challenge.id, now)
-            if moved is not None:
-                done = _record_locked(env, conn, moved, authz, ok=True, problem=None, records=[])
-                return ChallengeState(done or moved, authz)
-        else:  # the cap is part of the compare-and-set: one round trip
-            moved = challenge_store.answer(conn, challenge.id, now, account_id=account.id,
-                                           max_pending=cfg.max_pending_per_account)
+    with env.pool.connection() as conn:
+        refusal, caa_checked = (_auto_caa(env, conn, account, challenge_id, now) if auto
+                                else (None, None))
+        with transaction(conn, needed=auto):
+            challenge, authz = _load(conn, account, challenge_id, lock=auto)
+            if challenge.status != ChallengeStatus.PENDING:
+                return ChallengeState(challenge, authz)
+            if states.authz_status(authz, now) != AuthzStatus.PENDING:
+                raise problems.malformed(f"authorization is {states.authz_status(authz, now)}")
+            states.check_challenge_move(challenge.status, ChallengeStatus.PROCESSING)
+            if auto:
+                moved = challenge_store.set_processing(conn, challenge.id, now)
+                if moved is not None:
+                    done = _record_locked(env, conn, moved, authz, ok=refusal is None,
+                                          problem=refusal, records=[],
+                                          caa_checked_at=caa_checked)
+                    return ChallengeState(done or moved, authz)
+            else:  # the cap is part of the compare-and-set: one round trip
+                moved = challenge_store.answer(conn, challenge.id, now, account_id=account.id,
+                                               max_pending=cfg.max_pending_per_account)
     if moved is None:  # a concurrent respond won the compare-and-set, or the cap refused
         state = get_challenge(env, account, challenge_id)
         if state.challenge.status == ChallengeStatus.PENDING and not auto:
@@ -109,6 +113,20 @@ def keep_alive(env: Env, challenge_ids: Iterable[uuid.UUID]) -> int:
         return challenge_store.keep_alive(conn, list(challenge_ids), env.clock())
 
 
+def _auto_caa(env: Env, conn, account: AccountRow, challenge_id: uuid.UUID,
+              now) -> tuple[problems.Problem | None, object]:
+    """Trusted-network mode skips the proof of control, not CAA: check it before the rows are
+    locked (it may ask DNS). Returns (refusal, time of a passed check)."""
+    if not env.settings.caa.enabled:
+        return None, None
+    challenge, authz = _load(conn, account, challenge_id)
+    if challenge.status != ChallengeStatus.PENDING:
+        return None, None  # nothing will be recorded
+    refusal = caa.check(env, account.id, caa.identifier_of(authz), challenge.type)
+    return refusal, (now if refusal is None and authz.identifier_type == IdentifierType.DNS
+                     else None)
+
+
 def validate(env: Env, challenge_id: uuid.UUID) -> None:
     """Prove control for a processing challenge and record the outcome (worker side).
 
@@ -123,19 +141,25 @@ def validate(env: Env, challenge_id: uuid.UUID) -> None:
     if found is None or found[0].status != ChallengeStatus.PROCESSING:
         return
     challenge, authz, thumbprint = found
-    ident = Identifier(IdentifierType(authz.identifier_type),
-                       ("*." if authz.wildcard else "") + authz.identifier_value)
+    ident = caa.identifier_of(authz)
     key_authz = jws.key_authorization_for(challenge.token, thumbprint)
+    caa_checked = None
     try:
         result = env.validator.validate(challenge.type, ident, challenge.token, key_authz)
         ok, problem, records = result.ok, result.problem, list(result.records)
         transient = result.transient
+        if ok:  # RFC 8659: control is proven; may this CA issue for the name at all?
+            problem = caa.check(env, authz.account_id, ident, challenge.type)
+            ok = problem is None  # a CAA refusal, a failed lookup included, is final
+            if ok and env.settings.caa.enabled and ident.type == IdentifierType.DNS:
+                caa_checked = env.clock()
     except Exception:  # a validator bug must not leave the challenge stuck in processing
         env.log.exception("validation crashed", extra={"challenge_id": str(challenge_id)})
         ok, problem, records, transient = False, problems.server_internal(), [], False
     if transient and _retry_later(env, challenge, authz, problem, records):
         return
-    record(env, challenge, authz, ok=ok, problem=problem, records=records)
+    record(env, challenge, authz, ok=ok, problem=problem, records=records,
+           caa_checked_at=caa_checked)
 
 
 def retry_delay(*, retries: int, max_attempts: int, backoff: float, now: datetime,
@@ -172,8 +196,9 @@ def _retry_later(env: Env, challenge: ChallengeRow, authz: AuthzRow, problem, re
 
 
 def record(env: Env, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool, problem,
-           records) -> ChallengeRow | None:
-    """Store a validation outcome and move the authorization and its orders accordingly.
+           records, caa_checked_at=None) -> ChallengeRow | None:
+    """Store a validation outcome and move the authorization and its orders accordingly
+    (`caa_checked_at`: when CAA allowed issuance, stored with a valid authorization).
 
     Returns the finished challenge, or None when it was no longer processing.
     """
@@ -182,11 +207,11 @@ def record(env: Env, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool, prob
         if locked is None:
             return None
         return _record_locked(env, conn, challenge, locked, ok=ok, problem=problem,
-                              records=records)
+                              records=records, caa_checked_at=caa_checked_at)
 
 
 def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool,
-                   problem, records) -> ChallengeRow | None:
+                   problem, records, caa_checked_at=None) -> ChallengeRow | None:
     """record() inside the caller's transaction, `authz` being locked and freshly read."""
     now = env.clock()
     to = ChallengeStatus.VALID if ok else ChallengeStatus.INVALID
@@ -203,7 +228,7 @@ def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, 
     if ok:
         valid_for = timedelta(seconds=env.settings.order.valid_authz_lifetime_seconds)
         moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.VALID,
-                                  expires=now + valid_for)
+                                  expires=now + valid_for, caa_checked_at=caa_checked_at)
         if moved is not None:
             states.promote_orders(conn, moved.id)
     else:

@@ -27,7 +27,7 @@ class Env:
     `dispatch(challenge_id, delay=0.0)` queues a validation off the request thread (workers
     room), after `delay` seconds for a retry, and raises ValidationQueueFull when the queue
     is full; tests may pass a synchronous one. `nonce_key` signs nonces (empty: none are
-    accepted).
+    accepted). `account_url(id)` is an account's URL as the ACME API hands it out.
     """
 
     settings: Any
@@ -37,4 +37,6 @@ class Env:
     dispatch: Callable[..., None]
     clock: Callable[[], datetime] = utc_now
     nonce_key: bytes = field(default=b"", repr=False)  # authority.nonces.load_key
+    # The account URL clients see (web.urls), for CAA accounturi (RFC 8657); None matches none.
+    account_url: Callable[[UUID], str] | None = None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("acmeeh.authority"))

@@ -7,15 +7,17 @@ import uuid
 from .. import metrics
 from ..logs import audit
 from ..notify import Kind
-from ..protocol import jws, problems
+from ..protocol import keys, problems
 from ..protocol.csr import check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.status import OrderStatus
+from ..store import accounts as account_store
+from ..store import authzs as authz_store
 from ..store import db
 from ..store import orders as order_store
-from ..store.db import transaction
-from ..store.records import AccountRow, OrderRow
-from . import events, ratelimits, states
+from ..store.db import Connection, transaction
+from ..store.records import AccountRow, AuthzRow, OrderRow
+from . import allowlists, caa, events, policy, ratelimits, states
 from .env import Env
 from .orders import OrderState, load_order, refresh
 
@@ -27,35 +29,38 @@ STORE_ATTEMPTS = 20  # a second bound, whatever the clock does
 
 def finalize(
     env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes, *,
-    account_key: jws.JWK, remote_addr: str | None = None,
+    remote_addr: str | None = None,
 ) -> OrderState:
     """ready → processing → valid, as compare-and-sets around an untransacted signature.
 
     Two concurrent calls: one wins the ready → processing move, the other gets orderNotReady.
     A CSR that does not match leaves the order ready (badCSR), and so does rateLimited past
     the account's certificates_per_account limit. Any failure after the order went to
-    processing marks it invalid with the problem. `account_key` is the key that verified
-    the request (a CSR for that same key is refused).
+    processing marks it invalid with the problem. A CSR whose key is any account's key is
+    refused (badCSR).
     """
     sec = env.settings.security
     limited = ratelimits.limits_client(env, remote_addr)
-    with env.pool.connection() as conn:  # one read; one compare-and-set unless rate-limited
+    with env.pool.connection() as conn:  # reads; one compare-and-set unless rate-limited
         state = refresh(env, conn, load_order(conn, account, order_id))
         order = state.order
         if order.status != OrderStatus.READY:
             raise problems.order_not_ready(f"order is {order.status}, not ready")
         identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
         parsed = parse_csr(csr_der)
-        check_csr(
-            parsed, identifiers, account_jwk=account_key,
-            min_rsa_bits=sec.min_rsa_bits, max_rsa_bits=sec.max_rsa_bits,
-            allowed_curves=sec.allowed_curves,
-        )
-        with transaction(conn, needed=limited):
-            if states.move_order(conn, order.id, OrderStatus.READY, OrderStatus.PROCESSING) is None:
-                raise problems.order_not_ready("order is no longer ready")
-            if limited:
-                ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
+        check_csr(parsed, identifiers, policy=keys.certificate_policy(sec))
+        if account_store.key_in_use(conn, keys.spki_sha256(parsed.public_key)):
+            # RFC 8555 §11.1: a certificate key is never an account key, this one's or another's.
+            raise problems.bad_csr("CSR key refused: it is the key of an ACME account")
+        methods = authz_store.validation_methods(conn, [a.id for a in state.authorizations])
+        _recheck_policy(env, conn, account, identifiers, state.authorizations, methods)
+        stale = caa.due(env, state.authorizations, env.clock())
+        if not stale:
+            _start_processing(env, conn, account, order, limited, remote_addr)
+    if stale:  # CAA older than caa.recheck_after_seconds: ask DNS again, outside any transaction
+        caa.recheck(env, account.id, stale, methods)
+        with env.pool.connection() as conn:
+            _start_processing(env, conn, account, order, limited, remote_addr)
     try:
         issued = env.ca.sign(parsed.csr, identifiers)
     except Exception as exc:
@@ -82,6 +87,36 @@ def finalize(
     audit("certificate.issued", actor=actor, certificate_id=cert_id, serial=issued.serial_hex,
           names=",".join(_name(i) for i in identifiers), not_after=issued.not_after.isoformat())
     return state
+
+
+def _recheck_policy(env: Env, conn: Connection, account: AccountRow,
+                    identifiers: list[Identifier], authzs: list[AuthzRow],
+                    methods: dict[uuid.UUID, str]) -> None:
+    """Issue 11 item 6: the configuration in force now, not the one the order was made under,
+    decides. Identifier policy and allowlists (rejectedIdentifier), and the challenge type
+    that validated each authorization must still be enabled (unauthorized); the order stays
+    ready."""
+    policy.check_identifiers(identifiers, env.settings.security.identifiers)
+    allowlists.check(conn, account, identifiers)
+    enabled = set(env.settings.challenges.enabled)
+    policy.raise_refusals([
+        problems.unauthorized(
+            f"the authorization for {caa.identifier_of(a).value} was validated by "
+            f"{methods.get(a.id, 'no challenge')}, which is no longer enabled",
+            identifier=caa.identifier_of(a).to_json())
+        for a in authzs if methods.get(a.id) not in enabled
+    ])
+
+
+def _start_processing(env: Env, conn: Connection, account: AccountRow, order: OrderRow,
+                      limited: bool, remote_addr: str | None) -> None:
+    """ready → processing (orderNotReady when another finalize won), taking the
+    certificates_per_account count in the same transaction when limits apply."""
+    with transaction(conn, needed=limited):
+        if states.move_order(conn, order.id, OrderStatus.READY, OrderStatus.PROCESSING) is None:
+            raise problems.order_not_ready("order is no longer ready")
+        if limited:
+            ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
 
 
 def _store(env: Env, account: AccountRow, order_id: uuid.UUID, cert_id: uuid.UUID,

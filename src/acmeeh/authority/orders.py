@@ -61,7 +61,8 @@ def new_order(
             allowlists.check(conn, account, identifiers)
             ratelimits.check_failed_validations(env, conn, account, identifiers, remote_addr)
             replaces = _replaces(env, conn, account, identifiers, replaces_text)
-            reusable = _reusable(conn, account, identifiers, now, cfg) if cfg.authz_reuse else {}
+            reusable = (_reusable(env, conn, account, identifiers, now) if cfg.authz_reuse
+                        else {})
             reused = [r for i in identifiers if (r := reusable.get((i.type, i.value)))]
             new = [_new_authz(i, offered[i], now, cfg) for i in identifiers
                    if (i.type, i.value) not in reusable]
@@ -101,14 +102,16 @@ def _with_authorizations(conn: Connection, order: OrderRow) -> OrderState:
 
 
 def _reusable(
-    conn: Connection, account: AccountRow, identifiers: list[Identifier], now: datetime, cfg: Any
+    env: Env, conn: Connection, account: AccountRow, identifiers: list[Identifier], now: datetime
 ) -> dict[tuple[str, str], AuthzRow]:
     """The account's valid authorizations for these identifiers that stay valid long enough,
     by (type, value as ordered)."""
-    margin = now + timedelta(seconds=cfg.authz_reuse_min_remaining_seconds)
+    margin = now + timedelta(seconds=env.settings.order.authz_reuse_min_remaining_seconds)
     wanted = [(i.type, i.base, i.wildcard) for i in identifiers]
     found: dict[tuple[str, str], AuthzRow] = {}
-    for a in authz_store.find_reusable(conn, account.id, wanted, valid_until=margin):
+    # Only authorizations proven by a challenge type still enabled (finalize checks it too).
+    for a in authz_store.find_reusable(conn, account.id, wanted, valid_until=margin,
+                                       methods=env.settings.challenges.enabled):
         value = f"*.{a.identifier_value}" if a.wildcard else a.identifier_value
         found.setdefault((a.identifier_type, value), a)
     return found

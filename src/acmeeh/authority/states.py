@@ -94,11 +94,13 @@ def promote_orders(conn: Connection, authz_id: UUID) -> list[OrderRow]:
 
 
 def move_authz(
-    conn: Connection, authz_id: UUID, frm: str, to: str, *, expires: datetime | None = None
+    conn: Connection, authz_id: UUID, frm: str, to: str, *, expires: datetime | None = None,
+    caa_checked_at: datetime | None = None,
 ) -> AuthzRow | None:
     """Compare-and-set an authorization; None when it was no longer `frm`."""
     _check(AUTHZ_TRANSITIONS, "authorization", frm, to)
-    return authz_store.transition(conn, authz_id, from_status=frm, to_status=to, expires=expires)
+    return authz_store.transition(conn, authz_id, from_status=frm, to_status=to, expires=expires,
+                                  caa_checked_at=caa_checked_at)
 
 
 def authz_status(authz: AuthzRow, now: datetime) -> str:

@@ -73,10 +73,6 @@ def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
                 " (set it, or ip_addresses: false)",
             )
 
-    lo, hi = _get(doc, "security.min_rsa_bits"), _get(doc, "security.max_rsa_bits")
-    if isinstance(lo, int) and isinstance(hi, int) and hi < lo:
-        yield "security.max_rsa_bits", f"{hi} is smaller than security.min_rsa_bits ({lo})"
-
     yield from _admin_api_errors(doc)
 
     db_url = _get(doc, "database.url")

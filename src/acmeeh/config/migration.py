@@ -71,6 +71,25 @@ def _rate_rule(value: Any) -> Any:
     return out
 
 
+def _rsa_sizes(value: Any) -> Any:
+    """A minimum RSA size → the standard sizes at or above it (at least the largest)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return value
+    return [size for size in (2048, 3072, 4096) if size >= value] or [4096]
+
+
+_CURVES = {"p-256": "P-256", "secp256r1": "P-256", "prime256v1": "P-256", "p-384": "P-384",
+           "secp384r1": "P-384", "p-521": "P-521", "secp521r1": "P-521"}
+
+
+def _leaf_key_types(value: Any) -> Any:
+    """["P-256", "secp384r1"] → ["RSA", "P-256", "P-384"]."""
+    if not isinstance(value, list):
+        return value
+    curves = [_CURVES.get(str(c).lower(), c) for c in value]
+    return ["RSA", *dict.fromkeys(curves)]
+
+
 def _log_format(value: Any) -> Any:
     return "text" if value == "human" else value
 
@@ -116,14 +135,19 @@ RULES: tuple[Rule, ...] = (
     *_dropped("the client address always comes from X-Forwarded-For; the scheme from server.external_url",
               "proxy.forwarded_for_header", "proxy.forwarded_proto_header"),
     *_same("security.allowed_algorithms"),
-    Rule("security.min_rsa_key_size", "security.min_rsa_bits"),
-    Rule("security.max_rsa_key_size", "security.max_rsa_bits"),
-    Rule("security.allowed_ec_curves", "security.allowed_curves"),
+    Rule("security.min_rsa_key_size", "security.rsa_key_sizes",
+         "the accepted sizes are listed: those of 2048, 3072 and 4096 bits not below the minimum",
+         _rsa_sizes),
+    *_dropped("security.rsa_key_sizes lists every accepted size (2048, 3072, 4096 by default)",
+              "security.max_rsa_key_size"),
+    Rule("security.allowed_ec_curves", "security.leaf_key_types",
+         "certificate key types: RSA and these curves; account keys follow allowed_algorithms",
+         _leaf_key_types),
     Rule("security.max_request_body_bytes", "server.max_body_bytes"),
-    *_dropped("security.min_rsa_bits and security.allowed_curves apply to CSR keys too",
+    *_dropped("security.rsa_key_sizes and security.leaf_key_types govern CSR keys",
               "security.min_csr_rsa_key_size", "security.min_csr_ec_key_size"),
-    *_dropped("CSR signatures are checked by cryptography; any algorithm it verifies with an allowed "
-              "key is accepted", "security.allowed_csr_signature_algorithms"),
+    *_dropped("a CSR must be signed with SHA-256 or stronger; nothing to choose",
+              "security.allowed_csr_signature_algorithms"),
     *_dropped("HSTS belongs to the TLS-terminating proxy", "security.hsts_max_age_seconds"),
     *_same("security.rate_limits.enabled", "security.rate_limits.gc_interval_seconds"),
     Rule("security.rate_limits.new_account", "security.rate_limits.new_accounts_per_ip",

@@ -102,6 +102,12 @@ class ChallengesSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CaaSettings:
+    enabled: bool
+    recheck_after_seconds: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class WorkersSettings:
     election_seconds: float
 
@@ -148,9 +154,8 @@ class RateLimitsSettings:
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SecuritySettings:
     allowed_algorithms: tuple[str, ...]
-    min_rsa_bits: int
-    max_rsa_bits: int
-    allowed_curves: tuple[str, ...]
+    rsa_key_sizes: tuple[int, ...]
+    leaf_key_types: tuple[str, ...]
     identifiers: IdentifiersSettings
     rate_limits: RateLimitsSettings
 
@@ -330,6 +335,7 @@ class Settings:
     database: DatabaseSettings
     acme: AcmeSettings
     challenges: ChallengesSettings
+    caa: CaaSettings
     workers: WorkersSettings
     ca: CASettings
     security: SecuritySettings

@@ -1,9 +1,10 @@
 """Certificate signing requests at finalize (RFC 8555 §7.4, RFC 2986).
 
-The CA builds the certificate from the order, so only the CSR's key and names
-matter: the names must be exactly the order's identifiers, the key must meet the
-key policy and must not be the account key (RFC 8555 §11.1). Requested
-extensions other than subjectAltName are ignored, not copied.
+The CA builds the certificate from the order, so only the CSR's key, names and
+signature matter: the names must be exactly the order's identifiers, the key must
+meet the key policy (protocol.keys), and the signature must use SHA-256 or stronger.
+That the key belongs to no account (RFC 8555 §11.1) needs the database: authority
+checks it. Requested extensions other than subjectAltName are ignored, not copied.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
-from josepy.jwk import JWK
 
 from acmeeh.protocol import problems
 from acmeeh.protocol.identifiers import Identifier, normalize
-from acmeeh.protocol.jws import key_weakness, public_key_of
+from acmeeh.protocol.keys import UNUSABLE_RULE, KeyPolicy, key_problem
 from acmeeh.protocol.problems import Problem
 from acmeeh.protocol.status import IdentifierType
+
+
+# RFC 8555 §7.4 leaves the CSR's signature to policy: SHA-1 and MD5 are long broken.
+STRONG_HASHES = frozenset({"sha256", "sha384", "sha512", "sha3-256", "sha3-384", "sha3-512"})
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,23 @@ def parse_csr(der: bytes) -> ParsedCSR:
     except (ValueError, TypeError):
         raise problems.bad_csr("CSR is not a valid DER PKCS#10 request") from None
     try:
-        signature_ok = csr.is_signature_valid
         public_key = csr.public_key()
+    except (ValueError, TypeError) as exc:
+        # An EC point off its curve or at infinity, a key that cannot be decoded.
+        reason = str(exc).splitlines()[0][:120] if isinstance(exc, ValueError) else "bad numbers"
+        raise problems.bad_csr(f"CSR public key is not a usable key ({UNUSABLE_RULE}): {reason}") from None
+    except UnsupportedAlgorithm:
+        raise problems.bad_csr("CSR public key algorithm is not supported") from None
+    try:
+        signature_ok = csr.is_signature_valid
+        hash_algorithm = csr.signature_hash_algorithm
     except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise problems.bad_csr("CSR key or signature algorithm is not supported") from None
+        raise problems.bad_csr("CSR signature algorithm is not supported") from None
+    if hash_algorithm is not None and hash_algorithm.name not in STRONG_HASHES:
+        # Ed25519 hashes internally (None here); anything else must be SHA-2 of 256 bits or more.
+        raise problems.bad_csr(
+            f"CSR is signed with {hash_algorithm.name.upper()}; SHA-256 or stronger is required"
+        )
     if not signature_ok:
         raise problems.bad_csr("CSR signature is invalid")
     names = _san_names(csr) | _common_names(csr)
@@ -102,27 +118,11 @@ def _common_names(csr: x509.CertificateSigningRequest) -> set[Identifier]:
     return names
 
 
-def _spki(public_key: Any) -> bytes:
-    if not hasattr(public_key, "public_bytes"):
-        return b""  # not an asymmetric key: nothing to compare
-    return bytes(
-        public_key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-
-
 def check_csr(
-    parsed: ParsedCSR,
-    order_identifiers: Iterable[Identifier],
-    *,
-    account_jwk: JWK | None,
-    min_rsa_bits: int,
-    max_rsa_bits: int,
-    allowed_curves: Iterable[str],
+    parsed: ParsedCSR, order_identifiers: Iterable[Identifier], *, policy: KeyPolicy
 ) -> None:
-    """Raise ``badCSR`` unless the CSR names exactly the order's identifiers (RFC 8555 §7.4),
-    its key meets the key policy and it is not the account key (RFC 8555 §11.1)."""
+    """Raise ``badCSR`` unless the CSR names exactly the order's identifiers (RFC 8555 §7.4)
+    and its key meets the key policy for certificates (the detail names the rule)."""
     wanted = frozenset(order_identifiers)
     missing = sorted(i.value for i in wanted - parsed.identifiers)
     extra = sorted(i.value for i in parsed.identifiers - wanted)
@@ -133,13 +133,7 @@ def check_csr(
         if extra:
             parts.append("not in the order " + ", ".join(extra))
         raise problems.bad_csr("CSR names do not match the order: " + "; ".join(parts))
-    reason = key_weakness(
-        parsed.public_key,
-        min_rsa_bits=min_rsa_bits,
-        max_rsa_bits=max_rsa_bits,
-        allowed_curves=allowed_curves,
-    )
+    reason = key_problem(parsed.public_key, policy)
     if reason:
         raise problems.bad_csr(f"CSR key refused: {reason}")
-    if account_jwk is not None and _spki(public_key_of(account_jwk)) == _spki(parsed.public_key):
-        raise problems.bad_csr("CSR must not use the account key")
+

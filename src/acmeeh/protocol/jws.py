@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from josepy import jwa
 from josepy.jwk import JWK, JWKEC, JWKRSA
 
-from acmeeh.protocol import problems
+from acmeeh.protocol import keys, problems
 
 EDDSA = "EdDSA"
 _SIGNERS: dict[str, jwa.JWASignature] = {
@@ -168,7 +168,8 @@ _PARSERS = {"RSA": _parse_rsa, "EC": _parse_ec, "OKP": _parse_okp}
 
 
 def parse_jwk(obj: Any) -> JWK:
-    """A JSON jwk to a josepy public JWK; private material, oct keys, bad points → malformed."""
+    """A JSON jwk to a josepy public JWK; bad members, private material or oct keys →
+    malformed; members that make no usable key → badPublicKey."""
     if not isinstance(obj, dict):
         raise problems.malformed("jwk must be a JSON object")
     kty = obj.get("kty")
@@ -180,8 +181,13 @@ def parse_jwk(obj: Any) -> JWK:
         raise problems.malformed("jwk contains private key material")
     try:
         return _PARSERS[kty](obj)
-    except (ValueError, TypeError, OverflowError):
-        raise problems.malformed("jwk is not a valid public key") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        # Well-formed members that make no usable key (an EC point off its curve or at
+        # infinity, an RSA exponent below 3): RFC 8555 §6.7 badPublicKey, not a syntax error.
+        reason = str(exc).splitlines()[0][:120] if isinstance(exc, ValueError) else "bad numbers"
+        raise problems.bad_public_key(
+            f"jwk is not a usable public key ({keys.UNUSABLE_RULE}): {reason}"
+        ) from None
 
 
 _PRIVATE_KEYS = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
@@ -217,44 +223,6 @@ def key_authorization(token: str, jwk: JWK) -> str:
 def key_authorization_for(token: str, account_thumbprint: str) -> str:
     """The key authorization from the account key's stored RFC 7638 thumbprint."""
     return f"{token}.{account_thumbprint}"
-
-
-def key_weakness(
-    public_key: Any, *, min_rsa_bits: int, max_rsa_bits: int, allowed_curves: Iterable[str]
-) -> str | None:
-    """Why a cryptography public key breaks the key policy, or None if it is acceptable."""
-    if isinstance(public_key, rsa.RSAPublicKey):
-        bits = public_key.key_size
-        if not min_rsa_bits <= bits <= max_rsa_bits:
-            return f"RSA key size {bits} is outside {min_rsa_bits}..{max_rsa_bits} bits"
-        e = public_key.public_numbers().e
-        # FIPS 186-5 §A.1.1: the public exponent is odd and 2**16 < e < 2**256.
-        if e % 2 == 0 or not 2**16 < e < 2**256:
-            return "RSA public exponent must be odd and between 2^16 and 2^256"
-        return None
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        name = _CURVE_NAMES.get(public_key.curve.name, public_key.curve.name)
-        allowed = list(allowed_curves)
-        if name not in allowed:
-            return f"EC curve {name} is not allowed (allowed: {', '.join(allowed) or 'none'})"
-        return None
-    if isinstance(public_key, ed25519.Ed25519PublicKey):
-        return None
-    return f"{type(public_key).__name__} keys are not supported"
-
-
-def check_account_key(
-    jwk: JWK, min_rsa_bits: int, max_rsa_bits: int, allowed_curves: Iterable[str]
-) -> None:
-    """Raise ``badPublicKey`` when an account key breaks the key policy."""
-    reason = key_weakness(
-        public_key_of(jwk),
-        min_rsa_bits=min_rsa_bits,
-        max_rsa_bits=max_rsa_bits,
-        allowed_curves=allowed_curves,
-    )
-    if reason:
-        raise problems.bad_public_key(reason)
 
 
 # --- signatures ------------------------------------------------------------------------

@@ -31,12 +31,21 @@ def find_account_by_thumbprint(conn: psycopg.Connection, thumbprint: str) -> Acc
     return _one(conn, f"SELECT {_COLS} FROM accounts WHERE thumbprint = %s", (thumbprint,))
 
 
+def key_in_use(conn: psycopg.Connection, spki_sha256: str) -> bool:
+    """Whether any account (whatever its status) has or had this key as its current key."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE spki_sha256 = %s)", (spki_sha256,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def insert_account(
     conn: psycopg.Connection,
     account_id: UUID,
     *,
     jwk: dict[str, Any],
     thumbprint: str,
+    spki_sha256: str,
     contact: list[str],
     tos_agreed: bool,
     eab_kid: str | None = None,
@@ -44,10 +53,10 @@ def insert_account(
     """Insert a valid account; None when the key is already registered (concurrent create)."""
     return _one(
         conn,
-        f"INSERT INTO accounts (id, jwk, thumbprint, status, contact, tos_agreed, eab_kid)"
-        f" VALUES (%s, %s, %s, 'valid', %s, %s, %s)"
+        f"INSERT INTO accounts (id, jwk, thumbprint, spki_sha256, status, contact, tos_agreed,"
+        f" eab_kid) VALUES (%s, %s, %s, %s, 'valid', %s, %s, %s)"
         f" ON CONFLICT (thumbprint) DO NOTHING RETURNING {_COLS}",
-        (account_id, Jsonb(jwk), thumbprint, contact, tos_agreed, eab_kid),
+        (account_id, Jsonb(jwk), thumbprint, spki_sha256, contact, tos_agreed, eab_kid),
     )
 
 
@@ -87,6 +96,7 @@ def change_key(
     old_thumbprint: str,
     jwk: dict[str, Any],
     thumbprint: str,
+    spki_sha256: str,
 ) -> AccountRow | None:
     """Swap the account key if it is still `old_thumbprint` (RFC 8555 §7.3.5).
 
@@ -95,9 +105,9 @@ def change_key(
     try:
         return _one(
             conn,
-            f"UPDATE accounts SET jwk = %s, thumbprint = %s, updated_at = now()"
+            f"UPDATE accounts SET jwk = %s, thumbprint = %s, spki_sha256 = %s, updated_at = now()"
             f" WHERE id = %s AND thumbprint = %s AND status = 'valid' RETURNING {_COLS}",
-            (Jsonb(jwk), thumbprint, account_id, old_thumbprint),
+            (Jsonb(jwk), thumbprint, spki_sha256, account_id, old_thumbprint),
         )
     except psycopg.errors.UniqueViolation as exc:
         raise KeyInUse(thumbprint) from exc

@@ -92,9 +92,11 @@ def find_reusable(
     identifiers: Sequence[tuple[str, str, bool]],
     *,
     valid_until: datetime,
+    methods: Sequence[str],
 ) -> list[AuthzRow]:
     """The account's valid authorizations for any of (type, value, wildcard) that stay valid
-    past `valid_until`, longest-lived first (an index lookup per identifier)."""
+    past `valid_until` and were validated by one of `methods`, longest-lived first (an index
+    lookup per identifier)."""
     if not identifiers:
         return []
     return _all(
@@ -105,10 +107,12 @@ def find_reusable(
         f"SELECT {_A_COLS} FROM unnest(%s::text[], %s::text[], %s::boolean[]) AS i (t, v, w)"
         f" CROSS JOIN LATERAL (SELECT * FROM authorizations z WHERE z.account_id = %s"
         f" AND z.status = 'valid' AND z.identifier_type = i.t AND z.identifier_value = i.v"
-        f" AND z.wildcard = i.w AND z.expires > %s OFFSET 0) a ORDER BY a.expires DESC",
+        f" AND z.wildcard = i.w AND z.expires > %s AND EXISTS (SELECT 1 FROM challenges c"
+        f" WHERE c.authorization_id = z.id AND c.status = 'valid' AND c.type = ANY(%s))"
+        f" OFFSET 0) a ORDER BY a.expires DESC",
         (
             [i[0] for i in identifiers], [i[1] for i in identifiers], [i[2] for i in identifiers],
-            account_id, valid_until,
+            account_id, valid_until, list(methods),
         ),
     )
 
@@ -137,11 +141,34 @@ def transition(
     from_status: str,
     to_status: str,
     expires: datetime | None = None,
+    caa_checked_at: datetime | None = None,
 ) -> AuthzRow | None:
-    """Compare-and-set the status (and optionally the expiry); None when not `from_status`."""
+    """Compare-and-set the status (and optionally the expiry and the time CAA was checked);
+    None when not `from_status`."""
     return _one(
         conn,
-        f"UPDATE authorizations SET status = %s, expires = COALESCE(%s, expires), updated_at = now()"
+        f"UPDATE authorizations SET status = %s, expires = COALESCE(%s, expires),"
+        f" caa_checked_at = COALESCE(%s, caa_checked_at), updated_at = now()"
         f" WHERE id = %s AND status = %s RETURNING {_COLS}",
-        (to_status, expires, authz_id, from_status),
+        (to_status, expires, caa_checked_at, authz_id, from_status),
     )
+
+
+def set_caa_checked(conn: psycopg.Connection, authz_ids: list[UUID], checked_at: datetime) -> None:
+    """Record that CAA allowed issuance for these valid authorizations at `checked_at`."""
+    conn.execute(
+        "UPDATE authorizations SET caa_checked_at = %s WHERE id = ANY(%s) AND status = 'valid'",
+        (checked_at, authz_ids),
+    )
+
+
+def validation_methods(conn: psycopg.Connection, authz_ids: list[UUID]) -> dict[UUID, str]:
+    """The challenge type that validated each of these authorizations (those with one)."""
+    if not authz_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT authorization_id, type FROM challenges WHERE authorization_id = ANY(%s)"
+        " AND status = 'valid'",
+        (authz_ids,),
+    ).fetchall()
+    return {row[0]: row[1] for row in rows}

@@ -85,6 +85,7 @@ class AuthzRow:
     expires: datetime
     created_at: datetime
     updated_at: datetime
+    caa_checked_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """webhooks and webhook_deliveries tables: subscriptions and the delivery outbox
-(see 0011_webhooks_retention.sql)."""
+(see 0012_webhooks_retention.sql)."""
 from __future__ import annotations
 
 from collections.abc import Sequence

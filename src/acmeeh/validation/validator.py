@@ -65,12 +65,19 @@ class Validator:
             )
         return ValidationResult(True, None, tuple(records))
 
-    def check_caa(self, identifier: Identifier, issuer_domains: tuple[str, ...]) -> Problem | None:
-        """RFC 8659 check; None means issuance may go ahead (also for empty issuer_domains)."""
+    def check_caa(
+        self, identifier: Identifier, issuer_domains: tuple[str, ...], *, account_uri: str,
+        method: str,
+    ) -> Problem | None:
+        """RFC 8659 / RFC 8657 check for the account at `account_uri` whose authorization was
+        validated by `method`; None means issuance may go ahead. Never raises: a crash is a
+        serverInternal problem, so it fails closed."""
         try:
             return caa.check(
                 identifier,
                 tuple(issuer_domains),
+                account_uri=account_uri,
+                method=method,
                 resolver=self.resolver,
                 timeout=float(self.settings.dns01.timeout_seconds),
             )

@@ -113,7 +113,8 @@ def verify(key_kind: KeyKind = "kid") -> SignedRequest:
     if len(body) > limit:
         raise problems.payload_too_large()
     security = c.env.settings.security
-    parsed = jws.parse(body, security.allowed_algorithms, security.max_rsa_bits)
+    # An RSA jwk larger than any accepted size is refused before its signature costs anything.
+    parsed = jws.parse(body, security.allowed_algorithms, max(security.rsa_key_sizes))
     if parsed.kid is not None and key_kind == "jwk":
         raise problems.malformed("this request must be signed with a jwk, not a kid")
     if parsed.kid is None and key_kind == "kid":

@@ -43,5 +43,5 @@ def finalize(order_id: uuid.UUID) -> Response:
     signed = envelope.verify("kid")
     msg = Finalize.parse(signed.payload)
     state = finalizing.finalize(ctx().env, signed.need_account(), order_id, msg.csr,
-                                account_key=signed.jwk, remote_addr=request.remote_addr)
+                                remote_addr=request.remote_addr)
     return _order_response(state)

@@ -64,7 +64,7 @@ class Seed:
         with self.pool.connection() as conn:
             row = account_store.insert_account(
                 conn, account_id, jwk={"kty": "EC", "id": account_id.hex}, thumbprint=account_id.hex,
-                contact=list(contact if contact is not None else ["mailto:owner@example.test"]),
+                spki_sha256=account_id.hex * 2, contact=list(contact if contact is not None else ["mailto:owner@example.test"]),
                 tos_agreed=True)
             if status == "deactivated":
                 row = account_store.set_deactivated(conn, account_id)

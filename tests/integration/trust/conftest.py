@@ -10,10 +10,17 @@ from collections.abc import Iterator
 
 import pytest
 from integration.admin.admin_support import AdminClient, admin_overrides, create_user
+from psycopg_pool import ConnectionPool
 from support.acme_client import Http01Responder
+from support.database import migrated_database
 from support.dns import ZoneServer
 from support.server import RunningServer, deep_merge, start_server
+from support.store_env import autocommit_pool, settings_for
 from trust_support import CAA_DOMAIN
+
+from acmeeh.authority.env import Env
+from acmeeh.issuance import generate_dev_ca, load_backend
+from acmeeh.validation import Validator
 
 TRUST_OVERRIDES = deep_merge(admin_overrides(), {
     "acme": {"caa_identities": [CAA_DOMAIN]},
@@ -50,3 +57,45 @@ def trust_admin_password(trust_server: RunningServer) -> str:
 @pytest.fixture
 def trust_admin(trust_server: RunningServer, trust_admin_password: str) -> AdminClient:
     return AdminClient(trust_server).as_user("trustroot", trust_admin_password)
+
+
+# --- the authority called in-process on its own migrated database ------------------------
+
+
+@pytest.fixture(scope="module")
+def trust_db() -> Iterator[str]:
+    with migrated_database("trust") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def trust_pool(trust_db: str) -> Iterator[ConnectionPool]:
+    with autocommit_pool(trust_db, max_size=4) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="module")
+def trust_ca(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return generate_dev_ca(tmp_path_factory.mktemp("trust_ca")).ca_settings()
+
+
+@pytest.fixture
+def authority(trust_db: str, trust_pool: ConnectionPool, trust_ca: dict[str, str]):
+    """authority(overrides=None) → an Env on the module database, wired as create_app wires it
+    (a real CA and validator), in trusted-network mode for names under .localhost and
+    addresses in 10.0.0.0/8, so a test drives whole orders without a client."""
+
+    def build(overrides: dict | None = None) -> Env:
+        settings = settings_for(trust_db, deep_merge(AUTHORITY_BASE, {"ca": trust_ca, **(overrides or {})}))
+        return Env(settings=settings, pool=trust_pool, ca=load_backend(settings.ca),
+                   validator=Validator(settings.challenges), dispatch=lambda _id: None,
+                   account_url=lambda account_id: f"http://127.0.0.1:1/acme/account/{account_id}")
+
+    return build
+
+
+AUTHORITY_BASE = {
+    "challenges": {"auto_accept": True},
+    "security": {"identifiers": {"allowed_suffixes": ["localhost"],
+                                 "allowed_networks": ["10.0.0.0/8"]}},
+}

@@ -6,10 +6,18 @@ Every refusal test ends with `nothing_signed(...)`: the CA signed nothing for th
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import josepy
 import psycopg
+from cryptography.hazmat.primitives.asymmetric import ec
 from support.acme_client import AcmeClient
 from support.server import RunningServer
+
+from acmeeh.authority import accounts, authorizations, challenges, orders
+from acmeeh.authority.env import Env
+from acmeeh.protocol.messages import NewAccount, NewOrder
+from acmeeh.store.records import AccountRow
 
 CAA_DOMAIN = "ca.trust.test"
 
@@ -46,3 +54,36 @@ def nothing_signed(server: RunningServer, client: AcmeClient) -> None:
 
 def unique(tag: str, zone: str = "trust.test") -> str:
     return f"{tag}-{uuid.uuid4().hex[:10]}.{zone}"
+
+
+# --- driving the authority in-process (the `authority` fixture's Env) ----------------------
+
+
+def new_account(env: Env, key: Any = None) -> tuple[AccountRow, Any]:
+    """A valid account through authority.accounts (as newAccount makes it); (row, private key)."""
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    msg = NewAccount.from_object({"termsOfServiceAgreed": True})
+    row, _ = accounts.new_account(env, josepy.JWKEC(key=key.public_key()), msg)
+    return row, key
+
+
+def ready_order(env: Env, account: AccountRow, identifiers: list[dict[str, str]],
+                method: str = "http-01") -> uuid.UUID:
+    """newOrder, then respond to `method` of every authorization (trusted-network mode records
+    it valid at once); the order is ready."""
+    state = orders.new_order(env, account, NewOrder.from_object({"identifiers": identifiers}))
+    for authz in state.authorizations:
+        found = authorizations.get_authz(env, account, authz.id)
+        if found.status == "valid":
+            continue
+        challenge = next(c for c in found.challenges if c.type == method)
+        challenges.respond(env, account, challenge.id)
+    assert orders.get_order(env, account, state.order.id).order.status == "ready"
+    return state.order.id
+
+
+def certificates_of(env: Env, account: AccountRow) -> int:
+    with env.pool.connection() as conn:
+        row = conn.execute("SELECT count(*) FROM certificates WHERE account_id = %s",
+                           (account.id,)).fetchone()
+    return int(row[0]) if row else 0

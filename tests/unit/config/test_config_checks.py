@@ -159,9 +159,14 @@ BAD = [
         ],
     ),
     (
-        "rsa bounds inverted",
-        config(security={"min_rsa_bits": 4096, "max_rsa_bits": 3072}),
-        ["security.max_rsa_bits: 3072 is smaller than security.min_rsa_bits (4096)"],
+        "rsa size below 2048",
+        config(security={"rsa_key_sizes": [1024, 2048]}),
+        ["security.rsa_key_sizes[0]: 1024 is less than the minimum of 2048"],
+    ),
+    (
+        "unknown leaf key type",
+        config(security={"leaf_key_types": ["RSA", "secp256k1"]}),
+        ["security.leaf_key_types[1]: 'secp256k1' is not one of ['RSA', 'P-256', 'P-384', 'P-521', 'Ed25519']"],
     ),
     (
         "database url scheme",
@@ -212,7 +217,7 @@ GOOD = [
             security={"identifiers": {"allowed_networks": ["192.0.2.0/24", "2001:db8::/32"]}},
         ),
     ),
-    ("rsa equal", config(security={"min_rsa_bits": 4096, "max_rsa_bits": 4096})),
+    ("rsa sizes", config(security={"rsa_key_sizes": [4096], "leaf_key_types": ["Ed25519"]})),
     ("postgres url", config(database={"url": "postgres://u@db/acmeeh"})),
     ("postgresql url", config(database={"url": "postgresql://u:p@db:5432/acmeeh?sslmode=require"})),
     ("http with port and path", {"server": {"external_url": "http://127.0.0.1:8443/pki"}}),
@@ -228,11 +233,11 @@ def test_schema_and_cross_field_errors_are_reported_together() -> None:
     data = config(
         server={"port": "abc"},
         ca={"key": "/k.pem"},
-        security={"min_rsa_bits": 4096, "max_rsa_bits": 2048},
+        security={"identifiers": {"forbidden_names": ["a..b"]}},
     )
     assert errors_of(data) == [
         "ca.key: is set but ca.certificate is not",
-        "security.max_rsa_bits: 2048 is smaller than security.min_rsa_bits (4096)",
+        "security.identifiers.forbidden_names[0]: 'a..b' has an empty label",
         "server.port: 'abc' is not of type 'integer'",
     ]
 
@@ -240,12 +245,12 @@ def test_schema_and_cross_field_errors_are_reported_together() -> None:
 def test_cross_field_checks_tolerate_wrongly_typed_values() -> None:
     data = config(
         challenges={"dns01": {"resolvers": "8.8.8.8"}, "allowed_networks": [1]},
-        security={"max_rsa_bits": "x"},
+        security={"identifiers": {"forbidden_names": "x.test"}},
     )
     assert errors_of(data) == [
         "challenges.allowed_networks[0]: 1 is not of type 'string'",
         "challenges.dns01.resolvers: '8.8.8.8' is not of type 'array'",
-        "security.max_rsa_bits: 'x' is not of type 'integer'",
+        "security.identifiers.forbidden_names: 'x.test' is not of type 'array'",
     ]
 
 

@@ -89,6 +89,8 @@ def test_moved_keys_carry_their_values(migrated, rule) -> None:
         ("database.connection_timeout", "database.connect_timeout", 13),
         ("metrics.auth_required", "metrics.token", "${METRICS_TOKEN}"),
         ("ari.renewal_percentage", "renewal_info.window_end", 0.95),
+        ("security.min_rsa_key_size", "security.rsa_key_sizes", [2048, 3072, 4096]),
+        ("security.allowed_ec_curves", "security.leaf_key_types", ["RSA", "P-256", "P-384"]),
     ],
 )
 def test_converted_values(migrated, old: str, new: str, value: Any) -> None:

@@ -5,15 +5,16 @@ import ipaddress
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
-from josepy.jwk import JWKEC, JWKRSA
 
 from acmeeh.protocol.csr import check_csr, parse_csr
 from acmeeh.protocol.identifiers import normalize
+from acmeeh.protocol.keys import KeyPolicy
 from acmeeh.protocol.problems import Problem
 
-POLICY = {"min_rsa_bits": 2048, "max_rsa_bits": 8192, "allowed_curves": ("P-256", "P-384")}
+# The default certificate key policy (security.leaf_key_types, security.rsa_key_sizes).
+POLICY = {"policy": KeyPolicy(frozenset({"RSA", "P-256", "P-384"}), frozenset({2048, 3072, 4096}))}
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +99,31 @@ def _flip_last_byte(der: bytes) -> bytes:
     return der[:-1] + bytes([der[-1] ^ 0x01])
 
 
+def _der(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    head = bytes([size]) if size < 128 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + \
+        size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + head + body
+
+
+def _sha1_signed(keys) -> bytes:
+    """A CSR signed with sha1WithRSAEncryption (cryptography will not sign one: assembled by
+    hand from the request info of a good CSR, RFC 2986 §4.2)."""
+    info = x509.load_der_x509_csr(build(keys["rsa"], dns=["example.com"])).tbs_certrequest_bytes
+    signature = keys["rsa"].sign(info, padding.PKCS1v15(), hashes.SHA1())
+    sha1_rsa = _der(0x30, bytes.fromhex("06092a864886f70d0101050500"))  # 1.2.840.113549.1.1.5
+    return _der(0x30, info + sha1_rsa + _der(0x03, b"\x00" + signature))
+
+
+def _point_off_curve(keys) -> bytes:
+    """A P-256 CSR whose public point is replaced by (0, 0), which is not on the curve."""
+    der = build(keys["p256"], dns=["example.com"])
+    point = keys["p256"].public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    at = der.index(point)
+    return der[: at + 1] + bytes(64) + der[at + 65 :]
+
+
 @pytest.mark.parametrize(
     ("label", "make", "fragment"),
     [
@@ -116,6 +142,8 @@ def _flip_last_byte(der: bytes) -> bytes:
             "signature is invalid",
         ),
         ("no names", lambda k: build(k["p256"]), "no names"),
+        ("sha1 signature", _sha1_signed, "signed with SHA1; SHA-256 or stronger is required"),
+        ("ec point off the curve", _point_off_curve, "EC point must lie on its curve"),
         (
             "email SAN",
             lambda k: build(
@@ -153,15 +181,8 @@ def test_parse_bad(keys, label, make, fragment):
 
 def test_check_ok(keys):
     parsed = parse_csr(build(keys["p256"], cn="example.com", dns=["example.com"], ips=["::1"]))
-    check_csr(
-        parsed,
-        idents(("dns", "example.com"), ("ip", "::1")),
-        account_jwk=JWKRSA(key=keys["rsa"].public_key()),
-        **POLICY,
-    )
-    check_csr(
-        parsed, list(idents(("dns", "example.com"), ("ip", "::1"))), account_jwk=None, **POLICY
-    )
+    check_csr(parsed, idents(("dns", "example.com"), ("ip", "::1")), **POLICY)
+    check_csr(parsed, list(idents(("dns", "example.com"), ("ip", "::1"))), **POLICY)
 
 
 @pytest.mark.parametrize(
@@ -180,7 +201,7 @@ def test_check_ok(keys):
 )
 def test_check_names_mismatch(keys, csr_names, order, fragments):
     parsed = parse_csr(build(keys["p256"], dns=csr_names))
-    problem = problem_of(check_csr, parsed, idents(*order), account_jwk=None, **POLICY)
+    problem = problem_of(check_csr, parsed, idents(*order), **POLICY)
     assert problem.code == "badCSR"
     for fragment in fragments:
         assert fragment in problem.detail
@@ -189,32 +210,24 @@ def test_check_names_mismatch(keys, csr_names, order, fragments):
 @pytest.mark.parametrize(
     ("name", "policy", "fragment"),
     [
-        ("rsa1024", {}, "RSA key size 1024"),
-        ("rsa", {"max_rsa_bits": 2047}, "RSA key size 2048"),
-        ("k1", {}, "secp256k1"),  # curve outside the list
-        ("p521", {}, "P-521"),
-        ("p256", {"allowed_curves": ()}, "P-256"),
+        ("rsa1024", {}, "RSA modulus size 1024 is not one of the accepted sizes"),
+        ("rsa", {"rsa_sizes": frozenset({3072})}, "RSA modulus size 2048"),
+        ("k1", {}, "EC curve secp256k1 keys are not accepted"),
+        ("p521", {}, "P-521 keys are not accepted here"),  # must be enabled explicitly
+        ("ed", {}, "Ed25519 keys are not accepted here"),  # must be enabled explicitly
+        ("p256", {"key_types": frozenset({"RSA"})}, "P-256"),
     ],
 )
 def test_check_key_policy(keys, name, policy, fragment):
     parsed = parse_csr(build(keys[name], dns=["example.com"]))
-    problem = problem_of(
-        check_csr, parsed, idents(("dns", "example.com")), account_jwk=None, **{**POLICY, **policy}
-    )
+    rules = POLICY["policy"]
+    chosen = KeyPolicy(policy.get("key_types", rules.key_types), policy.get("rsa_sizes", rules.rsa_sizes))
+    problem = problem_of(check_csr, parsed, idents(("dns", "example.com")), policy=chosen)
     assert problem.code == "badCSR" and fragment in problem.detail
 
 
-def test_check_ed25519_allowed(keys):
-    parsed = parse_csr(build(keys["ed"], dns=["example.com"]))
-    check_csr(parsed, idents(("dns", "example.com")), account_jwk=None, **POLICY)
-
-
-@pytest.mark.parametrize("name", ["rsa", "p256"])
-def test_check_account_key_reuse(keys, name):
-    key = keys[name]
-    account = (JWKRSA if name == "rsa" else JWKEC)(key=key.public_key())
-    parsed = parse_csr(build(key, dns=["example.com"]))
-    problem = problem_of(
-        check_csr, parsed, idents(("dns", "example.com")), account_jwk=account, **POLICY
-    )
-    assert problem.code == "badCSR" and "account key" in problem.detail
+def test_check_ed25519_and_p521_when_enabled(keys):
+    enabled = KeyPolicy(frozenset({"Ed25519", "P-521"}), frozenset({2048}))
+    for name in ("ed", "p521"):
+        parsed = parse_csr(build(keys[name], dns=["example.com"]))
+        check_csr(parsed, idents(("dns", "example.com")), policy=enabled)

@@ -117,7 +117,7 @@ BAD_HEADERS = [
     ("jwk rsa private", {"jwk": RSA_PRIVATE}, "malformed", "private key"),
     ("jwk ec private", {"jwk": "ec-private"}, "malformed", "private key"),
     ("jwk okp private", {"jwk": "okp-private"}, "malformed", "private key"),
-    ("jwk ec off curve", {"jwk": "ec-off-curve"}, "malformed", "not a valid public key"),
+    ("jwk ec off curve", {"jwk": "ec-off-curve"}, "badPublicKey", "not a usable public key"),
     ("jwk ec short x", {"jwk": "ec-short"}, "malformed", "wrong length"),
     (
         "jwk ec P-192",
@@ -137,7 +137,7 @@ BAD_HEADERS = [
         "malformed",
         "wrong length",
     ),
-    ("jwk rsa even e", {"jwk": "rsa-even-e"}, "malformed", "not a valid public key"),
+    ("jwk rsa even e", {"jwk": "rsa-even-e"}, "badPublicKey", "not a usable public key"),
     ("jwk rsa huge e", {"jwk": "rsa-huge-e"}, "malformed", "too large"),
     ("jwk rsa huge n", {"jwk": "rsa-huge-n"}, "malformed", "too large"),
     ("jwk alg other", {"jwk": "ec-alg-ES384"}, "malformed", "is not the JWS alg"),
@@ -198,7 +198,7 @@ def test_jwk_alg_equal_to_the_jws_alg_is_accepted(keys):
 
 @pytest.mark.parametrize(("limit", "code"), [(2048, None), (2047, "badPublicKey")])
 def test_rsa_jwk_over_the_size_limit_is_bad_public_key(keys, limit, code):
-    """Refused while parsing: no signature is checked with a key over security.max_rsa_bits."""
+    """Refused while parsing: no signature is checked with a key over the largest accepted size."""
     key = keys["rsa"]
     body = to_body(flattened(key, header(key, "RS256")))
     if code is None:

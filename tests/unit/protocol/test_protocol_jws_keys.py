@@ -7,7 +7,7 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from josepy.jwk import JWKEC, JWKRSA, JWKOct
+from josepy.jwk import JWKEC
 from support.jose import ALL_ALGS, DROP, b64, flattened, jwk_of, problem_of
 
 from acmeeh.protocol import jws
@@ -87,37 +87,20 @@ def test_jwk_equal_and_key_authorization(keys):
     assert problem_of(jws.jwk_equal, a, {"kty": "oct", "k": "AA"}).code == "malformed"
 
 
-def _rsa_e3(keys):
-    n = keys["rsa"].public_key().public_numbers().n
-    return JWKRSA(key=rsa.RSAPublicNumbers(3, n).public_key())
-
-
 @pytest.mark.parametrize(
-    ("name", "min_bits", "max_bits", "curves", "ok"),
+    "jwk",
     [
-        ("rsa", 2048, 8192, ("P-256",), True),
-        ("rsa", 3072, 8192, ("P-256",), False),  # too small
-        ("rsa", 1024, 2047, ("P-256",), False),  # too large
-        ("rsa-e3", 2048, 8192, (), False),  # exponent 3
-        ("p256", 2048, 8192, ("P-256", "P-384"), True),
-        ("p384", 2048, 8192, ("P-256",), False),
-        ("p521", 2048, 8192, ("P-521",), True),
-        ("ed", 2048, 8192, (), True),
-        ("oct", 2048, 8192, ("P-256",), False),
+        {"kty": "EC", "crv": "P-256", "x": b64(b"\x00" * 32), "y": b64(b"\x00" * 32)},  # identity
+        {"kty": "EC", "crv": "P-256", "x": b64(b"\x01" * 32), "y": b64(b"\x02" * 32)},  # off curve
+        {"kty": "RSA", "n": b64(b"\xff" * 256), "e": b64(b"\x01")},  # exponent 1
     ],
+    ids=["ec-identity", "ec-off-curve", "rsa-exponent-1"],
 )
-def test_check_account_key(keys, name, min_bits, max_bits, curves, ok):
-    if name == "rsa-e3":
-        jwk = _rsa_e3(keys)
-    elif name == "oct":
-        jwk = JWKOct(key=b"k" * 32)
-    else:
-        jwk = jwk_of(keys[name])
-    if ok:
-        jws.check_account_key(jwk, min_bits, max_bits, curves)
-    else:
-        problem = problem_of(jws.check_account_key, jwk, min_bits, max_bits, curves)
-        assert (problem.code, problem.status) == ("badPublicKey", 400)
+def test_a_jwk_that_parses_but_is_no_usable_key_is_bad_public_key(jwk):
+    """RFC 8555 §6.7: badPublicKey, with a detail naming what is wrong."""
+    problem = problem_of(jws.parse_jwk, jwk)
+    assert (problem.code, problem.status) == ("badPublicKey", 400)
+    assert "not a usable public key" in problem.detail
 
 
 # --- key change (RFC 8555 §7.3.5) ------------------------------------------------------

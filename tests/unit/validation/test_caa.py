@@ -10,6 +10,12 @@ from acmeeh.validation import Validator
 from .conftest import dns_id, ip_id
 
 OURS = ("ca.internal.test",)
+ACCOUNT = "https://acme.internal.test/acme/account/1"
+
+
+def caa_problem(settings, identifier, issuer_domains=OURS, *, account=ACCOUNT, method="http-01"):
+    return Validator(settings).check_caa(identifier, issuer_domains, account_uri=account,
+                                         method=method)
 
 
 def _records(zone, entries: list[tuple[str, int, str, str]]) -> None:
@@ -35,7 +41,7 @@ def _records(zone, entries: list[tuple[str, int, str, str]]) -> None:
         ),
         # parameters (RFC 8657 accounturi) and spacing do not hide the issuer name
         (
-            [("host.example.test", 0, "issue", " ca.internal.test ; accounturi=https://x/1")],
+            [("host.example.test", 0, "issue", f" ca.internal.test ; accounturi={ACCOUNT}")],
             "host.example.test",
             None,
         ),
@@ -121,7 +127,7 @@ def _records(zone, entries: list[tuple[str, int, str, str]]) -> None:
 )
 def test_caa(make_settings, zone, records, identifier, problem) -> None:
     _records(zone, records)
-    found = Validator(make_settings()).check_caa(dns_id(identifier), OURS)
+    found = caa_problem(make_settings(), dns_id(identifier))
     if problem is None:
         assert found is None
     else:
@@ -133,12 +139,12 @@ def test_caa_follows_cname_at_a_level(make_settings, zone) -> None:
     zone.add("alias.example.test", "CNAME", CNAME("target.other.test"))
     zone.add("target.other.test", "A", A("10.0.0.1"))
     _records(zone, [("target.other.test", 0, "issue", "other-ca.test")])
-    problem = Validator(make_settings()).check_caa(dns_id("alias.example.test"), OURS)
+    problem = caa_problem(make_settings(), dns_id("alias.example.test"))
     assert problem is not None and problem.code == "caa"
 
 
 def test_caa_climbs_every_level_then_stops(make_settings, zone) -> None:
-    assert Validator(make_settings()).check_caa(dns_id("a.b.example.test"), OURS) is None
+    assert caa_problem(make_settings(), dns_id("a.b.example.test")) is None
     assert [name for name, _ in zone.queries] == [
         "a.b.example.test.",
         "b.example.test.",
@@ -147,21 +153,74 @@ def test_caa_climbs_every_level_then_stops(make_settings, zone) -> None:
     ]
 
 
-def test_caa_skipped_without_issuer_domains(make_settings, zone) -> None:
-    _records(zone, [("host.example.test", 0, "issue", ";")])
-    assert Validator(make_settings()).check_caa(dns_id("host.example.test"), ()) is None
-    assert zone.queries == []
+@pytest.mark.parametrize(
+    ("records", "problem"),
+    [
+        ([("host.example.test", 0, "issue", ";")], "caa"),
+        ([("host.example.test", 0, "issue", "ca.internal.test")], "caa"),
+        ([("host.example.test", 0, "iodef", "mailto:sec@example.test")], None),
+        ([], None),
+    ],
+)
+def test_without_issuer_domains_any_issue_property_forbids(make_settings, zone, records,
+                                                          problem) -> None:
+    """An empty acme.caa_identities names no CA: any issue property forbids issuance, and a
+    name without CAA records is allowed."""
+    _records(zone, records)
+    found = caa_problem(make_settings(), dns_id("host.example.test"), ())
+    assert (found.code if found else None) == problem
+
+
+@pytest.mark.parametrize(
+    ("value", "account", "method", "problem"),
+    [
+        # RFC 8657 §3 accounturi
+        ("ca.internal.test; accounturi=" + ACCOUNT, ACCOUNT, "http-01", None),
+        ("ca.internal.test; accounturi=" + ACCOUNT, ACCOUNT + "0", "http-01", "caa"),
+        ("ca.internal.test;accounturi=https://other.test/acct/9", ACCOUNT, "http-01", "caa"),
+        # RFC 8657 §4 validationmethods
+        ("ca.internal.test; validationmethods=dns-01", ACCOUNT, "dns-01", None),
+        ("ca.internal.test; validationmethods=dns-01,tls-alpn-01", ACCOUNT, "tls-alpn-01", None),
+        ("ca.internal.test; validationmethods=dns-01", ACCOUNT, "http-01", "caa"),
+        # both, in any order, with spacing
+        (f"ca.internal.test ; validationmethods=http-01 ; accounturi={ACCOUNT}", ACCOUNT,
+         "http-01", None),
+        # unknown parameters are ignored
+        ("ca.internal.test; policy=ev", ACCOUNT, "http-01", None),
+        # a value that does not parse authorizes nobody (RFC 8659 §4.2)
+        ("ca.internal.test; accounturi", ACCOUNT, "http-01", "caa"),
+        ("ca.internal.test; =x", ACCOUNT, "http-01", "caa"),
+        ("ca internal test", ACCOUNT, "http-01", "caa"),
+        # the same parameter twice is ambiguous: no authorization
+        (f"ca.internal.test; accounturi={ACCOUNT}; accounturi={ACCOUNT}", ACCOUNT, "http-01",
+         "caa"),
+    ],
+)
+def test_rfc8657_parameters(make_settings, zone, value, account, method, problem) -> None:
+    _records(zone, [("host.example.test", 0, "issue", value)])
+    found = caa_problem(make_settings(), dns_id("host.example.test"), account=account,
+                        method=method)
+    assert (found.code if found else None) == problem
+
+
+def test_another_record_may_authorize_when_one_does_not_match(make_settings, zone) -> None:
+    _records(zone, [
+        ("host.example.test", 0, "issue", "ca.internal.test; validationmethods=dns-01"),
+        ("host.example.test", 0, "issue", "ca.internal.test; validationmethods=http-01"),
+    ])
+    assert caa_problem(make_settings(), dns_id("host.example.test"), method="http-01") is None
 
 
 @pytest.mark.parametrize("address", ["10.0.0.1", "fd00::1"])
 def test_caa_not_applied_to_ip(make_settings, zone, address: str) -> None:
-    assert Validator(make_settings()).check_caa(ip_id(address), OURS) is None
+    assert caa_problem(make_settings(), ip_id(address)) is None
 
 
 @pytest.mark.parametrize("kind", ["servfail", "silent"])
 def test_caa_lookup_failure_forbids(make_settings, zone, kind: str) -> None:
     getattr(zone, kind).add("example.test.")
     settings = make_settings(dns01={"timeout_seconds": 0.6})
-    problem = Validator(settings).check_caa(dns_id("host.example.test"), OURS)
-    assert problem is not None and problem.code == "dns"
+    problem = caa_problem(settings, dns_id("host.example.test"))
+    assert problem is not None and (problem.code, problem.status) == ("caa", 403)
     assert "CAA lookup for host.example.test failed" in problem.detail
+    assert problem.identifier == {"type": "dns", "value": "host.example.test"}

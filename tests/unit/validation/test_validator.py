@@ -57,7 +57,9 @@ def test_crash_in_caa_becomes_server_internal(make_settings, monkeypatch) -> Non
         raise RuntimeError("boom")
 
     monkeypatch.setattr(validator_module.caa, "check", explode)
-    problem = Validator(make_settings()).check_caa(dns_id("a.test"), ("ca.test",))
+    problem = Validator(make_settings()).check_caa(dns_id("a.test"), ("ca.test",),
+                                                   account_uri="https://ca.test/a/1",
+                                                   method="http-01")
     assert problem is not None and problem.code == "serverInternal"
 
 
