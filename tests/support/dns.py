@@ -14,6 +14,7 @@ control endpoint (`control_url`): POST {"op": "add"|"remove"|"clear", "name": ..
 from __future__ import annotations
 
 import json
+import random
 import socket
 import threading
 from collections import deque
@@ -290,8 +291,38 @@ class ZoneServer:
         return list(self.zone.queries)
 
 
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (outgoing connections take these)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as handle:
+            return int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_handed_out: set[int] = set()
+
+
 def free_port(host: str = HOST, kind: int = socket.SOCK_STREAM) -> int:
-    """A port that was free a moment ago (bind to 0, read, release)."""
-    with socket.socket(socket.AF_INET, kind) as sock:
+    """A port that was free a moment ago, for a server a test starts later.
+
+    Chosen at random below the ephemeral range: a port the kernel picks for bind(0) is also one
+    it may give any process's next outgoing connection, which then holds it when the server
+    binds ("address already in use" under parallel runs). Never the same port twice in one
+    process.
+    """
+    low, high = 10000, _ephemeral_low() - 1
+    for _ in range(200 if high > low else 0):  # bounded
+        port = random.randint(low, high)  # noqa: S311 (not a secret)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket(socket.AF_INET, kind) as sock:  # an unusual range: let the kernel pick
         sock.bind((host, 0))
         return sock.getsockname()[1]

@@ -16,7 +16,7 @@ from support.acme_client import AcmeClient, expect
 
 from acmeeh.admin.api import admin as admin_blueprint
 
-FUZZ_TIMEOUT = 150
+FUZZ_TIMEOUT = 240  # bounded; about a minute on a quiet 2-core machine
 # negative_data_rejection: 414 is gunicorn refusing an over-long request line (limit 4094),
 # a rejection like any other.
 SCHEMATHESIS_CONFIG = """
@@ -87,10 +87,13 @@ def test_schemathesis_fuzz(start_acme_server, tmp_path: Path) -> None:
     expect(acme.new_order(["fuzz.localhost"]), 201)
     config = tmp_path / "schemathesis.toml"
     config.write_text(SCHEMATHESIS_CONFIG)
+    # One worker: CPython 3.11's AST validator keeps its recursion depth per process, so
+    # hypothesis compiling strategies on two threads at once can raise "SystemError: AST
+    # constructor recursion depth mismatch" (python/cpython#106905).
     command = [
         str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(config), "run",
         f"{server.base_url}/api/openapi.json", "-H", f"Authorization: Bearer {token}",
-        "--checks", CHECKS, "--max-examples", "12", "--no-shrink", "--workers", "2",
+        "--checks", CHECKS, "--max-examples", "10", "--no-shrink", "--workers", "1",
         "--request-timeout", "10",
         "--exclude-path", "/auth/logout",
         "--exclude-operation-id", "updateUser", "--exclude-operation-id", "resetPassword",
