@@ -155,3 +155,20 @@ def blocked_key(row: BlockedKeyRow) -> dict[str, Any]:
         "certificate_id": str(row.certificate_id) if row.certificate_id else None,
         "comment": row.comment, "created_by": row.created_by, "created_at": ts(row.created_at),
     }
+
+
+def webhook(row: Any) -> dict[str, Any]:
+    """A subscription, never its secret."""
+    return {"id": str(row.id), "url": row.url, "events": list(row.events),
+            "description": row.description, "enabled": row.enabled,
+            "created_by": row.created_by, "created_at": ts(row.created_at),
+            "updated_at": ts(row.updated_at)}
+
+
+def webhook_delivery(row: Any) -> dict[str, Any]:
+    return {"id": str(row.id), "webhook_id": str(row.webhook_id),
+            "event_id": str(row.event_id), "event": row.event, "status": row.status,
+            "attempts": row.attempts, "next_attempt_at": ts(row.next_attempt_at),
+            "last_error": row.last_error, "last_status": row.last_status,
+            "delivered_at": ts(row.delivered_at), "payload": row.payload,
+            "created_at": ts(row.created_at), "updated_at": ts(row.updated_at)}

@@ -62,8 +62,7 @@ def revoke_certificate(cert_id: uuid.UUID) -> Response:
     note(target=f"certificate:{cert_id}")
     reason = body("RevokeRequest", optional=True).get("reason", 0)
     note(reason=reason)
-    row = revocation.revoke_by_admin(ctx().env, cert_id, reason,
-                                     actor=f"admin:{actor().username}")
+    row = revocation.revoke_by_admin(ctx().env, cert_id, reason, operator=actor().username)
     note(serial=row.serial)
     return json_response(render.certificate(row, ctx().env.clock()))
 
@@ -95,6 +94,6 @@ def bulk_revoke() -> Response:
     note(target="certificates", filter=data["filter"], dry_run=dry_run, reason=reason,
          matched=len(ids))
     revoked = 0 if dry_run else len(revocation.revoke_many_by_admin(
-        ctx().env, ids, reason, actor=f"admin:{actor().username}"))
+        ctx().env, ids, reason, operator=actor().username))
     note(revoked=revoked)
     return json_response({"matched": len(ids), "revoked": revoked, "dry_run": dry_run})

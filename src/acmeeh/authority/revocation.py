@@ -26,7 +26,7 @@ from ..store import blocked_keys as blocked_store
 from ..store import certs as cert_store
 from ..store.db import Connection
 from ..store.records import AccountRow, CertificateRow
-from . import notifications
+from . import events
 from .env import Env
 
 R = RevocationReason
@@ -109,32 +109,39 @@ def revoke(
             cert_key = x509.load_der_x509_certificate(row.der).public_key()
             if jwk is None or keys.spki_sha256(jws.public_key_of(jwk)) != keys.spki_sha256(cert_key):
                 raise problems.unauthorized("the request is not signed by the certificate's key")
-        done = _revoke_certificate(env, conn, row, code, actor)
+        by = "account" if account is not None else "certificate-key"
+        done = _revoke_certificate(env, conn, row, code, actor, by=by)
     _report(env, done, code, actor)
     return done.certificates[0]
 
 
+def operator_actor(operator: str | None) -> str:
+    """The audit actor of an operator's change."""
+    return f"admin:{operator}" if operator else "operator"
+
+
 def revoke_by_admin(env: Env, cert_id: uuid.UUID, reason: int, *,
-                    actor: str = "operator") -> CertificateRow:
+                    operator: str | None = None) -> CertificateRow:
     """An operator revokes a certificate by id: 404 unknown, alreadyRevoked twice."""
     check_reason(reason, ADMIN_REASONS)
     with env.pool.connection() as conn, conn.transaction():
         row = cert_store.get_certificate(conn, cert_id)
         if row is None:
             raise problems.not_found("no such certificate")
-        done = _revoke_certificate(env, conn, row, reason, actor)
-    _report(env, done, reason, actor)
+        done = _revoke_certificate(env, conn, row, reason, operator_actor(operator),
+                                   by="operator", operator=operator)
+    _report(env, done, reason, operator_actor(operator))
     return done.certificates[0]
 
 
 def revoke_many_by_admin(env: Env, cert_ids: list[uuid.UUID], reason: int, *,
-                         actor: str = "operator") -> list[CertificateRow]:
+                         operator: str | None = None) -> list[CertificateRow]:
     """Revoke each certificate (one transaction each); those revoked meanwhile are skipped."""
     check_reason(reason, ADMIN_REASONS)
     done = []
     for cert_id in cert_ids:
         try:
-            done.append(revoke_by_admin(env, cert_id, reason, actor=actor))
+            done.append(revoke_by_admin(env, cert_id, reason, operator=operator))
         except problems.Problem as skipped:
             if skipped.code != "alreadyRevoked":
                 raise
@@ -142,7 +149,7 @@ def revoke_many_by_admin(env: Env, cert_ids: list[uuid.UUID], reason: int, *,
 
 
 def _revoke_certificate(env: Env, conn: Connection, row: CertificateRow, code: int,
-                        actor: str) -> Revoked:
+                        actor: str, *, by: str, operator: str | None = None) -> Revoked:
     """Inside the caller's transaction: revoke `row` (alreadyRevoked if it was); for
     keyCompromise, block its key and revoke what else the account holds with it."""
     if row.revoked_at is not None:
@@ -155,7 +162,7 @@ def _revoke_certificate(env: Env, conn: Connection, row: CertificateRow, code: i
         _compromised(env, conn, done, account_id=row.account_id, spki=row.spki_sha256,
                      certificate_id=row.id, actor=actor)
     for cert in done.certificates:
-        notifications.notify_revoked(conn, env, cert)
+        events.certificate_revoked(conn, env, cert, by=by, operator=operator)
     return done
 
 
