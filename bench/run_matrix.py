@@ -25,6 +25,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+import pebble
 import pyspy
 from harness import ROOT, acmeeh_config, free_port, generate_ca, start_acmeeh, start_postgres
 from procstat import wait_quiet
@@ -68,6 +69,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run a point again (at most this often) when other jobs used more than"
         " 0.2 cores during it; the least disturbed run is kept",
     )
+    p.add_argument(
+        "--peer",
+        choices=("none", "pebble"),
+        default="none",
+        help="also measure Debian's pebble (always-valid, in memory) with the same generator,"
+        " each of its points right after ACMEEH's auto-accept point of the same concurrency,"
+        " and print the ratios",
+    )
     p.add_argument("--log-level", default="INFO", help="server logging.level (default INFO)")
     p.add_argument("--workdir", help="use this directory (kept) instead of a temporary one")
     p.add_argument("--json-out", help="write every point's summary here")
@@ -106,11 +115,13 @@ def run_point(
     seconds: float,
     out: Path,
     label: str = "",
+    row: str = "",
 ) -> dict:
-    """One bench/loadgen.py run (profiled if --py-spy); returns its JSON summary."""
+    """One bench/loadgen.py run (profiled if --py-spy); returns its JSON summary. `pg` is None
+    for a peer without a database; `row` names the table row (default: the mode)."""
     wait_quiet(args.quiet_wait)
     spy, raw = None, None
-    if args.py_spy and not label:
+    if args.py_spy and not label and pg is not None:
         raw = Path(args.py_spy) / out.with_suffix(".txt").name
         raw.parent.mkdir(parents=True, exist_ok=True)
         # loadgen needs about a second to start its processes and accounts before the window
@@ -134,13 +145,13 @@ def run_point(
         str(args.poll_interval),
         "--server-pid",
         str(server.pid),
-        "--pg-pid",
-        str(pg.pid),
         "--json-out",
         str(out),
-        "--pg-dsn",
-        server.database_url,
     ]
+    if pg is not None:
+        command += ["--pg-pid", str(pg.pid), "--pg-dsn", server.database_url]
+    if getattr(server, "ca_file", None):
+        command += ["--ca-file", server.ca_file]
     done = subprocess.run(
         command,
         check=False,
@@ -153,11 +164,12 @@ def run_point(
     if not out.exists():
         raise SystemExit(f"loadgen failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
     summary = json.loads(out.read_text())
+    summary["row"] = row or mode
     if summary["errors"] or args.verbose:
         print("\n".join(lines[:-1]), file=sys.stderr if summary["errors"] else sys.stdout)
     if done.stderr.strip():
         print(done.stderr.strip()[-2000:], file=sys.stderr)
-    print(f"  {label or mode} c={concurrency}: {lines[-1] if lines else '?'}", flush=True)
+    print(f"  {label or row or mode} c={concurrency}: {lines[-1] if lines else '?'}", flush=True)
     if spy is not None and raw is not None:
         _, err = spy.communicate(timeout=60)
         if raw.exists():
@@ -211,10 +223,10 @@ def table(points: list[dict]) -> str:
     rows = [head, "|---" * (head.count("|") - 1) + "|"]
     keys: list[tuple[str, int]] = []
     for p in points:
-        if (p["mode"], p["concurrency"]) not in keys:
-            keys.append((p["mode"], p["concurrency"]))
+        if (_row(p), p["concurrency"]) not in keys:
+            keys.append((_row(p), p["concurrency"]))
     for mode, conc in keys:
-        runs = [p for p in points if p["mode"] == mode and p["concurrency"] == conc]
+        runs = [p for p in points if _row(p) == mode and p["concurrency"] == conc]
         busy = [p["machine_busy"] * 100 if p["machine_busy"] is not None else None for p in runs]
         rows.append(
             f"| {mode} | {conc} | {_spread([p['issuances_per_sec'] for p in runs])}"
@@ -230,8 +242,71 @@ def table(points: list[dict]) -> str:
     return "\n".join(rows)
 
 
-def run_mode(args: argparse.Namespace, workdir: Path, pg, ca, mode: str) -> list[dict]:
-    """Start a server configured for `mode`, warm it up, run every point, stop it."""
+def _row(point: dict) -> str:
+    return point.get("row") or point["mode"]
+
+
+def _med(points: list[dict], key: str) -> float | None:
+    vals = [p[key] for p in points if p.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}" if a is not None and b else "n/a"
+
+
+def peer_table(points: list[dict], peer: str, against: str = "auto-accept") -> str:
+    """Markdown: per concurrency, ACMEEH's `against` row next to the peer's, from medians:
+    throughput ratio (ACMEEH / peer) and CPU per issuance as a multiple of the peer's."""
+    head = (
+        f"| conc. | ACMEEH iss./s | {peer} iss./s | ratio | ACMEEH server CPU ms/iss."
+        f" | {peer} server CPU ms/iss. | × | ACMEEH server+PostgreSQL ms/iss. | × |"
+    )
+    rows = [head, "|---" * (head.count("|") - 1) + "|"]
+    levels = sorted({p["concurrency"] for p in points if _row(p) == peer})
+    for conc in levels:
+        ours = [p for p in points if _row(p) == against and p["concurrency"] == conc]
+        theirs = [p for p in points if _row(p) == peer and p["concurrency"] == conc]
+        if not ours or not theirs:
+            continue
+        rate, peer_rate = _med(ours, "issuances_per_sec"), _med(theirs, "issuances_per_sec")
+        cpu, peer_cpu = _med(ours, "server_cpu_ms_per_issuance"), _med(
+            theirs, "server_cpu_ms_per_issuance"
+        )
+        pg_cpu = _med(ours, "postgres_cpu_ms_per_issuance")
+        both = cpu + pg_cpu if cpu is not None and pg_cpu is not None else None
+        rows.append(
+            f"| {conc} | {rate:.1f} | {peer_rate:.1f} | {_ratio(rate, peer_rate)}"
+            f" | {_fmt(cpu)} | {_fmt(peer_cpu)} | {_ratio(cpu, peer_cpu)}"
+            f" | {_fmt(both)} | {_ratio(both, peer_cpu)} |"
+        )
+    return "\n".join(rows)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def run_peer_point(args: argparse.Namespace, peer, conc: int, rep: int, workdir: Path) -> dict:
+    """One point of the peer (always-valid: the generator's auto-accept mode)."""
+    out = workdir / f"{args.peer}-c{conc}-r{rep}.json"
+    point = partial(
+        run_point, args, peer, None, 0, "auto-accept", conc, args.seconds, out, row=args.peer
+    )
+    return _least_disturbed(point, args.retry_disturbed)
+
+
+def warm_up_peer(args: argparse.Namespace, peer, workdir: Path) -> None:
+    if args.warmup > 0:
+        out = workdir / "warmup-peer.json"
+        run_point(args, peer, None, 0, "auto-accept", 4, args.warmup, out, label="peer warm-up")
+
+
+def run_mode(
+    args: argparse.Namespace, workdir: Path, pg, ca, mode: str, peer=None
+) -> list[dict]:
+    """Start a server configured for `mode`, warm it up, run every point, stop it. With a
+    `peer`, each point is followed by the peer's point of the same concurrency."""
     http01_port, port = free_port(), free_port()
     database = pg.create_database(f"acmeeh_bench_{mode.replace('-', '_')}")
     config = acmeeh_config(
@@ -266,6 +341,8 @@ def run_mode(args: argparse.Namespace, workdir: Path, pg, ca, mode: str) -> list
                 workdir / "warmup.json",
                 label=f"{mode} warm-up",
             )
+            if peer is not None:
+                warm_up_peer(args, peer, workdir)
         for conc in args.levels:
             for rep in range(args.repeats):
                 out = workdir / f"{mode}-c{conc}-r{rep}.json"
@@ -273,6 +350,8 @@ def run_mode(args: argparse.Namespace, workdir: Path, pg, ca, mode: str) -> list
                     run_point, args, server, pg, http01_port, mode, conc, args.seconds, out
                 )
                 points.append(_least_disturbed(point, args.retry_disturbed))
+                if peer is not None:
+                    points.append(run_peer_point(args, peer, conc, rep, workdir))
     finally:
         server.stop()
     log = server.log_path.read_text(errors="replace")
@@ -294,11 +373,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     pg = start_postgres(workdir)
     points: list[dict] = []
+    peer = None
     try:
         ca = generate_ca(workdir / "ca")
+        if args.peer == "pebble":
+            peer = pebble.start_pebble(workdir / "pebble")
+            print(f"pebble: pid {peer.pid}, {peer.directory_url}, log {peer.log_path}", flush=True)
         for mode in args.mode_list:
-            points += run_mode(args, workdir, pg, ca, mode)
+            points += run_mode(
+                args, workdir, pg, ca, mode, peer if mode == "auto-accept" else None
+            )
+        if peer is not None and "auto-accept" not in args.mode_list:
+            warm_up_peer(args, peer, workdir)
+            for conc in args.levels:
+                for rep in range(args.repeats):
+                    points.append(run_peer_point(args, peer, conc, rep, workdir))
     finally:
+        if peer is not None:
+            peer.stop()
         pg.stop()
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(points, indent=1))
@@ -310,6 +402,10 @@ def main(argv: list[str] | None = None) -> int:
         f" server {args.workers} x {args.worker_class}, client {args.processes} processes"
     )
     print(table(points))
+    if peer is not None:
+        print()
+        print(f"ACMEEH auto-accept against {args.peer} (always valid), same generator, same run:")
+        print(peer_table(points, args.peer))
     return 0 if all(p["errors"] == 0 for p in points) else 1
 
 
