@@ -5,7 +5,7 @@ runs, how to build its tick from the env, and whether the settings enable it. Ev
 runs every enabled loop; the advisory lock makes one instance the leader per loop, elected
 every workers.election_seconds whatever the loop's interval.
 Lock ids: migrations 712000, cleanup 712001, expiration 712002, challenge 712003, crl 712004,
-notifications 712005, ocsp-responder rotation 712006.
+notifications 712005, ocsp-responder rotation 712006, webhooks 712007.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from ..authority.env import Env
 from ..store.locks import Leadership, LockSession
-from . import challenge, crl, delivery, expiration
+from . import challenge, crl, delivery, expiration, webhooks
 from .cleanup import CleanupWorker
 from .loop import LeaderLoop
 
@@ -57,6 +57,10 @@ def _delivery(env: Env) -> Tick:
     return Tick(delivery.make_tick(env), env.settings.notifications.delivery_interval_seconds)
 
 
+def _webhooks(env: Env) -> Tick:
+    return Tick(webhooks.make_tick(env), env.settings.webhooks.delivery_interval_seconds)
+
+
 def _crl(env: Env) -> Tick:
     return Tick(crl.make_tick(env), env.settings.crl.poll_seconds)
 
@@ -64,10 +68,12 @@ def _crl(env: Env) -> Tick:
 LOOPS: tuple[LoopSpec, ...] = (
     LoopSpec("challenge", 712003, _challenge, lambda s: s.challenges.background_worker.enabled),
     LoopSpec("cleanup", 712001, _cleanup, lambda s: True),
-    LoopSpec("expiration", 712002, _expiration, lambda s: s.notifications.enabled),
+    LoopSpec("expiration", 712002, _expiration,
+             lambda s: s.notifications.enabled or s.webhooks.enabled),
     LoopSpec("notifications", 712005, _delivery,
              lambda s: s.notifications.enabled and s.smtp.enabled),
     LoopSpec("crl", 712004, _crl, lambda s: s.crl.enabled),
+    LoopSpec("webhooks", 712007, _webhooks, lambda s: s.webhooks.enabled),
 )
 
 
