@@ -25,7 +25,7 @@ _ISSUED = (
     " not_before, not_after, fingerprint, spki_sha256)"
     " SELECT %s, %s, %s, o.id, %s, %s, %s, %s, %s, %s, %s FROM o RETURNING *),"
     # the issuance intent of the serial is settled: the certificate row now knows it
-    " d AS (DELETE FROM issuance_intents AS i USING c WHERE i.serial = c.serial)"
+    " d AS (DELETE FROM issuance_intents WHERE serial = (SELECT serial FROM c))"
     f" SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o"
 )
 
