@@ -11,6 +11,7 @@ order as given up.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import threading
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
 from cryptography import x509
@@ -30,8 +32,9 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 from support.acme_client import ERROR_PREFIX, AcmeClient, Http01Responder, expect, make_csr
 from support.server import RunningServer, deep_merge, start_server, wait_for_directory
-from trust_support import TRUST_OVERRIDES, db, scalar, unique
+from trust_support import TRUST_OVERRIDES, db, new_account, ready_order, scalar, unique
 
+from acmeeh.authority import finalize as finalizing
 from acmeeh.authority.env import Env, utc_now
 from acmeeh.config.load import settings_from_dict
 from acmeeh.issuance.ocsp import issuer_hashes
@@ -324,3 +327,36 @@ def test_worker_killed_between_signing_and_storing(crash_server, crash_http01, c
     expect(crash_admin.post(f"/issuance-intents/{serial}/revoke", {"reason": 4}), 200)
     assert revoked_with(crash_server, serial) == x509.ReasonFlags.superseded
     assert on_crl(crash_server, serial).revocation_date_utc is not None
+
+
+# --- the order of events, seen from another connection -------------------------------------
+
+
+def test_the_intent_is_committed_before_the_ca_signs(authority, trust_db) -> None:
+    """When the CA signs, another connection already sees the intent of exactly the serial it
+    signs (the real CA, watched as it is called)."""
+    env = authority()
+    account, _ = new_account(env)
+    name = unique("intent", zone="localhost")
+    order_id = ready_order(env, account, [{"type": "dns", "value": name}])
+    real, seen = env.ca, []
+
+    class Watched:
+        def __getattr__(self, attribute: str):
+            return getattr(real, attribute)
+
+        def sign(self, csr, identifiers, **kw):
+            with psycopg.connect(trust_db, autocommit=True) as conn:
+                seen.append(conn.execute("SELECT serial, names FROM issuance_intents"
+                                         " WHERE order_id = %s", (order_id,)).fetchall())
+            return real.sign(csr, identifiers, **kw)
+
+    csr, _key = make_csr([name])
+    done = finalizing.finalize(dataclasses.replace(env, ca=Watched()), account, order_id, csr)
+    with env.pool.connection() as conn:
+        serial = conn.execute("SELECT serial FROM certificates WHERE id = %s",
+                              (done.order.certificate_id,)).fetchone()[0]
+        left = conn.execute("SELECT count(*) FROM issuance_intents WHERE order_id = %s",
+                            (order_id,)).fetchone()[0]
+    assert seen == [[(serial, [name])]]  # recorded and committed before the signature
+    assert left == 0  # settled by the statement that stored the certificate
