@@ -16,7 +16,6 @@ from . import problems, security
 ROLES = ("admin", "auditor")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
-MIN_PASSWORD = 12
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 LOGIN_FAILURES = "admin_login_failures_per_address"
 

@@ -69,11 +69,6 @@ def _check_key(env: Env, jwk: josepy.JWK) -> None:
         raise problems.bad_public_key(reason)
 
 
-def find_by_key(env: Env, jwk: josepy.JWK) -> AccountRow | None:
-    with env.pool.connection() as conn:
-        return account_store.find_account_by_thumbprint(conn, jws.thumbprint(jwk))
-
-
 def new_account(
     env: Env, jwk: josepy.JWK, msg: Any, *, url: str = "", remote_addr: str | None = None
 ) -> tuple[AccountRow, bool]:
@@ -177,7 +172,8 @@ def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, 
                 spki_sha256=keys.spki_sha256(jws.public_key_of(new_jwk)),
             )
     except account_store.KeyInUse:  # a concurrent roll-over or newAccount took the key first
-        holder = find_by_key(env, new_jwk)
+        with env.pool.connection() as conn:
+            holder = account_store.find_account_by_thumbprint(conn, new_thumbprint)
         if holder is None:
             raise problems.conflict("the new key was taken concurrently; retry") from None
         raise KeyTaken(holder.id) from None

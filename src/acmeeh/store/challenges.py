@@ -170,13 +170,3 @@ def finish(
             challenge_id,
         ),
     )
-
-
-def stale_processing(conn: psycopg.Connection, older_than: datetime, limit: int) -> list[ChallengeRow]:
-    """Challenges stuck in processing since before `older_than` (an instance died mid-way)."""
-    return _all(
-        conn,
-        f"SELECT {_COLS} FROM challenges WHERE status = 'processing' AND processing_since < %s"
-        f" ORDER BY processing_since LIMIT %s",
-        (older_than, limit),
-    )

@@ -92,10 +92,6 @@ def latest_crl_info(conn: psycopg.Connection) -> CRLInfo | None:
     return _info(conn, f"SELECT {_INFO} FROM crls ORDER BY number DESC LIMIT 1", ())
 
 
-def get_crl(conn: psycopg.Connection, number: int) -> CRLRow | None:
-    return _row(conn, f"SELECT {_INFO}, der FROM crls WHERE number = %s", (number,))
-
-
 def prune_crls(conn: psycopg.Connection, *, keep: int) -> int:
     """Delete all but the `keep` newest CRLs; the number deleted."""
     cur = conn.execute(

@@ -13,9 +13,8 @@ from psycopg.types.json import Jsonb
 
 from .paging import Page, order_by, page_clause
 
-# Statuses a row can hold; the delivery worker only ever claims DUE ones.
+# Statuses a row can hold; the delivery worker only ever claims pending and failed ones.
 PENDING, FAILED, SENT, ABANDONED, SKIPPED = "pending", "failed", "sent", "abandoned", "skipped"
-DUE = (PENDING, FAILED)
 
 
 @dataclass(frozen=True)
@@ -131,12 +130,6 @@ def list_notifications(
         f" ORDER BY created_at DESC, id LIMIT %s",
         (kind, kind, status, status, account_id, account_id, limit),
     )
-
-
-def count_by_status(conn: psycopg.Connection) -> dict[str, int]:
-    """{status: rows} over the whole outbox (health, metrics, tests)."""
-    rows = conn.execute("SELECT status, count(*) FROM notifications GROUP BY status").fetchall()
-    return {status: int(n) for status, n in rows}
 
 
 # --- admin API: paged listing and operator-requested redelivery (acmeeh.authority.redelivery) ---

@@ -9,14 +9,13 @@ from typing import Any
 from acmeeh.protocol import problems
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.problems import Problem
+from acmeeh.protocol.status import ChallengeType
 
 from . import caa, dns01, http01, tlsalpn01
 from .network import AddressPolicy, Transient
 from .resolver import Resolver
 
 log = logging.getLogger(__name__)
-
-HTTP_01, DNS_01, TLS_ALPN_01 = "http-01", "dns-01", "tls-alpn-01"
 
 
 @dataclass(frozen=True)
@@ -98,10 +97,10 @@ class Validator:
         if identifier.type not in ("dns", "ip"):
             raise problems.malformed(f"cannot validate identifier type {identifier.type!r}")
         # RFC 8555 §7.1.3: wildcard authorizations are proven with dns-01 only.
-        if identifier.wildcard and challenge_type != DNS_01:
+        if identifier.wildcard and challenge_type != ChallengeType.DNS_01:
             raise problems.malformed(f"{challenge_type} cannot validate a wildcard identifier")
         s = self.settings
-        if challenge_type == HTTP_01:
+        if challenge_type == ChallengeType.HTTP_01:
             http01.validate(
                 identifier,
                 token,
@@ -111,7 +110,7 @@ class Validator:
                 settings=s.http01,
                 records=records,
             )
-        elif challenge_type == DNS_01:
+        elif challenge_type == ChallengeType.DNS_01:
             dns01.validate(
                 identifier,
                 token,
@@ -120,7 +119,7 @@ class Validator:
                 settings=s.dns01,
                 records=records,
             )
-        elif challenge_type == TLS_ALPN_01:
+        elif challenge_type == ChallengeType.TLS_ALPN_01:
             tlsalpn01.validate(
                 identifier,
                 token,

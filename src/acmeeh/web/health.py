@@ -25,6 +25,7 @@ import acmeeh
 
 from ..authority import crl
 from ..authority.env import Env
+from ..protocol.status import ChallengeType
 from ..store import db
 
 log = logging.getLogger("acmeeh.web.health")
@@ -103,7 +104,7 @@ def smtp_check(env: Env) -> dict[str, Any]:
 
 
 def dns_check(env: Env) -> dict[str, Any]:
-    if "dns-01" not in env.settings.challenges.enabled:
+    if ChallengeType.DNS_01 not in env.settings.challenges.enabled:
         return {"status": "disabled"}
     resolver = getattr(env.validator, "resolver", None)
     if resolver is None:

@@ -22,7 +22,6 @@ from .blueprint import acme, json_response
 from .context import ctx
 
 CRL_TYPE = "application/pkix-crl"  # RFC 5280 §4.2.1.13 / RFC 2585 §4.2
-OCSP_REQUEST = "application/ocsp-request"  # RFC 6960 Appendix C.1
 OCSP_RESPONSE = "application/ocsp-response"  # RFC 6960 Appendix C.2
 RENEWAL_INFO_PATH = "/renewal-info"
 # A GET request is a few hundred bytes of base64; refuse anything absurd before decoding.

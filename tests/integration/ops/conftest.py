@@ -3,7 +3,6 @@ database (no background loops). Helpers live in opstools.py."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
