@@ -19,7 +19,7 @@ from .authority.env import Env
 from .issuance import load_backend
 from .store import db, migrate
 from .store.db import Pool as ConnectionPool
-from .validation import Validator
+from .validation import NetworkValidator
 from .web import errors, gauges, health, metrics_view, observe
 from .web.blueprint import acme
 from .web.bodies import BodyLimit
@@ -123,7 +123,7 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
         settings=settings,
         pool=pool,
         ca=load_backend(settings.ca, crl_url=crl_url, ocsp_url=ocsp_url),
-        validator=Validator(settings.challenges),
+        validator=NetworkValidator(settings.challenges),
         dispatch=runner.submit,
         account_url=urls.account,  # CAA accounturi (RFC 8657)
     )

@@ -115,7 +115,7 @@ def _login(env: Env, username: str, password: str, dummy_hash: str) -> LoginResu
     with env.pool.connection() as conn, conn.transaction():
         admin_store.record_login(conn, user.id, now)
         admin_store.insert_token(conn, uuid.uuid4(), user_id=user.id, expires_at=expires,
-                                 token_hash=security.token_hash(cfg.token_secret, token))
+                                 token_hash=security.token_hash(_token_secret(env), token))
     return LoginResult(token, expires, user)
 
 
@@ -125,7 +125,7 @@ def authenticate(env: Env, authorization: str | None) -> TokenOwner:
     token = token.strip()
     if scheme.lower() != "bearer" or not _TOKEN_SHAPE.match(token):
         raise problems.unauthorized()
-    digest = security.token_hash(env.settings.admin_api.token_secret, token)
+    digest = security.token_hash(_token_secret(env), token)
     with env.pool.connection() as conn:
         owner = admin_store.find_live_token(conn, digest, env.clock())
     if owner is None:
@@ -178,3 +178,11 @@ def reset_password(
             raise problems.not_found("no such user")
         admin_store.revoke_user_tokens(conn, user_id, env.clock())
     return row, password
+
+
+def _token_secret(env: Env) -> str:
+    """admin_api.token_secret; the configuration checks require it whenever the API is on."""
+    secret = env.settings.admin_api.token_secret
+    if not secret:
+        raise RuntimeError("admin_api.token_secret is not set")
+    return secret

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .. import metrics
+from ..config.settings import NotificationsSettings
 from ..notify import Kind, MailError
 from ..protocol.status import RevocationReason
 from ..store import accounts as account_store
@@ -142,7 +143,7 @@ def notify_deactivated(conn: Connection, env: Env, account: AccountRow) -> int:
 
 # --- delivery (driven by acmeeh.workers.delivery) -------------------------------------------
 
-def retry_at(settings: Any, attempts: int, now: datetime) -> datetime | None:
+def retry_at(settings: NotificationsSettings, attempts: int, now: datetime) -> datetime | None:
     """When to try again after failed attempt number `attempts` (1-based); None = abandon.
 
     delay = min(retry_delay × multiplier^(attempts-1), retry_max_delay); after max_retries

@@ -5,11 +5,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from .. import metrics
+from ..config.settings import OrderSettings
 from ..protocol import problems
 from ..protocol.identifiers import Identifier
+from ..protocol.messages import NewOrder
 from ..protocol.status import AuthzStatus, OrderStatus
 from ..store import authzs as authz_store
 from ..store import orders as order_store
@@ -29,7 +30,7 @@ class OrderState:
 
 
 def new_order(
-    env: Env, account: AccountRow, msg: Any, *, remote_addr: str | None = None
+    env: Env, account: AccountRow, msg: NewOrder, *, remote_addr: str | None = None
 ) -> OrderState:
     """Check policy, reuse valid authorizations, insert the order, its authzs and challenges.
 
@@ -118,7 +119,7 @@ def _reusable(
 
 
 def _new_authz(
-    ident: Identifier, types: list[str], now: datetime, cfg: Any
+    ident: Identifier, types: list[str], now: datetime, cfg: OrderSettings
 ) -> order_store.NewAuthorization:
     # RFC 8555 §8.1: tokens carry at least 128 bits of entropy.
     return order_store.NewAuthorization(
@@ -130,7 +131,7 @@ def _new_authz(
 
 def insert_authz(
     conn: Connection, account: AccountRow, ident: Identifier, types: list[str],
-    now: datetime, cfg: Any,
+    now: datetime, cfg: OrderSettings,
 ) -> AuthzRow:
     """Insert a pending authorization with one challenge per offered type (newAuthz)."""
     new = _new_authz(ident, types, now, cfg)

@@ -1,11 +1,15 @@
-"""The Validator: one entry point that runs a challenge and never raises for network trouble."""
+"""The Validator seam and its implementation: one entry point that runs a challenge and never
+raises for network trouble, one that checks CAA, one that says whether the resolvers answer."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from acmeeh.config.settings import ChallengesSettings
 from acmeeh.protocol import problems
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.problems import Problem
@@ -16,6 +20,8 @@ from .network import AddressPolicy, Transient
 from .resolver import Resolver
 
 log = logging.getLogger(__name__)
+# RFC 6761 §6.4: ".invalid" is answered NXDOMAIN and is never a real name.
+DNS_PROBE_NAME = "acmeeh-health-check.invalid"
 
 
 @dataclass(frozen=True)
@@ -28,17 +34,44 @@ class ValidationResult:
 
     ok: bool
     problem: Problem | None
-    records: tuple[dict, ...]
+    records: tuple[dict[str, Any], ...]
     transient: bool = False
 
 
-class Validator:
-    """Runs http-01, dns-01 and tls-alpn-01 under `settings.challenges`.
+class Validator(Protocol):
+    """What the authority needs to prove control of an identifier (authority.env.Env.validator).
+
+    An implementation touches no database and never raises for the network: every failure is
+    a Problem in the result (or the returned Problem).
+    """
+
+    def validate(
+        self, challenge_type: ChallengeType, identifier: Identifier, token: str,
+        key_authorization: str,
+    ) -> ValidationResult:
+        """Run one attempt of `challenge_type` for `identifier`."""
+        ...
+
+    def check_caa(
+        self, identifier: Identifier, issuer_domains: Sequence[str], *, account_uri: str,
+        method: str,
+    ) -> Problem | None:
+        """RFC 8659 / RFC 8657: None when the CAA records let this CA issue."""
+        ...
+
+    def resolvers_answer(self, timeout: float) -> bool:
+        """Whether the configured DNS resolvers answer within `timeout` seconds (health)."""
+        ...
+
+
+class NetworkValidator:
+    """The Validator: http-01, dns-01 and tls-alpn-01 over the network, under
+    `settings.challenges`.
 
     Construction raises ValueError for an unusable resolver or network entry.
     """
 
-    def __init__(self, challenges_settings: Any) -> None:
+    def __init__(self, challenges_settings: ChallengesSettings) -> None:
         self.settings = challenges_settings
         self.resolver = Resolver(
             tuple(challenges_settings.dns01.resolvers),
@@ -47,10 +80,11 @@ class Validator:
         self.policy = AddressPolicy(tuple(challenges_settings.allowed_networks))
 
     def validate(
-        self, challenge_type: str, identifier: Identifier, token: str, key_authorization: str
+        self, challenge_type: ChallengeType, identifier: Identifier, token: str,
+        key_authorization: str,
     ) -> ValidationResult:
         """Prove control of `identifier`; every failure is a Problem in the result."""
-        records: list[dict] = []
+        records: list[dict[str, Any]] = []
         try:
             self._run(str(challenge_type), identifier, token, key_authorization, records)
         except Transient as failure:
@@ -65,7 +99,7 @@ class Validator:
         return ValidationResult(True, None, tuple(records))
 
     def check_caa(
-        self, identifier: Identifier, issuer_domains: tuple[str, ...], *, account_uri: str,
+        self, identifier: Identifier, issuer_domains: Sequence[str], *, account_uri: str,
         method: str,
     ) -> Problem | None:
         """RFC 8659 / RFC 8657 check for the account at `account_uri` whose authorization was
@@ -84,13 +118,22 @@ class Validator:
             log.exception("CAA check of %s crashed", identifier.value)
             return problems.server_internal("CAA check failed unexpectedly")
 
+    def resolvers_answer(self, timeout: float) -> bool:
+        """An answer of any kind (NXDOMAIN included) for a name that never exists shows the
+        resolvers respond; a timeout or server failure shows they do not."""
+        try:
+            self.resolver.txt(DNS_PROBE_NAME, deadline=time.monotonic() + timeout)
+        except Exception:  # noqa: BLE001 - LookupFailed or worse: the resolvers do not answer
+            return False
+        return True
+
     def _run(
         self,
         challenge_type: str,
         identifier: Identifier,
         token: str,
         key_authorization: str,
-        records: list[dict],
+        records: list[dict[str, Any]],
     ) -> None:
         if challenge_type not in tuple(str(t) for t in self.settings.enabled):
             raise problems.malformed(f"challenge type {challenge_type!r} is not enabled")

@@ -79,10 +79,10 @@ def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 def key_change() -> Response:
     signed = envelope.verify("kid")
     row = signed.need_account()
-    inner = KeyChange.parse(signed.payload).jws
+    msg = KeyChange.parse(signed.payload)
     urls = ctx().urls
     try:
-        row = accounts.change_key(ctx().env, row, urls.account(row.id), signed.url, inner)
+        row = accounts.change_key(ctx().env, row, urls.account(row.id), signed.url, msg)
     except accounts.KeyTaken as taken:
         resp = problem_response(taken)
         resp.headers["Location"] = urls.account(taken.account_id)

@@ -10,13 +10,13 @@ import base64
 import binascii
 import hashlib
 from datetime import datetime
-from typing import Any
 
 from flask import Blueprint, Response, request
 
 from ..authority import crl, renewal
 from ..authority.env import Env
 from ..authority.ocsp import OCSPAnswer, OCSPResponder
+from ..config.settings import Settings
 from ..protocol import problems
 from .blueprint import acme, json_response
 from .context import ctx
@@ -33,7 +33,7 @@ def renewal_info_url(base: str) -> str:
     return f"{base}{RENEWAL_INFO_PATH}"
 
 
-def status_urls(settings: Any) -> tuple[str | None, str | None]:
+def status_urls(settings: Settings) -> tuple[str | None, str | None]:
     """(CRL URL, OCSP URL) that issued certificates carry (CRL DP, AIA OCSP); None when off."""
     base = settings.server.external_url.rstrip("/")
     crl_url = f"{base}{settings.crl.path}" if settings.crl.enabled else None
