@@ -14,6 +14,7 @@ from flask import Flask
 
 from . import __version__, logs, metrics
 from .admin.api import install as install_admin_api
+from .admin.ui import install as install_dashboard
 from .authority import challenges, drain, nonces
 from .authority.env import Env
 from .issuance import load_backend
@@ -27,7 +28,7 @@ from .web.context import WebContext
 from .web.proxy import ProxyFix
 from .web.urls import Urls
 from .workers.pool_gauges import PoolSampler
-from .workers.supervisor import Supervisor
+from .workers.supervisor import LOOPS, Supervisor
 from .workers.validation import ValidationRunner
 
 # The handler modules register their routes on the blueprint when imported.
@@ -155,6 +156,9 @@ def create_app(settings: Any, *, pool: ConnectionPool | None = None, start_worke
     app.register_blueprint(pki.blueprint(env))  # CRL and OCSP at crl.path / ocsp.path
     if settings.admin_api.enabled:  # admin REST API at admin_api.base_path
         install_admin_api(app, env)
+        if settings.dashboard.enabled:  # the dashboard at dashboard.path, on the same users
+            install_dashboard(app, settings.dashboard.path,
+                              {spec.name: spec.lock_id for spec in LOOPS})
     runtime.started = True
     # Chunked bodies counted as they are read; refused bodies drained so the client sees 413.
     app.wsgi_app = BodyLimit(app.wsgi_app, settings.server.max_body_bytes)  # type: ignore[method-assign]

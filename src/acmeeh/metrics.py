@@ -65,6 +65,9 @@ WORKER_RUNS = Counter("acmeeh_worker_runs_total", "Background worker cycles", ["
 WORKER_ERRORS = Counter("acmeeh_worker_errors_total", "Background worker cycle errors", ["worker"])
 NOTIFICATIONS_SENT = Counter("acmeeh_notifications_sent_total", "Notifications delivered", ["kind"])
 NOTIFICATIONS_FAILED = Counter("acmeeh_notifications_failed_total", "Notification delivery failures", ["kind"])
+WEBHOOK_DELIVERIES = Counter(
+    "acmeeh_webhook_deliveries_total", "Webhook delivery attempts by outcome (delivered, failed, dead)",
+    ["event", "result"])
 
 # --- HTTP -----------------------------------------------------------------------------
 HTTP_REQUESTS = Counter(

@@ -146,3 +146,20 @@ def renewal_window(cert_id: Any, serial: str, info: Any) -> dict[str, Any]:
     return {"certificate_id": str(cert_id), "serial": serial, "start": ts(info.start),
             "end": ts(info.end), "explanation_url": info.explanation_url,
             "source": info.source, "retry_after": info.retry_after}
+
+
+def webhook(row: Any) -> dict[str, Any]:
+    """A subscription, never its secret."""
+    return {"id": str(row.id), "url": row.url, "events": list(row.events),
+            "description": row.description, "enabled": row.enabled,
+            "created_by": row.created_by, "created_at": ts(row.created_at),
+            "updated_at": ts(row.updated_at)}
+
+
+def webhook_delivery(row: Any) -> dict[str, Any]:
+    return {"id": str(row.id), "webhook_id": str(row.webhook_id),
+            "event_id": str(row.event_id), "event": row.event, "status": row.status,
+            "attempts": row.attempts, "next_attempt_at": ts(row.next_attempt_at),
+            "last_error": row.last_error, "last_status": row.last_status,
+            "delivered_at": ts(row.delivered_at), "payload": row.payload,
+            "created_at": ts(row.created_at), "updated_at": ts(row.updated_at)}

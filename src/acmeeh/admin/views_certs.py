@@ -12,7 +12,7 @@ from ..store import certs as cert_store
 from ..store import search
 from ..store.search import CertificateFilter
 from . import problems, render
-from .blueprint import admin, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
 from .inputs import Query, parse_time
 
 CERT_STATUSES = ("valid", "expired", "revoked")
@@ -62,7 +62,7 @@ def revoke_certificate(cert_id: uuid.UUID) -> Response:
     note(target=f"certificate:{cert_id}")
     reason = body("RevokeRequest", optional=True).get("reason", 0)
     note(reason=reason)
-    row = revocation.revoke_by_admin(ctx().env, cert_id, reason)
+    row = revocation.revoke_by_admin(ctx().env, cert_id, reason, operator=actor().username)
     note(serial=row.serial)
     return json_response(render.certificate(row, ctx().env.clock()))
 
@@ -93,6 +93,7 @@ def bulk_revoke() -> Response:
         raise problems.bad_request(f"more than {BULK_LIMIT} certificates match; narrow the filter")
     note(target="certificates", filter=data["filter"], dry_run=dry_run, reason=reason,
          matched=len(ids))
-    revoked = 0 if dry_run else len(revocation.revoke_many_by_admin(ctx().env, ids, reason))
+    revoked = 0 if dry_run else len(revocation.revoke_many_by_admin(
+        ctx().env, ids, reason, operator=actor().username))
     note(revoked=revoked)
     return json_response({"matched": len(ids), "revoked": revoked, "dry_run": dry_run})

@@ -16,7 +16,7 @@ from ..protocol.messages import AccountUpdate, KeyChange, NewAccount
 from ..protocol.status import AccountStatus
 from ..store import accounts as account_store
 from ..store.records import AccountRow
-from . import eab, notifications, ratelimits
+from . import eab, events, ratelimits
 from .env import Env
 
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
@@ -115,6 +115,7 @@ def new_account(
         ratelimits.take_new_account(env, conn, remote_addr)  # refused: the insert rolls back
         if kid is not None:
             eab.bind(conn, kid, row.id, env.clock())
+        events.account_created(conn, env, row)
     env.log.info("account created", extra={"account_id": str(row.id)})
     metrics.ACCOUNTS_CREATED.inc()
     audit("account.created", actor=f"account:{row.id}", account_id=row.id,
@@ -132,7 +133,7 @@ def update_account(env: Env, account: AccountRow, msg: AccountUpdate) -> Account
             row = account_store.set_deactivated(conn, account.id)
             if row is None:
                 raise problems.unauthorized("account is not valid")
-            notifications.notify_deactivated(conn, env, row)
+            events.account_deactivated(conn, env, row, by="account")
             env.log.info("account deactivated", extra={"account_id": str(account.id)})
             metrics.ACCOUNTS_DEACTIVATED.inc()
             audit("account.deactivated", actor=f"account:{account.id}", account_id=account.id)
@@ -174,6 +175,8 @@ def change_key(
                 jwk=jwk_json(new_jwk), thumbprint=new_thumbprint,
                 spki_sha256=keys.spki_sha256(jws.public_key_of(new_jwk)),
             )
+            if row is not None:  # the contacts hear of it: a stolen key shows
+                events.account_key_changed(conn, env, row, account.thumbprint)
     except account_store.KeyInUse:  # a concurrent roll-over or newAccount took the key first
         with env.pool.connection() as conn:
             holder = account_store.find_account_by_thumbprint(conn, new_thumbprint)
@@ -200,7 +203,7 @@ def deactivate_by_admin(env: Env, account_id: uuid.UUID) -> AccountRow:
             if current is None:
                 raise problems.not_found("no such account")
             raise problems.conflict(f"account is {current.status}, not valid")
-        notifications.notify_deactivated(conn, env, row)
+        events.account_deactivated(conn, env, row, by="operator")
     env.log.info("account deactivated by an operator", extra={"account_id": str(account_id)})
     metrics.ACCOUNTS_DEACTIVATED.inc()
     audit("account.deactivated", actor="operator", account_id=account_id)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..protocol import problems
 from ..protocol.status import AuthzStatus, OrderStatus
@@ -11,7 +13,7 @@ from ..store import challenges as challenge_store
 from ..store import orders as order_store
 from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, ChallengeRow
-from . import states
+from . import events, states
 from .env import Env
 
 
@@ -48,14 +50,21 @@ def deactivate(env: Env, account: AccountRow, authz_id: uuid.UUID) -> AuthzState
         moved = states.move_authz(conn, authz.id, authz.status, AuthzStatus.DEACTIVATED)
         if moved is None:
             raise problems.malformed("authorization changed concurrently; retry")
-        invalidate_orders(conn, moved, f"authorization for {authz.identifier_value} was deactivated")
+        invalidate_orders(conn, env, moved,
+                          f"authorization for {authz.identifier_value} was deactivated")
         challenges = challenge_store.list_challenges(conn, [authz.id])
     return AuthzState(moved, moved.status, challenges)
 
 
-def invalidate_orders(conn: Connection, authz: AuthzRow, reason: str) -> None:
-    """Pending and ready orders that include a failed authorization become invalid."""
+def invalidate_orders(conn: Connection, env: Env, authz: AuthzRow, reason: str, *,
+                      validation_error: Mapping[str, Any] | None = None) -> None:
+    """Pending and ready orders that include a failed authorization become invalid. With a
+    `validation_error` the authorization failed validation (the account is told by mail);
+    otherwise it expired or was deactivated (webhook only)."""
     error = problems.unauthorized(reason).to_dict()
     for status in (OrderStatus.PENDING, OrderStatus.READY):
         for order in order_store.orders_for_authorization(conn, authz.id, status):
-            states.move_order(conn, order.id, status, OrderStatus.INVALID, error=error)
+            moved = states.move_order(conn, order.id, status, OrderStatus.INVALID, error=error)
+            if moved is not None:
+                events.order_invalid(conn, env, moved, failed=validation_error is not None,
+                                     validation_error=validation_error)

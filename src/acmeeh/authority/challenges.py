@@ -234,8 +234,8 @@ def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, 
     else:
         moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.INVALID)
         if moved is not None:
-            invalidate_orders(conn, moved, f"validation of {authz.identifier_value} failed: "
-                                           f"{problem.detail}")
+            invalidate_orders(conn, env, moved, f"validation of {authz.identifier_value} failed: "
+                                                f"{problem.detail}", validation_error=error)
     return done
 
 

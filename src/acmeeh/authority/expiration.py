@@ -1,6 +1,7 @@
-"""Expiration warnings: tell an account's contacts before its certificates expire, once per
-certificate per threshold of notifications.expiration_warning_days, whatever the number of
-instances and restarts (the certificate_expiration_notices primary key decides)."""
+"""Expiration warnings: tell an account's contacts (and certificate.expiring webhooks) before
+its certificates expire, once per certificate per threshold of
+notifications.expiration_warning_days, whatever the number of instances and restarts (the
+certificate_expiration_notices primary key decides)."""
 from __future__ import annotations
 
 import math
@@ -11,8 +12,8 @@ from ..notify import Kind
 from ..store import notices
 from ..store.db import Connection
 from ..store.notices import ExpiringCertificate
+from . import events, notifications, webhooks
 from .env import Env
-from .notifications import enqueue
 
 # Bound on batches per run; what is left waits for the next run.
 MAX_BATCHES = 20
@@ -31,17 +32,23 @@ def warn_expiring(env: Env, *, max_batches: int = MAX_BATCHES) -> ExpirationRepo
     Only the most urgent crossed threshold is warned about: a certificate found with 5 days
     left under [30, 14, 7, 1] gets one "7 days" warning, and notices for 30, 14 and 7 so the
     larger ones never follow. Revoked or expired certificates, accounts that are not valid or
-    have no contact are skipped. Does nothing when notifications.enabled is false.
+    have no contact are skipped, unless a webhook listens to certificate.expiring. Does
+    nothing when neither warning mails nor such webhooks are on.
     """
     cfg = env.settings.notifications
     report = ExpirationReport()
     thresholds = sorted(set(cfg.expiration_warning_days), reverse=True)
-    if not cfg.enabled or not thresholds:
+    mail = notifications.enabled(env, Kind.EXPIRATION_WARNING)
+    if not thresholds or not (mail or env.settings.webhooks.enabled):
         return report
     now = env.clock()
     for _ in range(max_batches):
         with env.pool.connection() as conn, conn.transaction():
-            batch = notices.find_expiring(conn, now, thresholds, cfg.batch_size)
+            hooks = webhooks.has_subscribers(env, conn, "certificate.expiring")
+            if not (mail or hooks):
+                break
+            batch = notices.find_expiring(conn, now, thresholds, cfg.batch_size,
+                                          any_contact=hooks)
             for cert in batch:
                 _warn(conn, env, cert, thresholds, now, report)
         report.checked += len(batch)
@@ -67,10 +74,5 @@ def _warn(conn: Connection, env: Env, cert: ExpiringCertificate, thresholds: lis
     if urgent not in inserted:
         return  # another run (or instance) already warned at this threshold
     days_left = max(1, math.ceil((cert.not_after - now) / timedelta(days=1)))
-    context = {
-        "certificate_id": cert.id, "serial": cert.serial, "names": list(cert.names),
-        "not_before": cert.not_before, "not_after": cert.not_after,
-        "threshold_days": urgent, "days_left": days_left,
-    }
-    if enqueue(conn, env, Kind.EXPIRATION_WARNING, cert.contact, context, account_id=cert.account_id):
+    if events.certificate_expiring(conn, env, cert, threshold_days=urgent, days_left=days_left):
         report.warnings += 1

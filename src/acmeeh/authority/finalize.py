@@ -6,6 +6,7 @@ import uuid
 
 from .. import metrics
 from ..logs import audit
+from ..notify import Kind
 from ..protocol import keys, problems
 from ..protocol.csr import check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
@@ -16,7 +17,7 @@ from ..store import db
 from ..store import orders as order_store
 from ..store.db import Connection, transaction
 from ..store.records import AccountRow, AuthzRow, OrderRow
-from . import allowlists, caa, notifications, policy, ratelimits, states
+from . import allowlists, caa, events, policy, ratelimits, states
 from .env import Env
 from .orders import OrderState, load_order, refresh
 
@@ -70,7 +71,7 @@ def finalize(
         _fail(env, order.id, problems.server_internal())
         raise problems.server_internal() from exc
     cert_id = uuid.uuid4()
-    outbox = notifications.would_notify(env, account)
+    outbox = events.needed(env, Kind.CERTIFICATE_ISSUED, account)
     fields = dict(
         serial=issued.serial_hex, account_id=account.id, der=issued.der,
         pem_chain=issued.pem_chain, names=[_name(i) for i in identifiers],
@@ -139,8 +140,8 @@ def _store(env: Env, account: AccountRow, order_id: uuid.UUID, cert_id: uuid.UUI
                     # recovered as stale meanwhile: do not hand out a certificate
                     raise problems.order_not_ready("order left processing before the certificate was stored")
                 cert, done = stored
-                if outbox:
-                    notifications.notify_issued(conn, env, account, cert)  # commits with the certificate
+                if outbox:  # the mail and webhook rows commit with the certificate
+                    events.certificate_issued(conn, env, account, cert)
                 return done
         except db.Unavailable:
             if time.monotonic() + STORE_RETRY_SECONDS >= deadline or attempt == STORE_ATTEMPTS - 1:
@@ -163,8 +164,10 @@ def _stored_before(conn: db.Connection, order_id: uuid.UUID, cert_id: uuid.UUID)
 
 def _fail(env: Env, order_id: uuid.UUID, problem: problems.Problem) -> None:
     with env.pool.connection() as conn, conn.transaction():
-        states.move_order(conn, order_id, OrderStatus.PROCESSING, OrderStatus.INVALID,
-                          error=problem.to_dict())
+        moved = states.move_order(conn, order_id, OrderStatus.PROCESSING, OrderStatus.INVALID,
+                                  error=problem.to_dict())
+        if moved is not None:
+            events.order_invalid(conn, env, moved, failed=True)
 
 
 def _name(ident: Identifier) -> str:

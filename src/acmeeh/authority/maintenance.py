@@ -9,6 +9,7 @@ from ..protocol.problems import Problem
 from ..store import maintenance as maintenance_store
 from ..store.db import Connection
 from ..store.maintenance import MaintenanceRow
+from . import events
 from .env import Env
 
 # RFC 9110 §10.2.3: Retry-After tells clients when to come back; five minutes.
@@ -32,9 +33,10 @@ def status(env: Env) -> MaintenanceRow:
 
 
 def set_enabled(env: Env, enabled: bool, *, actor: str | None) -> MaintenanceRow:
-    """Turn maintenance on or off for every instance."""
-    with env.pool.connection() as conn:
+    """Turn maintenance on or off for every instance (maintenance.changed webhooks with it)."""
+    with env.pool.connection() as conn, conn.transaction():
         row = maintenance_store.set_maintenance(conn, enabled, changed_by=actor, now=env.clock())
+        events.maintenance_changed(conn, env, row)
     env.log.warning("maintenance mode %s", "on" if enabled else "off", extra={"actor": actor})
     return row
 

@@ -18,7 +18,6 @@ from .. import metrics
 from ..config.settings import NotificationsSettings
 from ..notify import Kind, MailError
 from ..protocol.status import RevocationReason
-from ..store import accounts as account_store
 from ..store import outbox
 from ..store.db import Connection
 from ..store.outbox import NotificationRow
@@ -47,16 +46,22 @@ def recipients_of(account_or_contacts: AccountRow | Iterable[str] | None) -> lis
     return addresses
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
+
+
+def enabled(env: Env, kind: Kind | str) -> bool:
+    """Whether notifications of `kind` are recorded (notifications.enabled, disabled_types)."""
+    cfg = env.settings.notifications
+    return cfg.enabled and str(kind) not in cfg.disabled_types
 
 
 def enqueue(
@@ -70,11 +75,12 @@ def enqueue(
 ) -> int:
     """Record `kind` for every mailto: contact, in the caller's transaction; return the rows.
 
-    Nothing is recorded when notifications.enabled is false or there is no address. Raises
+    Nothing is recorded when notifications.enabled is false, `kind` is one of
+    notifications.disabled_types, or there is no address. Raises
     ValueError for an unknown kind (a programming error, not a client's).
     """
     kind = Kind(kind)
-    if not env.settings.notifications.enabled:
+    if not enabled(env, kind):
         return 0
     recipients = recipients_of(account_or_contacts)
     if not recipients:
@@ -84,7 +90,7 @@ def enqueue(
     status = outbox.PENDING if env.settings.smtp.enabled else outbox.SKIPPED
     rows = outbox.insert_notifications(
         conn, kind=kind.value, recipients=recipients, account_id=account_id,
-        context=_jsonable(dict(context)), status=status, now=env.clock(),
+        context=jsonable(dict(context)), status=status, now=env.clock(),
     )
     env.log.debug("notification recorded", extra={"kind": kind.value, "rows": len(rows), "status": status})
     return len(rows)
@@ -111,34 +117,6 @@ def revocation_context(cert: CertificateRow) -> dict[str, Any]:
     reason = cert.revocation_reason or 0
     return {**certificate_context(cert), "revoked_at": cert.revoked_at, "reason": reason_name(reason),
             "reason_code": reason}
-
-
-# --- the events (each called inside the event's own transaction) ------------------------
-
-def would_notify(env: Env, account: AccountRow) -> bool:
-    """Whether an event of this account records anything (callers skip a transaction if not)."""
-    return env.settings.notifications.enabled and bool(recipients_of(account))
-
-
-def notify_issued(conn: Connection, env: Env, account: AccountRow, cert: CertificateRow) -> int:
-    """certificate_issued to the ordering account's contacts (RFC 8555 §7.4 finalize)."""
-    return enqueue(conn, env, Kind.CERTIFICATE_ISSUED, account, certificate_context(cert))
-
-
-def notify_revoked(conn: Connection, env: Env, cert: CertificateRow) -> int:
-    """certificate_revoked to the contacts of the account the certificate was issued to,
-    whoever revoked it (owner, authorized account, key holder or operator; RFC 8555 §7.6)."""
-    if not env.settings.notifications.enabled:
-        return 0
-    owner = account_store.get_account(conn, cert.account_id)
-    return enqueue(conn, env, Kind.CERTIFICATE_REVOKED, owner, revocation_context(cert),
-                   account_id=cert.account_id)
-
-
-def notify_deactivated(conn: Connection, env: Env, account: AccountRow) -> int:
-    """account_deactivated to the account's contacts (RFC 8555 §7.3.6, or by an operator)."""
-    context = {"account_id": account.id, "deactivated_at": env.clock()}
-    return enqueue(conn, env, Kind.ACCOUNT_DEACTIVATED, account, context)
 
 
 # --- delivery (driven by acmeeh.workers.delivery) -------------------------------------------

@@ -17,7 +17,7 @@ from ..store import orders as order_store
 from ..store.db import Connection, transaction
 from ..store.paging import Page
 from ..store.records import AccountRow, AuthzRow, OrderRow
-from . import allowlists, maintenance, policy, ratelimits, renewal, states
+from . import allowlists, events, maintenance, policy, ratelimits, renewal, states
 from .env import Env
 
 
@@ -159,7 +159,11 @@ def refresh(env: Env, conn: Connection, state: OrderState) -> OrderState:
     if status == order.status:
         return state
     error = _invalid_reason(order, authzs, now) if status == OrderStatus.INVALID else None
-    moved = states.move_order(conn, order.id, order.status, status, error=error)
+    # Going invalid also records the order.invalid event: one transaction for both.
+    with transaction(conn, needed=status == OrderStatus.INVALID):
+        moved = states.move_order(conn, order.id, order.status, status, error=error)
+        if moved is not None and status == OrderStatus.INVALID:
+            events.order_invalid(conn, env, moved, failed=False)
     return OrderState(moved or order_store.get_order(conn, order.id) or order, authzs)
 
 

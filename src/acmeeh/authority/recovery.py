@@ -17,7 +17,7 @@ from ..store import challenges as challenge_store
 from ..store import housekeeping
 from ..store import orders as order_store
 from ..store.records import ChallengeRow
-from . import states
+from . import events, states
 from .authorizations import invalidate_orders
 from .challenges import record
 from .env import Env, ValidationQueueFull
@@ -123,6 +123,8 @@ def fail_stale_order(env: Env, order_id: uuid.UUID) -> bool:
     with env.pool.connection() as conn, conn.transaction():
         moved = states.move_order(conn, order_id, OrderStatus.PROCESSING, OrderStatus.INVALID,
                                   error=problems.server_internal().to_dict())
+        if moved is not None:
+            events.order_invalid(conn, env, moved, failed=True)
     if moved is not None:
         env.log.warning("order stuck in processing marked invalid", extra={"order_id": str(order_id)})
     return moved is not None
@@ -148,7 +150,7 @@ def expire_authorization(env: Env, authz_id: uuid.UUID) -> bool:
         moved = states.move_authz(conn, authz_id, authz.status, AuthzStatus.EXPIRED)
         if moved is None:
             return False
-        invalidate_orders(conn, moved, f"authorization for {moved.identifier_value} expired")
+        invalidate_orders(conn, env, moved, f"authorization for {moved.identifier_value} expired")
     if unvalidated:
         metrics.CHALLENGES_EXPIRED.inc(unvalidated)
     return True

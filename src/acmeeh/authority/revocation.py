@@ -17,7 +17,7 @@ from ..protocol.status import RevocationReason
 from ..store import authzs as authz_store
 from ..store import certs as cert_store
 from ..store.records import AccountRow, CertificateRow
-from . import notifications
+from . import events
 from .env import Env
 
 # RFC 5280 §5.3.1 codes a subscriber may ask for. certificateHold is not supported (a hold
@@ -80,7 +80,8 @@ def revoke(
         done = cert_store.set_revoked(conn, row.id, reason=code, now=env.clock())
         if done is None:
             raise problems.already_revoked("certificate is already revoked")
-        notifications.notify_revoked(conn, env, done)
+        events.certificate_revoked(conn, env, done,
+                                   by="account" if account is not None else "certificate-key")
     env.log.info("certificate revoked", extra={"serial": row.serial, "reason": RevocationReason(code).name})
     metrics.CERTIFICATES_REVOKED.inc()
     audit("certificate.revoked", actor=f"account:{account.id}" if account else "certificate-key",
@@ -88,7 +89,8 @@ def revoke(
     return done
 
 
-def revoke_by_admin(env: Env, cert_id: uuid.UUID, reason: int) -> CertificateRow:
+def revoke_by_admin(env: Env, cert_id: uuid.UUID, reason: int, *,
+                    operator: str | None = None) -> CertificateRow:
     """An operator revokes a certificate by id: 404 unknown, alreadyRevoked twice."""
     if reason not in ALLOWED_REASONS:
         raise problems.bad_revocation_reason(f"reason {reason} is not accepted")
@@ -99,7 +101,7 @@ def revoke_by_admin(env: Env, cert_id: uuid.UUID, reason: int) -> CertificateRow
         done = cert_store.set_revoked(conn, cert_id, reason=reason, now=env.clock())
         if done is None:
             raise problems.already_revoked("certificate is already revoked")
-        notifications.notify_revoked(conn, env, done)
+        events.certificate_revoked(conn, env, done, by="operator", operator=operator)
     env.log.info("certificate revoked by an operator",
                  extra={"serial": done.serial, "reason": RevocationReason(reason).name})
     metrics.CERTIFICATES_REVOKED.inc()
@@ -108,14 +110,15 @@ def revoke_by_admin(env: Env, cert_id: uuid.UUID, reason: int) -> CertificateRow
     return done
 
 
-def revoke_many_by_admin(env: Env, cert_ids: list[uuid.UUID], reason: int) -> list[CertificateRow]:
+def revoke_many_by_admin(env: Env, cert_ids: list[uuid.UUID], reason: int, *,
+                         operator: str | None = None) -> list[CertificateRow]:
     """Revoke each certificate (one transaction each); those revoked meanwhile are skipped."""
     if reason not in ALLOWED_REASONS:
         raise problems.bad_revocation_reason(f"reason {reason} is not accepted")
     done = []
     for cert_id in cert_ids:
         try:
-            done.append(revoke_by_admin(env, cert_id, reason))
+            done.append(revoke_by_admin(env, cert_id, reason, operator=operator))
         except problems.Problem as skipped:
             if skipped.code != "alreadyRevoked":
                 raise

@@ -53,6 +53,7 @@ def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
     yield from _each(doc, "security.identifiers.allowed_networks", cidr_problem)
     yield from _each(doc, "security.rate_limits.exempt_networks", cidr_problem)
     yield from _each(doc, "proxy.trusted_proxies", cidr_problem)
+    yield from _each(doc, "webhooks.allowed_networks", cidr_problem)
 
     # Accepting challenges unchecked is only tolerable when an allow-list bounds what can be issued.
     # Both kinds of identifier must be bounded: dns names by suffix, ip addresses by network
@@ -93,6 +94,14 @@ def _admin_api_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
         base_s, acme_s = base.rstrip("/") + "/", acme.rstrip("/") + "/"
         if acme and (base_s.startswith(acme_s) or acme_s.startswith(base_s)):
             yield "admin_api.base_path", f"{base!r} overlaps acme.path_prefix ({acme!r})"
+    board = _get(doc, "dashboard.path")
+    if _get(doc, "dashboard.enabled") is not False and isinstance(board, str):
+        board_s = board.rstrip("/") + "/"
+        for key, other in (("admin_api.base_path", base), ("acme.path_prefix", acme)):
+            other_s = (other or "").rstrip("/") + "/"
+            if isinstance(other, str) and other and (board_s.startswith(other_s)
+                                                     or other_s.startswith(board_s)):
+                yield "dashboard.path", f"{board!r} overlaps {key} ({other!r})"
 
 
 def _each(

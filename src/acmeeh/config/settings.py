@@ -220,6 +220,7 @@ class NotificationsSettings:
     retry_max_delay_seconds: int
     batch_size: int
     delivery_interval_seconds: int
+    disabled_types: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -248,6 +249,25 @@ class AdminApiSettings:
     failed_auth_audits_per_minute: int
     max_page_size: int
     max_body_bytes: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DashboardSettings:
+    enabled: bool
+    path: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WebhooksSettings:
+    enabled: bool
+    allowed_networks: tuple[str, ...]
+    timeout_seconds: float
+    max_attempts: int
+    retry_delay_seconds: float
+    retry_backoff_multiplier: float
+    retry_max_delay_seconds: float
+    batch_size: int
+    delivery_interval_seconds: float
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -300,6 +320,10 @@ class RetentionSettings:
     interval_seconds: float
     orders_days: int
     authorizations_days: int
+    notifications_days: int
+    webhook_deliveries_days: int
+    admin_tokens_days: int
+    audit_days: int | None
     batch_size: int
 
 
@@ -323,6 +347,8 @@ class Settings:
     smtp: SmtpSettings
     retention: RetentionSettings
     admin_api: AdminApiSettings
+    dashboard: DashboardSettings
+    webhooks: WebhooksSettings
     crl: CrlSettings
     ocsp: OcspSettings
     renewal_info: RenewalInfoSettings

@@ -25,8 +25,12 @@ class Kind(StrEnum):
 
     CERTIFICATE_ISSUED = "certificate_issued"
     CERTIFICATE_REVOKED = "certificate_revoked"
+    CERTIFICATE_REVOKED_BY_ADMIN = "certificate_revoked_by_admin"
     EXPIRATION_WARNING = "expiration_warning"
     ACCOUNT_DEACTIVATED = "account_deactivated"
+    ACCOUNT_KEY_CHANGED = "account_key_changed"
+    ORDER_FAILED = "order_failed"
+    EAB_KEY_USED = "eab_key_used"
 
 
 class TemplateError(Exception):

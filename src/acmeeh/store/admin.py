@@ -190,3 +190,12 @@ def revoke_user_tokens(conn: psycopg.Connection, user_id: UUID, now: datetime) -
         (now, user_id),
     ).rowcount
 
+
+
+def delete_stale_tokens(conn: psycopg.Connection, before: datetime, limit: int) -> int:
+    """Delete up to `limit` tokens that expired or were revoked before `before` (retention)."""
+    return conn.execute(
+        "DELETE FROM admin_tokens WHERE id IN (SELECT id FROM admin_tokens"
+        " WHERE expires_at < %(before)s OR revoked_at < %(before)s LIMIT %(limit)s)",
+        {"before": before, "limit": limit},
+    ).rowcount

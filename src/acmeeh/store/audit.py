@@ -77,3 +77,12 @@ def list_audit(conn: psycopg.Connection, page: Page, flt: AuditFilter) -> list[A
             f"SELECT {_COLS} FROM audit_log WHERE {' AND '.join(where)} {order_by()} LIMIT %s",
             (*params, page.limit + 1),
         ).fetchall()
+
+
+def delete_older(conn: psycopg.Connection, before: datetime, limit: int) -> int:
+    """Delete up to `limit` audit rows written before `before`, oldest first (retention)."""
+    return conn.execute(
+        "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE created_at < %s"
+        " ORDER BY created_at LIMIT %s)",
+        (before, limit),
+    ).rowcount

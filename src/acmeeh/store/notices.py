@@ -24,10 +24,12 @@ class ExpiringCertificate:
 
 
 def find_expiring(
-    conn: psycopg.Connection, now: datetime, thresholds: Sequence[int], limit: int
+    conn: psycopg.Connection, now: datetime, thresholds: Sequence[int], limit: int,
+    *, any_contact: bool = False,
 ) -> list[ExpiringCertificate]:
-    """Unrevoked, unexpired certificates of valid accounts with a mailto: contact for which some
-    threshold `d` has `not_after <= now + d days` and no notice yet; soonest expiry first.
+    """Unrevoked, unexpired certificates of valid accounts with a mailto: contact (any
+    account with `any_contact`, when a webhook listens) for which some threshold `d` has
+    `not_after <= now + d days` and no notice yet; soonest expiry first.
 
     Certificates without anyone to tell are left out, so they never fill a batch. Days are
     24 hours (not calendar days, which the session time zone would stretch across DST).
@@ -41,13 +43,15 @@ def find_expiring(
             " WHERE c.revoked_at IS NULL AND c.not_after > %(now)s"
             " AND c.not_after <= %(now)s + make_interval(hours => 24 * %(widest)s)"
             " AND a.status = 'valid'"
-            " AND EXISTS (SELECT 1 FROM unnest(a.contact) AS k(v) WHERE lower(k.v) LIKE 'mailto:_%%')"
+            " AND (%(any_contact)s OR EXISTS (SELECT 1 FROM unnest(a.contact) AS k(v)"
+            "      WHERE lower(k.v) LIKE 'mailto:_%%'))"
             " AND EXISTS (SELECT 1 FROM unnest(%(days)s::integer[]) AS t(d)"
             "   WHERE c.not_after <= %(now)s + make_interval(hours => 24 * t.d)"
             "   AND NOT EXISTS (SELECT 1 FROM certificate_expiration_notices n"
             "     WHERE n.certificate_id = c.id AND n.threshold_days = t.d))"
             " ORDER BY c.not_after, c.id LIMIT %(limit)s",
-            {"now": now, "widest": max(thresholds), "days": list(thresholds), "limit": limit},
+            {"now": now, "widest": max(thresholds), "days": list(thresholds), "limit": limit,
+             "any_contact": any_contact},
         ).fetchall()
 
 

@@ -61,6 +61,8 @@ def blueprint(env: Env) -> Blueprint:
         bp.add_url_rule(settings.crl.path, "crl", serve_crl, methods=["GET"])
     if settings.ocsp.enabled:
         responder = OCSPResponder.from_env(env)
+        # The dashboard shows the responder's signer (extensions are the app's registry).
+        bp.record_once(lambda state: state.app.extensions.__setitem__("acmeeh.ocsp", responder))
 
         def ocsp_post() -> Response:
             # RFC 6960 A.1: the body is the DER OCSPRequest (application/ocsp-request).

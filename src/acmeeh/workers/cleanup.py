@@ -4,8 +4,8 @@ The loop wakes every min(task intervals); each task remembers when it last ran a
 when its own interval has passed. A task works in batches of `retention.batch_size` rows and
 stops after MAX_BATCHES per run, so one run is bounded however large the backlog.
 
-To add a task (audit-log retention, rate-limit GC, notice retention...), append a `Task` to
-TASKS with a `run(env, limit) -> (found, done)` that calls an authority function.
+To add a task, append a `Task` to TASKS with a `run(env, limit) -> (found, done)` that calls
+an authority function.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from .. import metrics
-from ..authority import ratelimits, recovery
+from ..authority import ratelimits, recovery, retention
 from ..authority.env import Env
 
 log = logging.getLogger("acmeeh.workers.cleanup")
@@ -73,6 +73,17 @@ def _retention(env: Env, limit: int) -> Outcome:
     return max(orders, authzs), orders + authzs
 
 
+def _deleting(purge: Callable[..., int]) -> Callable[[Env, int], Outcome]:
+    def run(env: Env, limit: int) -> Outcome:
+        deleted = purge(env, limit=limit)
+        return deleted, deleted
+    return run
+
+
+def _retained(settings: Any) -> bool:
+    return bool(settings.retention.enabled)
+
+
 TASKS: tuple[Task, ...] = (
     Task("nonces", lambda s: s.nonce.gc_interval_seconds, _nonces),
     # Always on: counters left from a time when limits were enabled still go.
@@ -81,8 +92,16 @@ TASKS: tuple[Task, ...] = (
     Task("stale_processing", lambda s: min(s.order.cleanup_interval_seconds,
                                            s.order.stale_processing_threshold_seconds), _stale_processing),
     Task("authz_expiry", lambda s: s.order.cleanup_interval_seconds, _authz_expiry),
-    Task("retention", lambda s: s.retention.interval_seconds, _retention,
-         enabled=lambda s: s.retention.enabled),
+    Task("retention", lambda s: s.retention.interval_seconds, _retention, enabled=_retained),
+    Task("notification_retention", lambda s: s.retention.interval_seconds,
+         _deleting(retention.purge_notifications), enabled=_retained),
+    Task("webhook_retention", lambda s: s.retention.interval_seconds,
+         _deleting(retention.purge_webhook_deliveries), enabled=_retained),
+    Task("admin_token_retention", lambda s: s.retention.interval_seconds,
+         _deleting(retention.purge_admin_tokens), enabled=_retained),
+    Task("audit_retention", lambda s: s.retention.interval_seconds,
+         _deleting(retention.purge_audit),
+         enabled=lambda s: _retained(s) and s.retention.audit_days is not None),
 )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..authority.env import Env
 from ..store.locks import Leadership, LockId, LockSession
-from . import challenge, crl, delivery, expiration
+from . import challenge, crl, delivery, expiration, webhooks
 from .cleanup import CleanupWorker
 from .loop import LeaderLoop
 
@@ -56,6 +56,10 @@ def _delivery(env: Env) -> Tick:
     return Tick(delivery.make_tick(env), env.settings.notifications.delivery_interval_seconds)
 
 
+def _webhooks(env: Env) -> Tick:
+    return Tick(webhooks.make_tick(env), env.settings.webhooks.delivery_interval_seconds)
+
+
 def _crl(env: Env) -> Tick:
     return Tick(crl.make_tick(env), env.settings.crl.poll_seconds)
 
@@ -64,10 +68,12 @@ LOOPS: tuple[LoopSpec, ...] = (
     LoopSpec("challenge", LockId.CHALLENGE, _challenge,
              lambda s: s.challenges.background_worker.enabled),
     LoopSpec("cleanup", LockId.CLEANUP, _cleanup, lambda s: True),
-    LoopSpec("expiration", LockId.EXPIRATION, _expiration, lambda s: s.notifications.enabled),
+    LoopSpec("expiration", LockId.EXPIRATION, _expiration,
+             lambda s: s.notifications.enabled or s.webhooks.enabled),
     LoopSpec("notifications", LockId.NOTIFICATIONS, _delivery,
              lambda s: s.notifications.enabled and s.smtp.enabled),
     LoopSpec("crl", LockId.CRL, _crl, lambda s: s.crl.enabled),
+    LoopSpec("webhooks", LockId.WEBHOOKS, _webhooks, lambda s: s.webhooks.enabled),
 )
 
 

@@ -16,11 +16,15 @@ def admin_server(
 ) -> Iterator[RunningServer]:
     """A server (gunicorn, 2 workers) with the admin API on /api; lockout after 3 failures.
     Every test logs in from 127.0.0.1: the per-address throttle is out of the way here and
-    has its own tests (test_login_throttle.py)."""
+    has its own tests (test_login_throttle.py). Webhooks may reach loopback and retry every
+    half second, three attempts at most."""
+    overrides = admin_overrides(max_failed_logins=3, lockout_seconds=60, max_page_size=50,
+                                login_failures_per_address=100000)
+    overrides["webhooks"] = {"allowed_networks": ["127.0.0.0/8"], "delivery_interval_seconds": 0.2,
+                             "retry_delay_seconds": 0.5, "retry_backoff_multiplier": 1.0,
+                             "max_attempts": 3, "timeout_seconds": 5}
     server = start_server(tmp_path_factory.mktemp("admin_server"), dns=dns_server,
-                          overrides=admin_overrides(max_failed_logins=3, lockout_seconds=60,
-                                                    max_page_size=50,
-                                                    login_failures_per_address=100000))
+                          overrides=overrides)
     try:
         yield server
     finally:

@@ -372,3 +372,27 @@ def test_config_gives_the_url(admin_server, admin: AdminClient, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["username"] == "root"
     assert not os.path.exists(tmp_path / "none.json")
+
+
+def test_webhooks(root_cli: Cli) -> None:
+    code, out, err = root_cli("webhooks", "create", f"http://127.0.0.1:{free_port()}/in",
+                              "--event", "account.created", "--event", "order.invalid",
+                              "--description", "cli")
+    assert code == 0 and "shown only this once" in err
+    hook_id = out.split("id:", 1)[1].split()[0]
+    secret = out.split("secret:", 1)[1].split()[0]
+    code, listed, _ = root_cli("webhooks", "list", "--all")
+    assert code == 0 and hook_id in listed and secret not in listed
+    shown = root_cli.json("webhooks", "show", hook_id)
+    assert shown["events"] == ["account.created", "order.invalid"]
+    paused = root_cli.json("webhooks", "update", hook_id, "--disable", "--event",
+                           "certificate.issued")
+    assert paused["enabled"] is False and paused["events"] == ["certificate.issued"]
+    code, _, err = root_cli("webhooks", "update", hook_id, "--target",
+                            "http://169.254.169.254/")
+    assert code == 7 and "not allowed" in err
+    assert root_cli.json("webhooks", "deliveries", "--webhook", hook_id)["items"] == []
+    code, out, _ = root_cli("webhooks", "delete", hook_id)
+    assert code == 0 and "deleted" in out
+    assert root_cli("webhooks", "show", hook_id)[0] == 5
+    assert root_cli("webhooks", "delivery", str(uuid.uuid4()))[0] == 5

@@ -1,6 +1,8 @@
 """Through the running server (gunicorn, 2 workers): issue, revoke and deactivate with the raw
 ACME client and receive the mails on a loopback SMTP server. The mail server is down at first:
-issuance still succeeds, the notification waits as `failed`, and arrives once the server is up."""
+issuance still succeeds, the notification waits as `failed`, and arrives once the server is up.
+Then the other kinds (EAB key used, key changed, order failed, revoked by an admin) and a
+disabled type."""
 from __future__ import annotations
 
 import time
@@ -10,9 +12,12 @@ import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from integration.admin.admin_support import AdminClient, admin_overrides, create_user, eab_binding
 from notify_support import SENDER, WAIT_SECONDS, Inbox, start_smtp
 from support.acme_client import AcmeClient, Http01Responder, expect
 from support.dns import free_port
+from support.server import deep_merge
 from test_notify_mailer import PASSWORD, authenticator
 
 
@@ -78,3 +83,52 @@ def test_mail_for_issue_revoke_deactivate(start_acme_server) -> None:
         assert PASSWORD not in server.log_path.read_text(errors="replace")
     finally:
         smtp.controller.stop()
+
+
+def test_mail_for_the_new_kinds(start_acme_server, smtp) -> None:
+    """eab_key_used (to the admin who made the key), account_key_changed, order_failed with
+    the validation error, certificate_revoked_by_admin; certificate_issued is a disabled type."""
+    server = start_acme_server(deep_merge(admin_overrides(), {
+        "notifications": {"delivery_interval_seconds": 1, "disabled_types": ["certificate_issued"]},
+        "smtp": {"enabled": True, "host": "127.0.0.1", "port": smtp.port, "use_tls": False,
+                 "from_address": SENDER, "timeout_seconds": 5},
+    }))
+    admin = AdminClient(server).as_user("root", create_user(server, "root"))
+    key = admin.post("/eab", {"label": "team-mail"}).json()
+    client = AcmeClient(server.directory_url)
+    binding = eab_binding(client.key, key["kid"], key["hmac_key"], client.url("newAccount"))
+    expect(client.new_account(contact=["mailto:owner@example.test"],
+                              externalAccountBinding=binding), 201)
+    (used,) = smtp.inbox.wait_for(1)
+    assert used.rcpt_tos == ["root@example.com"]
+    assert used.message["Subject"] == f"EAB key {key['kid']} was used"
+    assert "team-mail" in used.message.get_content()
+
+    expect(client.key_change(ec.generate_private_key(ec.SECP256R1())), 200)
+    changed = smtp.inbox.wait_for(2)[1]
+    assert changed.rcpt_tos == ["owner@example.test"]
+    assert changed.message["Subject"] == "ACME account key changed"
+
+    failing = f"nobody-{uuid.uuid4().hex[:8]}.localhost"
+    order = expect(client.new_order([failing]), 201)
+    authz = expect(client.get_authz(order.json()["authorizations"][0]), 200).json()
+    expect(client.respond(next(c for c in authz["challenges"] if c["type"] == "http-01")["url"]),
+           200)
+    client.poll(order.headers["Location"], {"invalid"})
+    failed = smtp.inbox.wait_for(3)[2].message
+    assert failed["Subject"] == f"ACME order failed for {failing}"
+    assert "Validation:" in failed.get_content() and "connection" in failed.get_content()
+
+    name = f"mail-{uuid.uuid4().hex[:8]}.localhost"
+    with Http01Responder(server.http01_port) as http01:
+        pem = client.obtain_certificate([name], http01=http01)["pem"]
+    serial = format(x509.load_pem_x509_certificate(pem.encode()).serial_number, "x")
+    cert_id = admin.get("/certificates", params={"serial": serial}).json()["items"][0]["id"]
+    assert admin.post(f"/certificates/{cert_id}/revoke", {"reason": 5}).status_code == 200
+    revoked = smtp.inbox.wait_for(4)[3].message
+    assert revoked["Subject"] == f"Certificate revoked by the CA: {name} (serial {serial})"
+    assert "cessationOfOperation" in revoked.get_content()
+    kinds = [k for k, _s, _a in outbox_states(server.database_url)]
+    assert "certificate_issued" not in kinds
+    assert kinds == ["eab_key_used", "account_key_changed", "order_failed",
+                     "certificate_revoked_by_admin"]

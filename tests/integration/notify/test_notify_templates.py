@@ -19,6 +19,19 @@ CONTEXTS = {
                                "reason": "keyCompromise"},
     Kind.EXPIRATION_WARNING: {**CERT, "days_left": 7, "threshold_days": 7},
     Kind.ACCOUNT_DEACTIVATED: {"account_id": "5f0c", "deactivated_at": "2026-03-03T00:00:00Z"},
+    Kind.CERTIFICATE_REVOKED_BY_ADMIN: {**CERT, "revoked_at": "2026-02-02T00:00:00+00:00",
+                                        "reason": "superseded", "operator": "alice"},
+    Kind.ACCOUNT_KEY_CHANGED: {"account_id": "5f0c", "old_thumbprint": "oldTP",
+                               "new_thumbprint": "newTP", "changed_at": "2026-03-03T00:00:00Z"},
+    Kind.ORDER_FAILED: {"order_id": "9e1d", "identifiers": ["a.example.test", "b.example.test"],
+                        "error_type": "unauthorized", "failed_at": "2026-03-04T00:00:00Z",
+                        "error_detail": "validation of a.example.test failed: refused",
+                        "validation_error": {"type": "urn:ietf:params:acme:error:connection",
+                                             "detail": "connection refused",
+                                             "identifier": {"type": "dns",
+                                                            "value": "a.example.test"}}},
+    Kind.EAB_KEY_USED: {"kid": "kid-abc", "label": "team-a", "account_id": "5f0c",
+                        "used_at": "2026-03-05T00:00:00Z", "admin": "alice"},
 }
 
 
@@ -30,6 +43,12 @@ CONTEXTS = {
         (Kind.CERTIFICATE_REVOKED, "serial 0a1b2c3d4e", ["keyCompromise", "2026-02-02 00:00:00 UTC"]),
         (Kind.EXPIRATION_WARNING, "expires in 7 days", ["0a1b2c3d4e", "2026-04-01 12:30:00 UTC"]),
         (Kind.ACCOUNT_DEACTIVATED, "ACME account deactivated", ["5f0c", "2026-03-03 00:00:00 UTC"]),
+        (Kind.CERTIFICATE_REVOKED_BY_ADMIN, "revoked by the CA", ["superseded", "operator"]),
+        (Kind.ACCOUNT_KEY_CHANGED, "key changed", ["oldTP", "newTP", "2026-03-03 00:00:00 UTC"]),
+        (Kind.ORDER_FAILED, "order failed for a.example.test and 1 more",
+         ["9e1d", "validation of a.example.test failed: refused (unauthorized)",
+          "connection refused (urn:ietf:params:acme:error:connection) for a.example.test"]),
+        (Kind.EAB_KEY_USED, "EAB key kid-abc was used", ["Hello alice", "team-a", "5f0c"]),
     ],
 )
 def test_shipped_templates(kind: Kind, in_subject: str, in_body: list[str]) -> None:
@@ -44,6 +63,28 @@ def test_shipped_templates(kind: Kind, in_subject: str, in_body: list[str]) -> N
 
 def test_every_kind_loads() -> None:
     Templates().check()
+    assert set(CONTEXTS) == set(Kind)
+
+
+def test_order_failed_without_a_validation_error() -> None:
+    context = {**COMMON, **CONTEXTS[Kind.ORDER_FAILED], "validation_error": None}
+    text = Templates().render(Kind.ORDER_FAILED, context).text
+    assert "Validation:" not in text and "(unauthorized)" in text
+
+
+def test_one_new_kind_overridden_alone(tmp_path: Path) -> None:
+    """Templates are overridden per kind: one file for order_failed, the rest shipped."""
+    (tmp_path / "order_failed.txt.j2").write_text(
+        "{% block subject %}[PKI] order {{ order_id }} failed{% endblock %}"
+        "{% block body %}{{ error_detail }}{% endblock %}")
+    templates = Templates(tmp_path)
+    templates.check()
+    custom = templates.render(Kind.ORDER_FAILED, {**COMMON, **CONTEXTS[Kind.ORDER_FAILED]})
+    assert (custom.subject, custom.text) == ("[PKI] order 9e1d failed",
+                                             "validation of a.example.test failed: refused")
+    shipped = templates.render(Kind.ACCOUNT_KEY_CHANGED,
+                               {**COMMON, **CONTEXTS[Kind.ACCOUNT_KEY_CHANGED]})
+    assert shipped.subject == "ACME account key changed"
 
 
 def test_override_wins_file_by_file(tmp_path: Path) -> None:

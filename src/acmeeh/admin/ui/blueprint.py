@@ -1,0 +1,50 @@
+"""The dashboard blueprint: server-rendered pages (jinja2), one stylesheet, no script at all;
+strict security headers on every answer and HTML error pages."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, render_template
+from werkzeug.exceptions import HTTPException
+
+from ..inputs import encode_cursor
+from . import session
+
+dashboard = Blueprint("dashboard", __name__, template_folder="templates",
+                      static_folder="static", static_url_path="/static")
+
+# No script, no frames, no third-party anything: styles and images from here only.
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+
+
+def show(template: str, status: int = 200, **values: Any) -> Response:
+    """Render a page with what every page needs (the path, the user, the CSRF token)."""
+    owner = g.get("dashboard_owner")
+    html = render_template(template, base=session.base_path(), owner=owner,
+                           csrf=g.get("csrf"), **values)
+    return Response(html, status=status, content_type="text/html; charset=utf-8")
+
+
+def next_cursor(rows: list[Any], limit: int, key: str = "id") -> str | None:
+    """The cursor of the page after `rows` (fetched with limit + 1), or None."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return encode_cursor(last.created_at, str(getattr(last, key)))
+
+
+@dashboard.after_request
+def _headers(resp: Response) -> Response:
+    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["X-Frame-Options"] = "DENY"
+    if resp.mimetype == "text/html":
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@dashboard.errorhandler(HTTPException)
+def _error(exc: HTTPException) -> Response:
+    return show("error.html", exc.code or 500, code=exc.code, message=exc.description)

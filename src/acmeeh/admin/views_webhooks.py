@@ -1,0 +1,95 @@
+"""Webhooks: subscriptions (create shows the signing secret once) and their deliveries,
+dead letters included, which an admin can send again."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Response
+
+from ..authority import webhooks
+from ..store import webhooks as webhook_store
+from . import problems, render
+from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
+from .inputs import Query
+
+DELIVERY_STATUSES = ("pending", "failed", "delivered", "dead")
+
+
+@admin.get("/webhooks")
+def list_webhooks() -> Response:
+    q = Query(("limit", "cursor"))
+    page = q.page(ctx().cfg.max_page_size)
+    with ctx().env.pool.connection() as conn:
+        rows = webhook_store.list_webhooks(conn, page)
+    return listing(rows, page, render.webhook)
+
+
+@admin.post("/webhooks")
+@audited("webhook.create")
+def create_webhook() -> Response:
+    """A subscription; its secret (the HMAC key of the signatures) is in this answer only."""
+    data = body("NewWebhook")
+    row = webhooks.create(ctx().env, url=data["url"], events=data["events"],
+                          description=data.get("description", ""), created_by=actor().username)
+    note(target=f"webhook:{row.id}", url=row.url, events=row.events)
+    return json_response({**render.webhook(row), "secret": row.secret}, 201,
+                         location=f"{ctx().base_url}/webhooks/{row.id}")
+
+
+@admin.get("/webhooks/<uuid:webhook_id>")
+def get_webhook(webhook_id: uuid.UUID) -> Response:
+    Query(())
+    with ctx().env.pool.connection() as conn:
+        row = webhook_store.get_webhook(conn, webhook_id)
+    if row is None:
+        raise problems.not_found("no such webhook")
+    return json_response(render.webhook(row))
+
+
+@admin.patch("/webhooks/<uuid:webhook_id>")
+@audited("webhook.update")
+def update_webhook(webhook_id: uuid.UUID) -> Response:
+    note(target=f"webhook:{webhook_id}")
+    data = body("WebhookUpdate")
+    note(changes=sorted(data))
+    row = webhooks.update(ctx().env, webhook_id, url=data.get("url"), events=data.get("events"),
+                          description=data.get("description"), enabled=data.get("enabled"))
+    return json_response(render.webhook(row))
+
+
+@admin.delete("/webhooks/<uuid:webhook_id>")
+@audited("webhook.delete")
+def delete_webhook(webhook_id: uuid.UUID) -> Response:
+    note(target=f"webhook:{webhook_id}")
+    webhooks.delete(ctx().env, webhook_id)
+    return Response(status=204)
+
+
+@admin.get("/webhook-deliveries")
+def list_webhook_deliveries() -> Response:
+    q = Query(("limit", "cursor", "webhook_id", "status", "event"))
+    page = q.page(ctx().cfg.max_page_size)
+    with ctx().env.pool.connection() as conn:
+        rows = webhook_store.list_deliveries(
+            conn, page, webhook_id=q.uuid("webhook_id"),
+            status=q.choice("status", DELIVERY_STATUSES), event=q.choice("event", webhooks.EVENTS))
+    return listing(rows, page, render.webhook_delivery)
+
+
+@admin.get("/webhook-deliveries/<uuid:delivery_id>")
+def get_webhook_delivery(delivery_id: uuid.UUID) -> Response:
+    Query(())
+    with ctx().env.pool.connection() as conn:
+        row = webhook_store.get_delivery(conn, delivery_id)
+    if row is None:
+        raise problems.not_found("no such webhook delivery")
+    return json_response(render.webhook_delivery(row))
+
+
+@admin.post("/webhook-deliveries/<uuid:delivery_id>/retry")
+@audited("webhook.retry")
+def retry_webhook_delivery(delivery_id: uuid.UUID) -> Response:
+    """A dead (or failed) delivery goes out again now, with a fresh attempt budget."""
+    note(target=f"webhook-delivery:{delivery_id}")
+    body("Empty", optional=True)
+    return json_response(render.webhook_delivery(webhooks.retry(ctx().env, delivery_id)))
