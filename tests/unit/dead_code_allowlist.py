@@ -12,6 +12,13 @@ _.acmeeh_started  # web/observe.py, read with g.pop
 _.acmeeh_log_token  # web/observe.py, read with g.pop
 _.sort_keys  # app.py: Flask's JSON provider option
 _.last_modified  # web/pki.py: werkzeug Response header property
+_headers  # admin/ui/blueprint.py @dashboard.after_request
+_error  # admin/ui/blueprint.py @dashboard.errorhandler
+# Jinja2: attributes only the dashboard templates read.
+height  # admin/ui/charts.py Chart, templates/_macros.html
+top  # admin/ui/charts.py Chart, templates/_macros.html
+application_name  # store/stats.py LockHolder, templates/overview.html
+client_addr  # store/stats.py LockHolder, templates/overview.html
 # josepy: class attributes and hooks of JSONObjectWithFields / JWK subclasses.
 cryptography_key_types  # protocol/jws.py JWKOKP
 fields_to_partial_json  # protocol/jws.py JWKOKP
@@ -32,6 +39,11 @@ _.__test__  # issuance/backend.py: tells pytest test_sign is not a test
 # Row fields: the columns a dataclass lists are selected (store.records.columns).
 failed_logins  # store/admin.py AdminUserRow
 processing_since  # store/records.py ChallengeRow
+backend_start  # store/stats.py LockHolder
+# Status vocabularies: every value a column can hold is named, used in Python or not.
+DELIVERED  # store/webhooks.py
+# Reports: counts a worker tick returns for its log line and tests.
+postponed  # authority/webhooks.py DeliveryReport
 # Vocabulary: every CRLReason of RFC 5280 §5.3.1 is a member, used or not.
 UNSPECIFIED
 KEY_COMPROMISE

@@ -15,6 +15,7 @@ from ..store import accounts as account_store
 from ..store import authzs as authz_store
 from ..store import db
 from ..store import orders as order_store
+from ..store.certs import NewCertificate
 from ..store.db import Connection, transaction
 from ..store.records import AccountRow, AuthzRow, OrderRow
 from . import allowlists, caa, events, policy, ratelimits, states
@@ -72,13 +73,13 @@ def finalize(
         raise problems.server_internal() from exc
     cert_id = uuid.uuid4()
     outbox = events.needed(env, Kind.CERTIFICATE_ISSUED, account)
-    fields = dict(
-        serial=issued.serial_hex, account_id=account.id, der=issued.der,
+    cert = NewCertificate(
+        id=cert_id, serial=issued.serial_hex, account_id=account.id, der=issued.der,
         pem_chain=issued.pem_chain, names=[_name(i) for i in identifiers],
         not_before=issued.not_before, not_after=issued.not_after,
         fingerprint=issued.fingerprint_sha256, spki_sha256=issued.spki_sha256,
     )
-    done = _store(env, account, order.id, cert_id, fields, outbox=outbox)
+    done = _store(env, account, order.id, cert, outbox=outbox)
     state = OrderState(done, state.authorizations)  # all valid: checked when it was ready
     env.log.info("certificate issued", extra={"order_id": str(order.id), "serial": issued.serial_hex})
     metrics.CERTIFICATES_ISSUED.inc()
@@ -119,8 +120,8 @@ def _start_processing(env: Env, conn: Connection, account: AccountRow, order: Or
             ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
 
 
-def _store(env: Env, account: AccountRow, order_id: uuid.UUID, cert_id: uuid.UUID,
-           fields: dict, *, outbox: bool) -> OrderRow:
+def _store(env: Env, account: AccountRow, order_id: uuid.UUID, new: NewCertificate, *,
+           outbox: bool) -> OrderRow:
     """Transaction B: store the signed certificate and move the order processing → valid.
 
     The certificate exists already, so a database that is briefly unavailable (a restart, a
@@ -133,9 +134,9 @@ def _store(env: Env, account: AccountRow, order_id: uuid.UUID, cert_id: uuid.UUI
     for attempt in range(STORE_ATTEMPTS):
         try:
             with env.pool.connection() as conn, transaction(conn, needed=outbox):
-                stored = states.complete_order(conn, order_id, cert_id, **fields)
+                stored = states.complete_order(conn, order_id, new)
                 if stored is None:
-                    if attempt and (done := _stored_before(conn, order_id, cert_id)) is not None:
+                    if attempt and (done := _stored_before(conn, order_id, new.id)) is not None:
                         return done
                     # recovered as stale meanwhile: do not hand out a certificate
                     raise problems.order_not_ready("order left processing before the certificate was stored")
@@ -146,7 +147,7 @@ def _store(env: Env, account: AccountRow, order_id: uuid.UUID, cert_id: uuid.UUI
         except db.Unavailable:
             if time.monotonic() + STORE_RETRY_SECONDS >= deadline or attempt == STORE_ATTEMPTS - 1:
                 env.log.error("signed certificate not stored: the database stayed unavailable",
-                              extra={"order_id": str(order_id), "serial": fields["serial"]})
+                              extra={"order_id": str(order_id), "serial": new.serial})
                 raise
             env.log.warning("storing the certificate failed (database unavailable); retrying",
                             extra={"order_id": str(order_id), "attempt": attempt + 1})

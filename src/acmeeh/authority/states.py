@@ -15,6 +15,7 @@ from ..store import authzs as authz_store
 from ..store import certs as cert_store
 from ..store import orders as order_store
 from ..store.db import Connection
+from ..store.certs import NewCertificate
 from ..store.records import AuthzRow, CertificateRow, OrderRow
 
 O, A, C = OrderStatus, AuthzStatus, ChallengeStatus
@@ -76,14 +77,13 @@ def move_order(
 
 
 def complete_order(
-    conn: Connection, order_id: UUID, cert_id: UUID, **certificate: Any
+    conn: Connection, order_id: UUID, certificate: NewCertificate
 ) -> tuple[CertificateRow, OrderRow] | None:
     """processing → valid together with storing its certificate (one statement); None, and
     nothing stored, when the order was no longer processing."""
     _check(ORDER_TRANSITIONS, "order", O.PROCESSING, O.VALID)
-    return cert_store.insert_for_order(
-        conn, cert_id, order_id=order_id, from_status=O.PROCESSING, to_status=O.VALID,
-        **certificate,
+    return cert_store.store_and_complete_order(
+        conn, certificate, order_id=order_id, from_status=O.PROCESSING, to_status=O.VALID,
     )
 
 

@@ -38,6 +38,7 @@ class LockId(IntEnum):
     CHALLENGE = 712003
     CRL = 712004
     NOTIFICATIONS = 712005
+    WEBHOOKS = 712007
 
 # The lock is held when pg_locks shows it granted to our backend. A bigint advisory key is
 # split into classid (high 32 bits) and objid (low 32 bits), with objsubid = 1.

@@ -228,11 +228,6 @@ def requeue(conn: psycopg.Connection, delivery_id: UUID, now: datetime) -> Deliv
     return rows[0] if rows else None
 
 
-def count_by_status(conn: psycopg.Connection) -> dict[str, int]:
-    rows = conn.execute("SELECT status, count(*) FROM webhook_deliveries GROUP BY status")
-    return {status: int(n) for status, n in rows.fetchall()}
-
-
 def delete_delivered(conn: psycopg.Connection, before: datetime, limit: int) -> int:
     """Delete up to `limit` delivered rows last changed before `before` (retention)."""
     return conn.execute(
