@@ -6,7 +6,6 @@ a name belongs here only when a framework or protocol calls it by convention.
 # ruff: noqa: B018, F821
 # Flask: hooks registered by decorator, attributes set on `g` and read back with g.get/g.pop.
 _authenticate  # admin/blueprint.py @admin.before_request
-_fresh_nonce  # web/blueprint.py @acme.after_app_request
 _.audit_target  # admin/blueprint.py, read with g.get("audit_target")
 _.acmeeh_started  # web/observe.py, read with g.pop
 _.acmeeh_log_token  # web/observe.py, read with g.pop

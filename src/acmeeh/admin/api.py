@@ -1,4 +1,5 @@
-"""install(app, env): mount the admin API (its routes register on the blueprint on import)."""
+"""install(app, env): mount the admin API (its routes register on the blueprint on import);
+the caller keeps the AdminContext it returns."""
 from __future__ import annotations
 
 from flask import Flask
@@ -15,13 +16,15 @@ from . import (  # noqa: F401  isort: skip
 )
 
 
-def install(app: Flask, env: Env) -> None:
-    """Serve the admin API at admin_api.base_path (call only when admin_api.enabled)."""
+def install(app: Flask, env: Env) -> AdminContext:
+    """Serve the admin API at admin_api.base_path (call only when admin_api.enabled); the
+    returned context is what admin.blueprint.ctx() hands the views (app.admin)."""
     cfg = env.settings.admin_api
     base_url = env.settings.server.external_url.rstrip("/") + cfg.base_path
-    app.extensions["acmeeh.admin"] = AdminContext(
+    context = AdminContext(
         env=env, spec=Spec.load(), base_url=base_url, dummy_hash=security.dummy_hash(),
         refusals=audit.ThrottledAudit(cfg.failed_auth_audits_per_minute),
     )
     app.before_request(routing_errors(cfg.base_path))
     app.register_blueprint(admin, url_prefix=cfg.base_path)
+    return context

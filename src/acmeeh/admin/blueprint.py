@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, request
@@ -49,8 +49,16 @@ class AdminContext:
         return self.env.settings.admin_api
 
 
+class AdminHost(Protocol):
+    """An application with the admin API installed (acmeeh.app.AcmeehApp, admin_api.enabled)."""
+
+    admin: AdminContext
+
+
 def ctx() -> AdminContext:
-    return current_app.extensions["acmeeh.admin"]
+    """The AdminContext of the application serving this request (its admin API is on: the
+    admin routes exist only then)."""
+    return cast(AdminHost, current_app).admin
 
 
 def actor() -> Actor:

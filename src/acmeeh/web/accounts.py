@@ -10,14 +10,13 @@ from ..authority import accounts, orders
 from ..protocol import problems
 from ..protocol.messages import AccountUpdate, KeyChange, NewAccount
 from . import envelope, render
-from .blueprint import acme, json_response
+from .blueprint import json_response
 from .context import ctx
 from .errors import problem_response
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@acme.post("/new-account")
 def new_account() -> Response:
     signed = envelope.verify("jwk")
     msg = NewAccount.parse(signed.payload)
@@ -28,7 +27,6 @@ def new_account() -> Response:
                          location=urls.account(row.id))
 
 
-@acme.post("/account/<uuid:account_id>")
 def account(account_id: uuid.UUID) -> Response:
     signed = envelope.verify("kid")
     row = envelope.account_from_path(signed, account_id)
@@ -38,7 +36,6 @@ def account(account_id: uuid.UUID) -> Response:
     return json_response(render.account(row, urls), location=urls.account(row.id))
 
 
-@acme.post("/account/<uuid:account_id>/orders")
 def account_orders(account_id: uuid.UUID) -> Response:
     """RFC 8555 §7.1.2.1, paged with Link rel="next": a URL the client POSTs-as-GET as it is
     (the JWS url names it with its query)."""
@@ -75,7 +72,6 @@ def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         raise problems.malformed("the cursor is not one this server handed out") from None
 
 
-@acme.post("/key-change")
 def key_change() -> Response:
     signed = envelope.verify("kid")
     row = signed.need_account()

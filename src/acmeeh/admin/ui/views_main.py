@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, g, redirect, request
+from flask import g, redirect, request
 from werkzeug.wrappers import Response
 
 from ...authority import crl, maintenance
@@ -87,7 +87,7 @@ def overview() -> Response:
         issued = stats.issued_per_hour(conn, since)
         expiring = stats.expiring_per_week(conn, now, WEEKS)
         order_failures, challenge_failures = stats.failures_since(conn, now - timedelta(days=DAYS))
-        loops = current_app.extensions["acmeeh.dashboard.loops"]
+        loops = session.dashboard_ctx().loops
         holders = stats.lock_holders(conn, list(loops.values()))
         dead_hooks, failed_mail = stats.dead_letters(conn)
     hours = [since + timedelta(hours=i) for i in range(DAYS * 24)]
@@ -108,7 +108,7 @@ def _ocsp(env: Any, now: datetime) -> dict[str, Any]:
     cfg = env.settings.ocsp
     if not cfg.enabled:
         return {"enabled": False}
-    responder = current_app.extensions.get("acmeeh.ocsp")
+    responder = session.dashboard_ctx().ocsp
     signer = responder.signer() if responder is not None else None
     until = signer.certificate.not_valid_after_utc if signer is not None else None
     return {"enabled": True, "delegated": bool(signer and signer.delegated),
