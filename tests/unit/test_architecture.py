@@ -114,3 +114,14 @@ def test_no_any_at_room_boundaries(room: str) -> None:
     count = sum(1 for p in files for n in ast.walk(ast.parse(p.read_text()))
                 if isinstance(n, ast.Name) and n.id == "Any")
     assert count <= TYPED_ROOMS[room], f"{room}/ uses Any {count} times (ceiling {TYPED_ROOMS[room]})"
+
+
+def test_quick_runs_a_rooms_fast_tier() -> None:
+    """scripts/quick (the README's inner loop) collects the room's tests; an unknown room is refused."""
+    quick = ROOT / "scripts" / "quick"
+    done = subprocess.run([str(quick), "authority", "--co"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and "test_authority_states.py" in done.stdout, done.stdout + done.stderr
+    refused = subprocess.run([str(quick), "nowhere"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=30)
+    assert refused.returncode == 2 and "usage" in refused.stderr
