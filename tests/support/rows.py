@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg.types.json import Jsonb
 
+from acmeeh.protocol.status import OrderStatus
+from acmeeh.store import orders
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -31,3 +34,24 @@ def order(conn: psycopg.Connection, account_id: uuid.UUID, status: str = "proces
          NOW + timedelta(days=7)),
     )
     return order_id
+
+
+EXPIRES = NOW + timedelta(days=7)
+
+
+def new_authz(value: str) -> orders.NewAuthorization:
+    """A pending dns authorization with an http-01 and a dns-01 challenge."""
+    return orders.NewAuthorization(
+        id=uuid.uuid4(), identifier_type="dns", identifier_value=value, wildcard=False,
+        expires=EXPIRES, challenges=((uuid.uuid4(), "http-01", uuid.uuid4().hex),
+                                     (uuid.uuid4(), "dns-01", uuid.uuid4().hex)))
+
+
+def create(conn: psycopg.Connection, owner: uuid.UUID, names: list[str],
+           reused: tuple[uuid.UUID, ...] = ()) -> tuple[orders.OrderRow, list[orders.AuthzRow]]:
+    """A pending order of `owner` for `names` (two challenges each), as newOrder stores one."""
+    new = [new_authz(n) for n in names]
+    return orders.create_order(
+        conn, uuid.uuid4(), account_id=owner, status=OrderStatus.PENDING,
+        identifiers=[{"type": "dns", "value": n} for n in names], expires=EXPIRES,
+        authorization_ids=[*reused, *(a.id for a in new)], new_authorizations=new)
