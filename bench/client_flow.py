@@ -44,6 +44,7 @@ class Options:
     flow_timeout: float = 60.0
     suffix: str = "bench.localhost"
     http: str = "fast"  # "fast" (bench/fasthttp.py) or "requests"
+    ca_file: str | None = None  # trust this CA for https directories (e.g. Pebble's listener)
 
 
 @dataclass
@@ -109,6 +110,7 @@ class SimClient:
             timeout=opts.request_timeout,
             on_response=self._seen,
             session=session,
+            verify=opts.ca_file or True,
         )  # type: ignore[arg-type]
 
     def _seen(self, response: requests.Response) -> None:

@@ -113,8 +113,10 @@ def acmeeh_config(
     auto_accept: bool,
     pool_size: int,
     log_level: str = "INFO",
+    overrides: dict[str, object] | None = None,
 ) -> dict:
-    """A production-shaped configuration (keys from src/acmeeh/config/schema.yaml)."""
+    """A production-shaped configuration (keys from src/acmeeh/config/schema.yaml), then the
+    `overrides` ({"database.prepare_threshold": None, ...}: dotted key → value)."""
     config: dict = {
         "server": {
             "external_url": f"http://127.0.0.1:{port}",
@@ -137,7 +139,25 @@ def acmeeh_config(
         config["challenges"]["auto_accept"] = True
         # auto_accept is refused unless an identifier allow-list bounds it
         config["security"] = {"identifiers": {"allowed_suffixes": ["localhost"], "ip_addresses": False}}
+    for key, value in (overrides or {}).items():
+        *parents, leaf = key.split(".")
+        node = config
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
     return config
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, object]:
+    """["database.prepare_threshold=null", "logging.access_log.enabled=false"] → a dict whose
+    values are YAML scalars (null, false, 2, a string)."""
+    overrides: dict[str, object] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"expected KEY=VALUE, got {item!r}")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return overrides
 
 
 @dataclass
@@ -188,20 +208,21 @@ def wait_ok(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT)
     return last
 
 
-def start_acmeeh(workdir: Path, config: dict) -> AcmeehServer:
-    """Write the config, start the server, wait (bounded) until the directory answers 200."""
+def start_acmeeh(workdir: Path, config: dict, root: Path = ROOT) -> AcmeehServer:
+    """Write the config, start the server from the checkout `root` (its src/ first on the
+    path), wait (bounded) until the directory answers 200."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "acmeeh.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     log_path = workdir / "server.log"
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), *filter(None, [env.get("PYTHONPATH")])])
     runtime_dir = Path(tempfile.mkdtemp(prefix="acmeeh-rt-"))  # gunicorn's control socket
     env["XDG_RUNTIME_DIR"] = str(runtime_dir)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "acmeeh", "-c", str(config_path), "serve"],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,

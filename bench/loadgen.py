@@ -180,6 +180,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the server's database: PostgreSQL's transactions, rows and"
         " WAL flushes per issuance are reported (adds ~2.5 s)",
     )
+    p.add_argument(
+        "--ca-file", help="CA certificate (PEM) to trust for an https directory, e.g. Pebble's"
+    )
     p.add_argument("--json-out", help="also write the summary as JSON here")
     args = p.parse_args(argv)
     if args.seconds is None and args.flows is None:
@@ -202,7 +205,8 @@ def _token_dir() -> Path:
 
 def run(args: argparse.Namespace) -> dict:
     """Run the load and return the summary (see report.summarize)."""
-    requests.get(args.directory, timeout=10).raise_for_status()  # fail fast on a wrong URL
+    # fail fast on a wrong URL
+    requests.get(args.directory, timeout=10, verify=args.ca_file or True).raise_for_status()
     token_dir = _token_dir() if args.mode == "http-01" else None
     responder = TokenDirResponder(args.http01_port, token_dir).start() if token_dir else None
     pg_pid = args.pg_pid or (postmaster_pid(args.pgdata) if args.pgdata else None)
@@ -214,6 +218,7 @@ def run(args: argparse.Namespace) -> dict:
         flow_timeout=args.flow_timeout,
         suffix=args.suffix,
         http=args.http,
+        ca_file=args.ca_file,
     )
     seconds = args.seconds if args.seconds is not None else MAX_SECONDS
     ctx = mp.get_context("spawn")  # no fork of a process that already runs threads

@@ -16,18 +16,29 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import pebble
 import pyspy
-from harness import ROOT, acmeeh_config, free_port, generate_ca, start_acmeeh, start_postgres
+from harness import (
+    ROOT,
+    AcmeehServer,
+    acmeeh_config,
+    free_port,
+    generate_ca,
+    parse_overrides,
+    start_acmeeh,
+    start_postgres,
+)
 from procstat import wait_quiet
+from tables import peer_table, table, variant_table
 
 LOADGEN = Path(__file__).resolve().with_name("loadgen.py")
 MODES = ("http-01", "auto-accept")
@@ -68,6 +79,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run a point again (at most this often) when other jobs used more than"
         " 0.2 cores during it; the least disturbed run is kept",
     )
+    p.add_argument(
+        "--peer",
+        choices=("none", "pebble"),
+        default="none",
+        help="also measure Debian's pebble (always-valid, in memory) with the same generator,"
+        " each of its points right after ACMEEH's auto-accept point of the same concurrency,"
+        " and print the ratios",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="configuration override for every ACMEEH server (dotted key, YAML value), e.g."
+        " database.prepare_threshold=null; repeatable",
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        metavar="KEY=VALUE",
+        help="A/B in one run: also start a server B with this override (repeatable) and run"
+        " each of its points right after the baseline's (A), alternating the order",
+    )
+    p.add_argument(
+        "--variant-src",
+        metavar="CHECKOUT",
+        help="A/B in one run: server B runs the code of this checkout (its src/), e.g. a git"
+        " worktree of the commit before a change",
+    )
     p.add_argument("--log-level", default="INFO", help="server logging.level (default INFO)")
     p.add_argument("--workdir", help="use this directory (kept) instead of a temporary one")
     p.add_argument("--json-out", help="write every point's summary here")
@@ -87,6 +126,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.quick:
         args.concurrency, args.seconds, args.repeats, args.warmup = "1,4", 3.0, 1, 1.0
+    args.overrides = parse_overrides(args.set)
+    args.variant_overrides = parse_overrides(args.variant)
+    args.variant_text = ", ".join(
+        [*(args.variant or []), *([f"src {args.variant_src}"] if args.variant_src else [])]
+    )
     args.levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     args.mode_list = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not set(args.mode_list) <= set(MODES) or not args.levels:
@@ -106,11 +150,13 @@ def run_point(
     seconds: float,
     out: Path,
     label: str = "",
+    row: str = "",
 ) -> dict:
-    """One bench/loadgen.py run (profiled if --py-spy); returns its JSON summary."""
+    """One bench/loadgen.py run (profiled if --py-spy); returns its JSON summary. `pg` is None
+    for a peer without a database; `row` names the table row (default: the mode)."""
     wait_quiet(args.quiet_wait)
     spy, raw = None, None
-    if args.py_spy and not label:
+    if args.py_spy and not label and pg is not None:
         raw = Path(args.py_spy) / out.with_suffix(".txt").name
         raw.parent.mkdir(parents=True, exist_ok=True)
         # loadgen needs about a second to start its processes and accounts before the window
@@ -134,13 +180,13 @@ def run_point(
         str(args.poll_interval),
         "--server-pid",
         str(server.pid),
-        "--pg-pid",
-        str(pg.pid),
         "--json-out",
         str(out),
-        "--pg-dsn",
-        server.database_url,
     ]
+    if pg is not None:
+        command += ["--pg-pid", str(pg.pid), "--pg-dsn", server.database_url]
+    if getattr(server, "ca_file", None):
+        command += ["--ca-file", server.ca_file]
     done = subprocess.run(
         command,
         check=False,
@@ -153,11 +199,12 @@ def run_point(
     if not out.exists():
         raise SystemExit(f"loadgen failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
     summary = json.loads(out.read_text())
+    summary["row"] = row or mode
     if summary["errors"] or args.verbose:
         print("\n".join(lines[:-1]), file=sys.stderr if summary["errors"] else sys.stdout)
     if done.stderr.strip():
         print(done.stderr.strip()[-2000:], file=sys.stderr)
-    print(f"  {label or mode} c={concurrency}: {lines[-1] if lines else '?'}", flush=True)
+    print(f"  {label or row or mode} c={concurrency}: {lines[-1] if lines else '?'}", flush=True)
     if spy is not None and raw is not None:
         _, err = spy.communicate(timeout=60)
         if raw.exists():
@@ -186,54 +233,37 @@ def _least_disturbed(run: Callable[[], dict], retries: int) -> dict:
     return best
 
 
-def _spread(values: list[float | None], digits: int = 1) -> str:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return "n/a"
-    med = statistics.median(vals)
-    if len(vals) == 1:
-        return f"{med:.{digits}f}"
-    return f"{med:.{digits}f} ({min(vals):.{digits}f}–{max(vals):.{digits}f})"
-
-
-def _median(values: list[float | None], digits: int = 2) -> str:
-    vals = [v for v in values if v is not None]
-    return f"{statistics.median(vals):.{digits}f}" if vals else "n/a"
-
-
-def table(points: list[dict]) -> str:
-    """Markdown: one row per (mode, concurrency), medians over repeats with min–max."""
-    head = (
-        "| mode | conc. | issuances/s | p99 flow ms | p50 flow ms | errors "
-        "| client CPU ms/iss. | server CPU ms/iss. | PostgreSQL CPU ms/iss. | machine busy "
-        "| other load (cores) |"
+def run_peer_point(args: argparse.Namespace, peer, conc: int, rep: int, workdir: Path) -> dict:
+    """One point of the peer (always-valid: the generator's auto-accept mode)."""
+    out = workdir / f"{args.peer}-c{conc}-r{rep}.json"
+    point = partial(
+        run_point, args, peer, None, 0, "auto-accept", conc, args.seconds, out, row=args.peer
     )
-    rows = [head, "|---" * (head.count("|") - 1) + "|"]
-    keys: list[tuple[str, int]] = []
-    for p in points:
-        if (p["mode"], p["concurrency"]) not in keys:
-            keys.append((p["mode"], p["concurrency"]))
-    for mode, conc in keys:
-        runs = [p for p in points if p["mode"] == mode and p["concurrency"] == conc]
-        busy = [p["machine_busy"] * 100 if p["machine_busy"] is not None else None for p in runs]
-        rows.append(
-            f"| {mode} | {conc} | {_spread([p['issuances_per_sec'] for p in runs])}"
-            f" | {_spread([p['flow_ms']['p99'] for p in runs])}"
-            f" | {_spread([p['flow_ms']['p50'] for p in runs])}"
-            f" | {sum(p['errors'] for p in runs)}"
-            f" | {_spread([p['client_cpu_ms_per_issuance'] for p in runs], 2)}"
-            f" | {_spread([p['server_cpu_ms_per_issuance'] for p in runs], 2)}"
-            f" | {_spread([p['postgres_cpu_ms_per_issuance'] for p in runs], 2)}"
-            f" | {_median(busy, 0)}%"
-            f" | {_spread([p.get('other_cores') for p in runs], 2)} |"
-        )
-    return "\n".join(rows)
+    return _least_disturbed(point, args.retry_disturbed)
 
 
-def run_mode(args: argparse.Namespace, workdir: Path, pg, ca, mode: str) -> list[dict]:
-    """Start a server configured for `mode`, warm it up, run every point, stop it."""
+def warm_up_peer(args: argparse.Namespace, peer, workdir: Path) -> None:
+    if args.warmup > 0:
+        out = workdir / "warmup-peer.json"
+        run_point(args, peer, None, 0, "auto-accept", 4, args.warmup, out, label="peer warm-up")
+
+
+@dataclass
+class Target:
+    """One ACMEEH server of a mode: the baseline (row = mode) or the variant (row "mode B")."""
+
+    server: AcmeehServer
+    http01_port: int
+    row: str
+
+
+def start_target(
+    args: argparse.Namespace, workdir: Path, pg, ca, mode: str, variant: bool
+) -> Target:
     http01_port, port = free_port(), free_port()
-    database = pg.create_database(f"acmeeh_bench_{mode.replace('-', '_')}")
+    tag = f"{mode}-B" if variant else mode
+    database = pg.create_database("acmeeh_bench_" + tag.replace("-", "_").lower())
+    overrides = {**args.overrides, **(args.variant_overrides if variant else {})}
     config = acmeeh_config(
         port=port,
         database_url=database,
@@ -245,40 +275,75 @@ def run_mode(args: argparse.Namespace, workdir: Path, pg, ca, mode: str) -> list
         auto_accept=mode == "auto-accept",
         pool_size=args.pool_size,
         log_level=args.log_level,
+        overrides=overrides,
     )
-    server = start_acmeeh(workdir / mode, config)
+    root = Path(args.variant_src) if variant and args.variant_src else ROOT
+    server = start_acmeeh(workdir / tag, config, root)
+    print(
+        f"{tag}: gunicorn pid {server.pid}, {args.workers} x {args.worker_class}"
+        f" (threads {args.threads}), src {root / 'src'}, overrides {overrides or 'none'},"
+        f" log {server.log_path}",
+        flush=True,
+    )
+    return Target(server, http01_port, f"{mode} B" if variant else mode)
+
+
+def run_mode(args: argparse.Namespace, workdir: Path, pg, ca, mode: str, peer=None) -> list[dict]:
+    """Start the server(s) configured for `mode`, warm them up, run every point, stop them.
+    With a variant, its point follows the baseline's (the order alternates between repeats);
+    with a `peer`, the peer's point of the same concurrency comes last."""
+    targets: list[Target] = []
     points = []
     try:
-        print(
-            f"{mode}: gunicorn pid {server.pid}, {args.workers} x {args.worker_class}"
-            f" (threads {args.threads}), log {server.log_path}",
-            flush=True,
-        )
+        targets.append(start_target(args, workdir, pg, ca, mode, variant=False))
+        if args.variant_overrides or args.variant_src:
+            targets.append(start_target(args, workdir, pg, ca, mode, variant=True))
         if args.warmup > 0:
-            run_point(
-                args,
-                server,
-                pg,
-                http01_port,
-                mode,
-                4,
-                args.warmup,
-                workdir / "warmup.json",
-                label=f"{mode} warm-up",
-            )
+            for t in targets:
+                out = workdir / "warmup.json"
+                run_point(
+                    args,
+                    t.server,
+                    pg,
+                    t.http01_port,
+                    mode,
+                    4,
+                    args.warmup,
+                    out,
+                    label=f"{t.row} warm-up",
+                )
+            if peer is not None:
+                warm_up_peer(args, peer, workdir)
         for conc in args.levels:
             for rep in range(args.repeats):
-                out = workdir / f"{mode}-c{conc}-r{rep}.json"
-                point = partial(
-                    run_point, args, server, pg, http01_port, mode, conc, args.seconds, out
-                )
-                points.append(_least_disturbed(point, args.retry_disturbed))
+                for t in targets if rep % 2 == 0 else targets[::-1]:
+                    out = workdir / f"{t.row.replace(' ', '-')}-c{conc}-r{rep}.json"
+                    point = partial(
+                        run_point,
+                        args,
+                        t.server,
+                        pg,
+                        t.http01_port,
+                        mode,
+                        conc,
+                        args.seconds,
+                        out,
+                        row=t.row,
+                    )
+                    points.append(_least_disturbed(point, args.retry_disturbed))
+                if peer is not None:
+                    points.append(run_peer_point(args, peer, conc, rep, workdir))
     finally:
-        server.stop()
-    log = server.log_path.read_text(errors="replace")
-    bad = [line for line in log.splitlines() if " ERROR " in line or "Traceback" in line]
-    if bad:
-        print(f"{mode}: {len(bad)} ERROR/Traceback lines in {server.log_path}, e.g. {bad[0][:300]}")
+        for t in targets:
+            t.server.stop()
+    for t in targets:
+        log = t.server.log_path.read_text(errors="replace")
+        bad = [line for line in log.splitlines() if " ERROR " in line or "Traceback" in line]
+        if bad:
+            print(
+                f"{t.row}: {len(bad)} ERROR/Traceback lines in {t.server.log_path},"
+                f" e.g. {bad[0][:300]}"
+            )
     return points
 
 
@@ -294,11 +359,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     pg = start_postgres(workdir)
     points: list[dict] = []
+    peer = None
     try:
         ca = generate_ca(workdir / "ca")
+        if args.peer == "pebble":
+            peer = pebble.start_pebble(workdir / "pebble")
+            print(f"pebble: pid {peer.pid}, {peer.directory_url}, log {peer.log_path}", flush=True)
         for mode in args.mode_list:
-            points += run_mode(args, workdir, pg, ca, mode)
+            points += run_mode(args, workdir, pg, ca, mode, peer if mode == "auto-accept" else None)
+        if peer is not None and "auto-accept" not in args.mode_list:
+            warm_up_peer(args, peer, workdir)
+            for conc in args.levels:
+                for rep in range(args.repeats):
+                    points.append(run_peer_point(args, peer, conc, rep, workdir))
     finally:
+        if peer is not None:
+            peer.stop()
         pg.stop()
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(points, indent=1))
@@ -310,6 +386,15 @@ def main(argv: list[str] | None = None) -> int:
         f" server {args.workers} x {args.worker_class}, client {args.processes} processes"
     )
     print(table(points))
+    if args.variant_overrides or args.variant_src:
+        for mode in args.mode_list:
+            print()
+            print(f"{mode}: A = baseline, B = variant ({args.variant_text}), alternating:")
+            print(variant_table(points, mode, f"{mode} B"))
+    if peer is not None:
+        print()
+        print(f"ACMEEH auto-accept against {args.peer} (always valid), same generator, same run:")
+        print(peer_table(points, args.peer))
     return 0 if all(p["errors"] == 0 for p in points) else 1
 
 

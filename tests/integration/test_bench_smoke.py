@@ -10,10 +10,12 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.acme_client import AcmeClient, expect
+from support.tools import required_tool
 
 from acmeeh.config import ConfigError, settings_from_dict
 
@@ -133,3 +135,74 @@ def test_auto_accept_server(start_acme_server) -> None:
         "auto-accept",
     )
     assert done.returncode == 0 and int(result["errors"]) == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def bench_modules() -> Iterator[None]:
+    """bench/ on sys.path, for its pebble helper and the matrix's peer table."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+
+def test_loadgen_against_pebble(tmp_path: Path, bench_modules: None) -> None:
+    """The peer of `run_matrix.py --peer pebble`: Debian's pebble, always valid, over TLS with
+    the throwaway listener certificate; the same generator runs clean against it and measures
+    its process."""
+    required_tool("pebble", "apt-get install pebble")
+    import pebble
+
+    server = pebble.start_pebble(tmp_path / "pebble")
+    try:
+        assert (tmp_path / "pebble" / "listener.key").stat().st_mode & 0o077 == 0
+        done, result = run_loadgen(
+            "--directory",
+            server.directory_url,
+            "--ca-file",
+            server.ca_file,
+            "--concurrency",
+            "2",
+            "--processes",
+            "1",
+            "--flows",
+            "6",
+            "--mode",
+            "auto-accept",
+            "--server-pid",
+            str(server.pid),
+        )
+    finally:
+        server.stop()
+    assert done.returncode == 0 and int(result["errors"]) == 0, done.stdout + done.stderr
+    assert result["cpu"] != "nan"  # pebble's process was found and measured
+    assert "Disabling VA challenge requests. VA always returns valid" in (
+        server.log_path.read_text()
+    )
+
+
+def test_peer_table_gives_the_ratios(bench_modules: None) -> None:
+    """Medians per concurrency: throughput ACMEEH / peer, CPU as a multiple of the peer's."""
+    import run_matrix
+
+    def point(row: str, rate: float, cpu: float, pg: float | None) -> dict:
+        return {
+            "row": row,
+            "mode": "auto-accept",
+            "concurrency": 4,
+            "issuances_per_sec": rate,
+            "server_cpu_ms_per_issuance": cpu,
+            "postgres_cpu_ms_per_issuance": pg,
+        }
+
+    points = [
+        point("auto-accept", 50.0, 16.0, 6.0),
+        point("pebble", 100.0, 4.0, None),
+        point("auto-accept", 70.0, 12.0, 4.0),  # median of the two: 60/s, 14 ms, 5 ms
+        point("pebble", 100.0, 4.0, None),
+    ]
+    table = run_matrix.peer_table(points, "pebble")
+    assert table.splitlines()[-1] == (
+        "| 4 | 60.0 | 100.0 | 0.60 | 14.00 | 4.00 | 3.50 | 19.00 | 4.75 |"
+    )

@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 def pool():
     with migrated_database("nonces") as url:
         database = SimpleNamespace(url=url, min_connections=1, max_connections=4, connect_timeout=5,
-                                   acquire_timeout_seconds=5)
+                                   acquire_timeout_seconds=5, prepare_threshold=2)
         pool = db.open_pool(database, wait=True)
         yield pool
         pool.close()

@@ -43,6 +43,7 @@ class DatabaseSettings:
     connect_timeout: int
     acquire_timeout_seconds: float
     auto_setup: bool
+    prepare_threshold: int | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -72,7 +72,9 @@ def open_pool(database: Any, *, name: str = "acmeeh", wait: bool = False) -> Con
 
     A caller waits at most `database.acquire_timeout_seconds` for a connection, then gets
     PoolTimeout (one of `Unavailable`). Connections the server ended while they sat idle
-    (restart, failover, pg_terminate_backend) are found and replaced at checkout.
+    (restart, failover, pg_terminate_backend) are found and replaced at checkout. A statement a
+    connection ran `database.prepare_threshold` times is prepared on the server from then on
+    (None: never), so PostgreSQL parses and plans it once per connection.
     """
     pool = ConnectionPool(
         conninfo(database),
@@ -82,7 +84,7 @@ def open_pool(database: Any, *, name: str = "acmeeh", wait: bool = False) -> Con
         reconnect_timeout=RECONNECT_ATTEMPT_SECONDS,
         check=_check_idle,
         name=name,
-        kwargs={"autocommit": True, "prepare_threshold": 2},
+        kwargs={"autocommit": True, "prepare_threshold": database.prepare_threshold},
         open=False,
     )
     pool.open(wait=wait, timeout=database.connect_timeout)
@@ -103,7 +105,10 @@ def _check_idle(conn: psycopg.Connection) -> None:
 def connect(database: Any) -> psycopg.Connection:
     """One autocommit connection (CLI commands, migrations), bounded by connect_timeout."""
     return psycopg.connect(
-        conninfo(database), autocommit=True, connect_timeout=database.connect_timeout
+        conninfo(database),
+        autocommit=True,
+        connect_timeout=database.connect_timeout,
+        prepare_threshold=database.prepare_threshold,
     )
 
 

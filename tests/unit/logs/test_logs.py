@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
 
 import pytest
 
-from acmeeh.logs import configure_logging, reconfigure_level, redact_text
+from acmeeh.logs import TextFormatter, configure_logging, reconfigure_level, redact_text
 
 PEM = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBx\nabc=\n-----END EC PRIVATE KEY-----"
 
@@ -48,6 +49,44 @@ def test_text_lines() -> None:
     line = stream.getvalue().strip()
     assert " WARNING acmeeh.web: slow request " in line
     assert "ms=12" in line and "path=/acme/new-order" in line
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("plain", "plain"),
+        ("two words", '"two words"'),
+        ("a=b", '"a=b"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("tab\there", '"tab\\there"'),
+        ("", '""'),
+        ("é", "é"),
+        (200, "200"),
+        (3.25, "3.25"),
+        (float("nan"), "NaN"),
+        (True, "true"),
+        (None, "null"),
+        ([1, "a"], '[1, "a"]'),
+    ],
+)
+@pytest.mark.usefixtures("restore_root")
+def test_text_values_stay_parsable(value: object, written: str) -> None:
+    """A value with a space, a quote or an equals sign is quoted as JSON; numbers as JSON."""
+    stream = capture("text")
+    logging.getLogger("acmeeh.web").info("m", extra={"field": value})
+    assert stream.getvalue().strip().endswith(f" field={written}")
+
+
+@pytest.mark.parametrize("created", [0.0, 1764770000.9994, 1764770001.0, 1764770001.5, 1.0005])
+def test_timestamps_in_utc_to_the_millisecond(created: float) -> None:
+    """The date part is reused within a second; each line still gets its own milliseconds."""
+    formatter = TextFormatter()
+    record = logging.LogRecord("acmeeh", logging.INFO, "", 0, "m", None, None)
+    for when in (created, created + 0.25, created):  # the cache must not leak between seconds
+        record.created = when
+        stamp = formatter.format(record).split(" ", 1)[0]
+        expected = dt.datetime.fromtimestamp(int(when), tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        assert stamp == f"{expected}.{int(when * 1000) % 1000:03d}Z"
 
 
 @pytest.mark.parametrize(
