@@ -10,6 +10,7 @@ from ..notify import Kind
 from ..protocol import keys, problems
 from ..protocol.csr import check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
+from ..protocol.messages import Finalize
 from ..protocol.status import OrderStatus
 from ..store import accounts as account_store
 from ..store import authzs as authz_store
@@ -29,7 +30,7 @@ STORE_ATTEMPTS = 20  # a second bound, whatever the clock does
 
 
 def finalize(
-    env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes, *,
+    env: Env, account: AccountRow, order_id: uuid.UUID, msg: Finalize, *,
     remote_addr: str | None = None,
 ) -> OrderState:
     """ready → processing → valid, as compare-and-sets around an untransacted signature.
@@ -48,7 +49,7 @@ def finalize(
         if order.status != OrderStatus.READY:
             raise problems.order_not_ready(f"order is {order.status}, not ready")
         identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
-        parsed = parse_csr(csr_der)
+        parsed = parse_csr(msg.csr)
         check_csr(parsed, identifiers, policy=keys.certificate_policy(sec))
         if account_store.key_in_use(conn, keys.spki_sha256(parsed.public_key)):
             # RFC 8555 §11.1: a certificate key is never an account key, this one's or another's.

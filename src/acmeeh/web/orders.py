@@ -39,6 +39,6 @@ def order(order_id: uuid.UUID) -> Response:
 def finalize(order_id: uuid.UUID) -> Response:
     signed = envelope.verify("kid")
     msg = Finalize.parse(signed.payload)
-    state = finalizing.finalize(ctx().env, signed.need_account(), order_id, msg.csr,
+    state = finalizing.finalize(ctx().env, signed.need_account(), order_id, msg,
                                 remote_addr=request.remote_addr)
     return _order_response(state)
