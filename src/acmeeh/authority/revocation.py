@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from .. import metrics
+from ..issuance import CAError
 from ..logs import audit
 from ..protocol import jws, problems
 from ..protocol.status import RevocationReason
@@ -86,6 +87,7 @@ def revoke(
     metrics.CERTIFICATES_REVOKED.inc()
     audit("certificate.revoked", actor=f"account:{account.id}" if account else "certificate-key",
           certificate_id=row.id, serial=row.serial, reason=RevocationReason(code).name)
+    _tell_backend(env, done)
     return done
 
 
@@ -107,6 +109,7 @@ def revoke_by_admin(env: Env, cert_id: uuid.UUID, reason: int, *,
     metrics.CERTIFICATES_REVOKED.inc()
     audit("certificate.revoked", actor="operator", certificate_id=cert_id, serial=done.serial,
           reason=RevocationReason(reason).name)
+    _tell_backend(env, done)
     return done
 
 
@@ -123,3 +126,14 @@ def revoke_many_by_admin(env: Env, cert_ids: list[uuid.UUID], reason: int, *,
             if skipped.code != "alreadyRevoked":
                 raise
     return done
+
+
+def _tell_backend(env: Env, cert: CertificateRow) -> None:
+    """After the revocation committed: the CA backend hears of it (CABackend.revoked); its
+    failure is logged, the revocation stands."""
+    assert cert.revoked_at is not None and cert.revocation_reason is not None
+    try:
+        env.ca.revoked(cert.der, RevocationReason(cert.revocation_reason), cert.revoked_at)
+    except CAError as exc:
+        env.log.warning("the CA backend was not told of a revocation: %s", exc,
+                        extra={"serial": cert.serial})

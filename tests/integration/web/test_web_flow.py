@@ -5,30 +5,18 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from support.acme_client import ERROR_PREFIX, PEM_CHAIN, PROBLEM_JSON, expect, make_csr
+from support.acme_client import ERROR_PREFIX, PEM_CHAIN, PROBLEM_JSON
 from support.wsgi import BASE_URL
 
 DIRECTORY = f"{BASE_URL}/acme/directory"
 UNKNOWN = uuid.UUID("00000000-0000-4000-8000-000000000001")  # names no order
 
 
-def test_issuance_end_to_end_in_process(client_for) -> None:
-    client = client_for()
-    expect(client.new_account(contact=["mailto:web@example.com"]), 201)
-    name = f"w-{uuid.uuid4().hex[:8]}.localhost"
-    order = expect(client.new_order([name]), 201)
-    authz_url = order.json()["authorizations"][0]
-    challenge = expect(client.post(authz_url), 200).json()["challenges"][0]
-    expect(client.respond(challenge["url"]), 200)
-    assert client.poll(authz_url, timeout=10).json()["status"] == "valid"
-    ready = client.poll(order.headers["Location"], until=("ready",), timeout=10).json()
-    csr, _key = make_csr([name])
-    expect(client.finalize(ready, csr), 200)
-    done = client.poll(order.headers["Location"], timeout=10).json()
-    assert done["status"] == "valid"
-    chain = expect(client.download(done["certificate"]), 200)
-    assert chain.headers["Content-Type"] == PEM_CHAIN
-    assert chain.text.count("BEGIN CERTIFICATE") >= 2
+def test_issuance_end_to_end_in_process(issue) -> None:
+    issued = issue()
+    assert issued.chain.count("BEGIN CERTIFICATE") >= 2
+    again = issued.client.download(issued.order["certificate"])
+    assert again.headers["Content-Type"] == PEM_CHAIN and again.text == issued.chain
 
 
 @pytest.mark.parametrize(("method", "path", "body", "headers", "status", "problem"), [
