@@ -35,6 +35,8 @@ makefile  # validation/http01.py: socket protocol for http.client
 _.use_search_by_default  # validation/resolver.py: dnspython Resolver option
 _.__doc__  # protocol/problems.py: docstring of the generated constructors
 _.__test__  # issuance/backend.py: tells pytest test_sign is not a test
+# Parameters of a seam that an implementation has no use for.
+certificate_der  # issuance: CABackend.revoked (LocalCA publishes through its own CRL/OCSP)
 # Row fields: the columns a dataclass lists are selected (store.records.columns).
 failed_logins  # store/admin.py AdminUserRow
 processing_since  # store/records.py ChallengeRow
