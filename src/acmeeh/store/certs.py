@@ -7,7 +7,7 @@ from uuid import UUID
 
 import psycopg
 
-from .db import fetch_one
+from .db import fetch_all, fetch_one
 from .records import CertificateRow, OrderRow, columns, split
 
 _CERT = columns(CertificateRow)
@@ -37,6 +37,13 @@ WITH o AS (
     RETURNING *
 )
 SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o
+"""
+
+UNEXPIRED_WITH_KEY_FOR_UPDATE = f"""
+SELECT {_CERT} FROM certificates
+WHERE spki_sha256 = %(spki_sha256)s AND account_id = %(account_id)s
+  AND revoked_at IS NULL AND not_after > %(now)s
+ORDER BY id FOR UPDATE
 """
 
 SET_REVOKED = f"""
@@ -91,3 +98,12 @@ def set_revoked(
 ) -> CertificateRow | None:
     """Record the revocation once; None when it was already revoked."""
     return fetch_one(conn, CertificateRow, SET_REVOKED, {"id": cert_id, "reason": reason, "now": now})
+
+
+def unexpired_with_key(
+    conn: psycopg.Connection, account_id: UUID, spki_sha256: str, now: datetime
+) -> list[CertificateRow]:
+    """The account's unrevoked certificates for this key that have not expired, locked for
+    update (RFC 8555 §7.6 keyCompromise revokes them together)."""
+    return fetch_all(conn, CertificateRow, UNEXPIRED_WITH_KEY_FOR_UPDATE,
+                     {"account_id": account_id, "spki_sha256": spki_sha256, "now": now})

@@ -34,6 +34,6 @@ def issuer() -> Response:
 def revoke_cert() -> Response:
     signed = envelope.verify("either")
     msg = Revocation.parse(signed.payload)
-    revocation.revoke(ctx().env, msg.certificate, msg.reason,
+    revocation.revoke(ctx().env, msg,
                       account=signed.account, jwk=None if signed.account else signed.jwk)
     return Response(status=200)
