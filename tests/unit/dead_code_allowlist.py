@@ -5,14 +5,11 @@ a name belongs here only when a framework or protocol calls it by convention.
 """
 # ruff: noqa: B018, F821
 # Flask: hooks registered by decorator, attributes set on `g` and read back with g.get/g.pop.
-_authenticate  # admin/blueprint.py @admin.before_request
 _.audit_target  # admin/blueprint.py, read with g.get("audit_target")
 _.acmeeh_started  # web/observe.py, read with g.pop
 _.acmeeh_log_token  # web/observe.py, read with g.pop
 _.sort_keys  # app.py: Flask's JSON provider option
 _.last_modified  # web/pki.py: werkzeug Response header property
-_headers  # admin/ui/blueprint.py @dashboard.after_request
-_error  # admin/ui/blueprint.py @dashboard.errorhandler
 # Jinja2: attributes only the dashboard templates read.
 height  # admin/ui/charts.py Chart, templates/_macros.html
 top  # admin/ui/charts.py Chart, templates/_macros.html

@@ -7,13 +7,8 @@ from collections.abc import Mapping
 from flask import Flask
 
 from ...authority.ocsp import OCSPResponder
-
-from .blueprint import dashboard
+from .routes import dashboard_blueprint
 from .session import DashboardContext
-
-# The view modules register their routes on the blueprint when imported.
-from . import views_keys, views_main, views_objects  # noqa: F401  isort: skip
-
 
 __all__ = ["DashboardContext", "install"]
 
@@ -24,5 +19,5 @@ def install(app: Flask, path: str, loops: Mapping[str, int],
     advisory lock of each background loop, for the worker leaders panel; `ocsp` is the
     responder whose signer the overview shows. The caller keeps the returned context
     (app.dashboard)."""
-    app.register_blueprint(dashboard, url_prefix=path)
+    app.register_blueprint(dashboard_blueprint(), url_prefix=path)
     return DashboardContext(path=path, loops=dict(loops), ocsp=ocsp)

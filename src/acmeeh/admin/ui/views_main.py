@@ -12,12 +12,11 @@ from ...authority import crl, maintenance
 from ...store import stats
 from .. import audit, operators
 from . import charts, session
-from .blueprint import dashboard, show
+from .blueprint import show
 
 DAYS, WEEKS = 7, 13
 
 
-@dashboard.get("/login")
 def login_form() -> Response:
     token = session.new_login_csrf()
     resp = show("login.html", login_csrf=token)
@@ -25,7 +24,6 @@ def login_form() -> Response:
     return resp
 
 
-@dashboard.post("/login")
 def login() -> Response:
     c = session.admin_ctx()
     if not session.login_csrf_ok():
@@ -63,7 +61,6 @@ def _refused(message: str, status: int) -> Response:
     return resp
 
 
-@dashboard.post("/logout")
 @session.page()
 def logout() -> Response:
     c = session.admin_ctx()
@@ -76,7 +73,6 @@ def logout() -> Response:
     return resp
 
 
-@dashboard.get("/")
 @session.page()
 def overview() -> Response:
     env = session.admin_ctx().env
@@ -122,7 +118,6 @@ def _leaders(loops: dict[str, int], holders: list[stats.LockHolder]) -> list[dic
             for name, lock_id in loops.items()]
 
 
-@dashboard.post("/maintenance")
 @session.page(write=True)
 def set_maintenance() -> Response:
     env = session.admin_ctx().env
