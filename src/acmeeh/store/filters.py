@@ -29,8 +29,7 @@ class Where:
         if page.after_created is not None and page.after_key is not None:
             prefix = f"{alias}." if alias else ""
             column = key[0].format(p=prefix)
-            placeholder = key[1].replace("%s", "%(after_key)s")
-            where.add(f"({prefix}created_at, {column}) < (%(after_created)s, {placeholder})",
+            where.add(f"({prefix}created_at, {column}) < (%(after_created)s, {key[1]})",
                       after_created=page.after_created, after_key=page.after_key)
         return where
 

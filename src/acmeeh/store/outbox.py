@@ -11,7 +11,9 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .paging import Page, order_by, page_clause
+from .db import fetch_all
+from .filters import Where
+from .paging import Page, order_by
 
 # Statuses a row can hold; the delivery worker only ever claims pending and failed ones.
 PENDING, FAILED, SENT, ABANDONED, SKIPPED = "pending", "failed", "sent", "abandoned", "skipped"
@@ -142,16 +144,11 @@ def list_page(
     account_id: UUID | None = None,
 ) -> list[NotificationRow]:
     """Newest first by (created_at, id), limit + 1 rows (keyset pagination)."""
-    where, params = page_clause(page)
-    for column, value in (("status", status), ("kind", kind), ("account_id", account_id)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    return _rows(
-        conn,
-        f"SELECT {_COLS} FROM notifications WHERE {' AND '.join(where)} {order_by()} LIMIT %s",
-        (*params, page.limit + 1),
-    )
+    where = (Where.after(page).equal("status", status).equal("kind", kind)
+             .equal("account_id", account_id))
+    return fetch_all(conn, NotificationRow,
+                     f"SELECT {_COLS} FROM notifications WHERE {where} {order_by()}"
+                     f" LIMIT %(limit)s", where.params | {"limit": page.limit + 1})
 
 
 def get_notification(conn: psycopg.Connection, notification_id: UUID) -> NotificationRow | None:
