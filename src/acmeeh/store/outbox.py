@@ -124,14 +124,11 @@ def list_notifications(
     limit: int = 100,
 ) -> list[NotificationRow]:
     """Newest first, optionally filtered (admin views, tests)."""
-    return _rows(
-        conn,
-        f"SELECT {_COLS} FROM notifications"
-        f" WHERE (%s::text IS NULL OR kind = %s) AND (%s::text IS NULL OR status = %s)"
-        f" AND (%s::uuid IS NULL OR account_id = %s)"
-        f" ORDER BY created_at DESC, id LIMIT %s",
-        (kind, kind, status, status, account_id, account_id, limit),
-    )
+    where = Where().equal("kind", kind).equal("status", status).equal("account_id", account_id)
+    return fetch_all(conn, NotificationRow,
+                     f"SELECT {_COLS} FROM notifications WHERE {where}"
+                     f" ORDER BY created_at DESC, id LIMIT %(limit)s",
+                     where.params | {"limit": limit})
 
 
 # --- admin API: paged listing and operator-requested redelivery (acmeeh.authority.redelivery) ---
