@@ -11,8 +11,8 @@ from typing import NamedTuple
 from flask import Blueprint, Response
 
 from . import (
-    views_acme, views_audit, views_certs, views_eab, views_keys, views_ops, views_pki,
-    views_users, views_webhooks,
+    views_acme, views_audit, views_certs, views_eab, views_intents, views_keys, views_ops,
+    views_pki, views_users, views_webhooks,
 )
 from .blueprint import NAME, install_handlers
 
@@ -24,6 +24,9 @@ class Route(NamedTuple):
 
 
 ROUTES: tuple[Route, ...] = (
+    Route("/issuance-intents", ("GET",), views_intents.list_intents),
+    Route("/issuance-intents/<serial>", ("GET",), views_intents.get_intent),
+    Route("/issuance-intents/<serial>/revoke", ("POST",), views_intents.revoke_intent),
     Route("/accounts", ("GET",), views_acme.list_accounts),
     Route("/accounts/<uuid:account_id>", ("GET",), views_acme.get_account),
     Route("/accounts/<uuid:account_id>/deactivate", ("POST",), views_acme.deactivate_account),

@@ -20,9 +20,10 @@ FIND_BY_SERIAL = f"""
 SELECT {_CERT} FROM certificates WHERE serial = %(serial)s
 """
 
-# The transition processing → valid of an order, fused with storing its certificate: the
-# order moves only if it is still `from_status`, and the certificate row exists only if the
-# order moved (one statement, so atomic without a transaction).
+# The transition processing → valid of an order, fused with storing its certificate and
+# settling the serial's issuance intent: the order moves only if it is still `from_status`,
+# the certificate row exists only if the order moved, and the intent goes with it (one
+# statement, so atomic without a transaction).
 STORE_AND_COMPLETE_ORDER = f"""
 WITH o AS (
     UPDATE orders SET status = %(to_status)s, certificate_id = %(id)s, updated_at = now()
@@ -35,6 +36,9 @@ WITH o AS (
            %(not_before)s, %(not_after)s, %(fingerprint)s, %(spki_sha256)s
     FROM o
     RETURNING *
+), d AS (
+    -- the issuance intent of the serial is settled: the certificate row now knows it
+    DELETE FROM issuance_intents WHERE serial = (SELECT serial FROM c)
 )
 SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o
 """
@@ -73,9 +77,9 @@ def store_and_complete_order(
     conn: psycopg.Connection, cert: NewCertificate, *, order_id: UUID, from_status: str,
     to_status: str,
 ) -> tuple[CertificateRow, OrderRow] | None:
-    """Store a certificate and move its order (compare-and-set on `from_status`) in one
-    statement; None, and nothing stored, when the order was no longer `from_status`.
-    Callers go through acmeeh.authority.states.complete_order."""
+    """Store a certificate, move its order (compare-and-set on `from_status`) and delete the
+    serial's issuance intent, in one statement; None, and nothing stored, when the order was
+    no longer `from_status`. Callers go through acmeeh.authority.states.complete_order."""
     params = {**asdict(cert), "order_id": order_id, "from_status": from_status,
               "to_status": to_status}
     row = conn.execute(STORE_AND_COMPLETE_ORDER, params).fetchone()

@@ -34,6 +34,10 @@ GET = f"""
 SELECT {_COLS} FROM orders WHERE id = %(id)s
 """
 
+LOCK_IN_STATUS = f"""
+SELECT {_COLS} FROM orders WHERE id = %(id)s AND status = %(status)s FOR UPDATE
+"""
+
 # A page of an account's orders: {where} is filled in by list_account_orders.
 LIST_OF_ACCOUNT = f"""
 SELECT {_COLS} FROM orders
@@ -182,6 +186,11 @@ def get_with_authorizations(
 
 def get_order(conn: psycopg.Connection, order_id: UUID) -> OrderRow | None:
     return fetch_one(conn, OrderRow, GET, {"id": order_id})
+
+
+def lock(conn: psycopg.Connection, order_id: UUID, status: str) -> OrderRow | None:
+    """The order if it is in `status`, locked until the transaction ends; else None."""
+    return fetch_one(conn, OrderRow, LOCK_IN_STATUS, {"id": order_id, "status": status})
 
 
 def list_account_orders(conn: psycopg.Connection, account_id: UUID, page: Page) -> list[OrderRow]:

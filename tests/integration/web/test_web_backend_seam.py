@@ -24,8 +24,11 @@ class Watched:
     issuer_certificate = property(lambda self: self.inner.issuer_certificate)
     chain_pem = property(lambda self: self.inner.chain_pem)
 
-    def sign(self, csr, identifiers, *, validity_days=None):
-        return self.inner.sign(csr, identifiers, validity_days=validity_days)
+    def plan(self, *, validity_days=None):
+        return self.inner.plan(validity_days=validity_days)
+
+    def sign(self, csr, identifiers, *, validity_days=None, plan=None):
+        return self.inner.sign(csr, identifiers, validity_days=validity_days, plan=plan)
 
     def check(self) -> None:
         self.inner.check()
@@ -44,6 +47,7 @@ def issued(issue) -> tuple[uuid.UUID, int]:
 
 def test_the_backend_hears_of_each_revocation(web_app, issue) -> None:
     assert isinstance(web_app.runtime.env.ca, CABackend)  # the Protocol is runtime-checkable
+    assert isinstance(Watched(web_app.runtime.env.ca), CABackend)
     cert_id, serial = issued(issue)
     watched = Watched(web_app.runtime.env.ca)
     env = dataclasses.replace(web_app.runtime.env, ca=watched)
