@@ -38,6 +38,7 @@ from acmeeh.authority import finalize as finalizing
 from acmeeh.authority.env import Env, utc_now
 from acmeeh.config.load import settings_from_dict
 from acmeeh.issuance.ocsp import issuer_hashes
+from acmeeh.protocol.messages import Finalize
 from acmeeh.workers.cleanup import TASKS
 
 TIMEOUT = 30
@@ -352,7 +353,8 @@ def test_the_intent_is_committed_before_the_ca_signs(authority, trust_db) -> Non
             return real.sign(csr, identifiers, **kw)
 
     csr, _key = make_csr([name])
-    done = finalizing.finalize(dataclasses.replace(env, ca=Watched()), account, order_id, csr)
+    done = finalizing.finalize(dataclasses.replace(env, ca=Watched()), account, order_id,
+                               Finalize(csr=csr))
     with env.pool.connection() as conn:
         serial = conn.execute("SELECT serial FROM certificates WHERE id = %s",
                               (done.order.certificate_id,)).fetchone()[0]
