@@ -8,6 +8,7 @@ from typing import Any
 from ..store.admin import AdminUserRow
 from ..store.allowlists import AllowlistRow
 from ..store.audit import AuditRow
+from ..store.blocked_keys import BlockedKeyRow
 from ..store.eab import EabKeyRow
 from ..store.maintenance import MaintenanceRow
 from ..store.records import AccountRow, AuthzRow, CertificateRow, ChallengeRow, OrderRow
@@ -146,6 +147,14 @@ def renewal_window(cert_id: Any, serial: str, info: Any) -> dict[str, Any]:
     return {"certificate_id": str(cert_id), "serial": serial, "start": ts(info.start),
             "end": ts(info.end), "explanation_url": info.explanation_url,
             "source": info.source, "retry_after": info.retry_after}
+
+
+def blocked_key(row: BlockedKeyRow) -> dict[str, Any]:
+    return {
+        "spki_sha256": row.spki_sha256, "source": row.source,
+        "certificate_id": str(row.certificate_id) if row.certificate_id else None,
+        "comment": row.comment, "created_by": row.created_by, "created_at": ts(row.created_at),
+    }
 
 
 def webhook(row: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from ..protocol.identifiers import normalize
 from ..protocol.status import AccountStatus
 from ..store import accounts as account_store
 from ..store.records import AccountRow
-from . import eab, events, ratelimits
+from . import blocked_keys, eab, events, ratelimits
 from .env import Env
 
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
@@ -105,11 +105,13 @@ def new_account(
     if env.settings.acme.external_account_required and not msg.external_account_binding:
         raise problems.external_account_required("this server requires external account binding")
     binding = msg.external_account_binding
+    spki = keys.spki_sha256(jws.public_key_of(jwk))
     with env.pool.connection() as conn, conn.transaction():
+        blocked_keys.refuse_if_blocked(conn, spki)  # RFC 8555 §7.6
         kid = eab.verify(conn, binding, url=url, account_jwk=jwk) if binding else None
         row = account_store.insert_account(
             conn, uuid.uuid4(), jwk=jwk_json(jwk), thumbprint=thumbprint,
-            spki_sha256=keys.spki_sha256(jws.public_key_of(jwk)),
+            spki_sha256=spki,
             contact=contacts, tos_agreed=agreed, eab_kid=kid,
         )
         if row is None:  # another request registered the same key first
@@ -169,13 +171,14 @@ def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, 
     new_thumbprint = jws.thumbprint(new_jwk)
     try:
         with env.pool.connection() as conn, conn.transaction():
+            new_spki = keys.spki_sha256(jws.public_key_of(new_jwk))
+            blocked_keys.refuse_if_blocked(conn, new_spki)  # RFC 8555 §7.6
             holder = account_store.find_account_by_thumbprint(conn, new_thumbprint)
             if holder is not None:
                 raise KeyTaken(holder.id)
             row = account_store.change_key(
                 conn, account.id, old_thumbprint=account.thumbprint,
-                jwk=jwk_json(new_jwk), thumbprint=new_thumbprint,
-                spki_sha256=keys.spki_sha256(jws.public_key_of(new_jwk)),
+                jwk=jwk_json(new_jwk), thumbprint=new_thumbprint, spki_sha256=new_spki,
             )
             if row is not None:  # the contacts hear of it: a stolen key shows
                 events.account_key_changed(conn, env, row, account.thumbprint)

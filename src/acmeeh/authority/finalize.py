@@ -11,7 +11,7 @@ from ..protocol import keys, problems
 from ..protocol.csr import check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.status import OrderStatus
-from ..store import accounts as account_store
+from ..store import blocked_keys as blocked_store
 from ..store import authzs as authz_store
 from ..store import db
 from ..store import orders as order_store
@@ -49,9 +49,12 @@ def finalize(
         identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
         parsed = parse_csr(csr_der)
         check_csr(parsed, identifiers, policy=keys.certificate_policy(sec))
-        if account_store.key_in_use(conn, keys.spki_sha256(parsed.public_key)):
+        uses = blocked_store.key_uses(conn, keys.spki_sha256(parsed.public_key))
+        if uses.account:
             # RFC 8555 §11.1: a certificate key is never an account key, this one's or another's.
             raise problems.bad_csr("CSR key refused: it is the key of an ACME account")
+        if uses.blocked:  # RFC 8555 §7.6
+            raise problems.bad_csr("CSR key refused: it is blocked (reported compromised)")
         methods = authz_store.validation_methods(conn, [a.id for a in state.authorizations])
         _recheck_policy(env, conn, account, identifiers, state.authorizations, methods)
         stale = caa.due(env, state.authorizations, env.clock())

@@ -31,14 +31,6 @@ def find_account_by_thumbprint(conn: psycopg.Connection, thumbprint: str) -> Acc
     return _one(conn, f"SELECT {_COLS} FROM accounts WHERE thumbprint = %s", (thumbprint,))
 
 
-def key_in_use(conn: psycopg.Connection, spki_sha256: str) -> bool:
-    """Whether any account (whatever its status) has or had this key as its current key."""
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM accounts WHERE spki_sha256 = %s)", (spki_sha256,)
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def insert_account(
     conn: psycopg.Connection,
     account_id: UUID,

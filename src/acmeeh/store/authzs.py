@@ -118,19 +118,17 @@ def find_reusable(
 
 
 def find_valid_for_names(
-    conn: psycopg.Connection, account_id: UUID, names: list[tuple[str, str]], now: datetime
+    conn: psycopg.Connection, account_id: UUID, names: list[tuple[str, str, bool]], now: datetime
 ) -> list[AuthzRow]:
-    """Valid, unexpired authorizations of the account for any of (type, value)."""
+    """Valid, unexpired authorizations of the account for any of (type, value, wildcard)."""
     if not names:
         return []
-    types = [t for t, _ in names]
-    values = [v for _, v in names]
     return _all(
         conn,
         f"SELECT {_COLS} FROM authorizations WHERE account_id = %s AND status = 'valid'"
-        f" AND expires > %s AND (identifier_type, identifier_value) IN"
-        f" (SELECT * FROM unnest(%s::text[], %s::text[]))",
-        (account_id, now, types, values),
+        f" AND expires > %s AND (identifier_type, identifier_value, wildcard) IN"
+        f" (SELECT * FROM unnest(%s::text[], %s::text[], %s::boolean[]))",
+        (account_id, now, [n[0] for n in names], [n[1] for n in names], [n[2] for n in names]),
     )
 
 

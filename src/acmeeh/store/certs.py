@@ -77,3 +77,16 @@ def set_revoked(
         f" WHERE id = %s AND revoked_at IS NULL RETURNING {_COLS}",
         (now, reason, cert_id),
     )
+
+
+def unexpired_with_key(
+    conn: psycopg.Connection, account_id: UUID, spki_sha256: str, now: datetime
+) -> list[CertificateRow]:
+    """The account's unrevoked certificates for this key that have not expired, locked for
+    update (RFC 8555 §7.6 keyCompromise revokes them together)."""
+    with conn.cursor(row_factory=class_row(CertificateRow)) as cur:
+        return cur.execute(
+            f"SELECT {_COLS} FROM certificates WHERE spki_sha256 = %s AND account_id = %s"
+            f" AND revoked_at IS NULL AND not_after > %s ORDER BY id FOR UPDATE",
+            (spki_sha256, account_id, now),
+        ).fetchall()

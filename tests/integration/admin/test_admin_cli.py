@@ -20,7 +20,8 @@ import pytest
 import requests
 from admin_support import AdminClient, audit_rows
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from support.acme_client import AcmeClient, Http01Responder, expect
 from support.dns import free_port
 from support.server import ROOT, child_env
@@ -218,6 +219,25 @@ def test_allowlists(root_cli: Cli) -> None:
     assert code == 5
 
 
+def test_blocked_keys(root_cli: Cli, tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    blocked = root_cli.json("blocked-keys", "block", "--public-key", str(pem), "--comment", "cli")
+    spki = blocked["spki_sha256"]
+    assert blocked["source"] == "admin" and blocked["comment"] == "cli"
+    assert spki in {k["spki_sha256"] for k in root_cli.json("blocked-keys", "list")["items"]}
+    assert root_cli.json("blocked-keys", "show", spki)["spki_sha256"] == spki
+    code, _, _ = root_cli("blocked-keys", "block", "--spki-sha256", spki)
+    assert code == 6  # conflict: blocked already
+    code, out, _ = root_cli("blocked-keys", "unblock", spki)
+    assert code == 0 and "unblocked" in out
+    code, _, _ = root_cli("blocked-keys", "show", spki)
+    assert code == 5
+    code, _, _ = root_cli("blocked-keys", "block")
+    assert code == 2  # one of --spki-sha256 and --public-key
+
+
 def test_accounts_orders_and_authorizations(root_cli: Cli, issued: dict) -> None:
     found = root_cli.json("accounts", "search", "--contact", "cli-owner@")
     assert issued["account_id"] in {a["id"] for a in found["items"]}
@@ -285,7 +305,7 @@ def test_revocation_one_and_bulk(root_cli: Cli, admin_server) -> None:
     assert revoked["status"] == "revoked" and revoked["revocation_reason"] == 1
     code, _, err = root_cli("certificates", "revoke", serials[0])
     assert code == 6 and "alreadyRevoked" in err
-    code, _, err = root_cli("certificates", "revoke", serials[1], "--reason", "certificateHold")
+    code, _, err = root_cli("certificates", "revoke", serials[1], "--reason", "cACompromise")
     assert code == 2 and "--reason" in err
 
     account_id = client.kid.rsplit("/", 1)[1]

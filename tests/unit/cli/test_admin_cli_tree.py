@@ -72,17 +72,18 @@ def test_session_file_is_private(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "code"), [("keyCompromise", 1), ("KEYCOMPROMISE", 1),
-                                            ("0", 0), ("10", 10), ("superseded", 4)])
+                                            ("0", 0), ("9", 9), ("superseded", 4),
+                                            ("certificateHold", 6)])
 def test_reason_names(text: str, code: int) -> None:
     assert reason_code(text) == code
 
 
-@pytest.mark.parametrize("text", ["certificateHold", "6", "8", "removeFromCRL", ""])
+@pytest.mark.parametrize("text", ["cACompromise", "2", "10", "8", "removeFromCRL", ""])
 def test_reasons_refused(text: str) -> None:
     with pytest.raises(client.CliError) as refused:
         reason_code(text)
     assert refused.value.code == client.EXIT_USAGE
-    assert set(REASONS.values()) == {0, 1, 2, 3, 4, 5, 9, 10}
+    assert set(REASONS.values()) == {0, 1, 3, 4, 5, 6, 9}
 
 
 @pytest.mark.parametrize(("status", "type_", "code"), [

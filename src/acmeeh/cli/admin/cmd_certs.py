@@ -14,9 +14,9 @@ from .output import Column, when
 from .tree import Tree
 
 # RFC 5280 §5.3.1 CRLReason names the API accepts (certificateHold is not supported).
-REASONS = {"unspecified": 0, "keyCompromise": 1, "cACompromise": 2, "affiliationChanged": 3,
-           "superseded": 4, "cessationOfOperation": 5, "privilegeWithdrawn": 9,
-           "aACompromise": 10}
+# The RFC 5280 reasons an operator may give (removeFromCRL and the CA reasons are refused).
+REASONS = {"unspecified": 0, "keyCompromise": 1, "affiliationChanged": 3, "superseded": 4,
+           "cessationOfOperation": 5, "certificateHold": 6, "privilegeWithdrawn": 9}
 CERT_COLUMNS: list[Column] = [("ID", "id"), ("SERIAL", "serial"), ("NAMES", "names"), ("STATUS", "status"),
                 ("NOT AFTER", lambda c: when(c.get("not_after")))]
 CERT_FIELDS: list[Column] = [("id", "id"), ("serial", "serial"), ("names", "names"), ("status", "status"),

@@ -1,9 +1,11 @@
-"""`eab` (external account binding keys, RFC 8555 §7.3.4) and `allowlists` (identifiers new
-orders may name)."""
+"""`eab` (external account binding keys, RFC 8555 §7.3.4), `allowlists` (identifiers new
+orders may name) and `blocked-keys` (keys refused everywhere, RFC 8555 §7.6)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import output
-from .client import EXIT_OK
+from .client import EXIT_OK, EXIT_USAGE, CliError
 from .context import Context
 from .output import Column, when
 from .tree import Tree
@@ -18,6 +20,14 @@ ALLOW_COLUMNS: list[Column] = [("ID", "id"), ("SCOPE", "scope"), ("SCOPE ID", "s
                  ("VALUE", "value"), ("CREATED BY", "created_by")]
 ALLOW_FIELDS: list[Column] = [("id", "id"), ("scope", "scope"), ("scope id", "scope_id"), ("kind", "kind"),
                 ("value", "value"), ("created by", "created_by"), ("created", "created_at")]
+
+
+BLOCKED_COLUMNS: list[Column] = [("SPKI SHA-256", "spki_sha256"), ("SOURCE", "source"),
+                                 ("CREATED BY", "created_by"),
+                                 ("CREATED", lambda k: when(k.get("created_at")))]
+BLOCKED_FIELDS: list[Column] = [("spki sha-256", "spki_sha256"), ("source", "source"),
+                                ("certificate", "certificate_id"), ("comment", "comment"),
+                                ("created by", "created_by"), ("created", "created_at")]
 
 
 def list_eab(ctx: Context) -> int:
@@ -72,6 +82,39 @@ def remove_allow(ctx: Context) -> int:
     return EXIT_OK
 
 
+def list_blocked(ctx: Context) -> int:
+    return ctx.listing("listBlockedKeys", {}, BLOCKED_COLUMNS)
+
+
+def block(ctx: Context) -> int:
+    """Block a key named by its SPKI SHA-256 or given as a PEM public key file."""
+    if bool(ctx.opt("spki_sha256")) == bool(ctx.opt("public_key")):
+        raise CliError("give exactly one of --spki-sha256 and --public-key", EXIT_USAGE)
+    body = {"comment": ctx.opt("comment")} if ctx.opt("comment") else {}
+    if ctx.opt("spki_sha256"):
+        body["spki_sha256"] = ctx.opt("spki_sha256")
+    else:
+        try:
+            body["public_key"] = Path(ctx.opt("public_key")).read_text()
+        except (OSError, UnicodeError) as exc:
+            raise CliError(f"--public-key: {exc}", EXIT_USAGE) from None
+    return ctx.show(ctx.api.call("blockKey", body=body), BLOCKED_FIELDS)
+
+
+def show_blocked(ctx: Context) -> int:
+    got = ctx.api.call("getBlockedKey", params={"spki_sha256": ctx.opt("spki_sha256")})
+    return ctx.show(got, BLOCKED_FIELDS)
+
+
+def unblock(ctx: Context) -> int:
+    ctx.api.call("unblockKey", params={"spki_sha256": ctx.opt("spki_sha256")})
+    if ctx.json:
+        output.as_json({"unblocked": ctx.opt("spki_sha256")})
+    else:
+        print(f"unblocked {ctx.opt('spki_sha256')}")
+    return EXIT_OK
+
+
 def register(tree: Tree) -> None:
     eab = tree.group("eab", "external account binding keys (RFC 8555 §7.3.4)")
     eab.command("list", list_eab, ["listEabKeys"], "list keys (never their HMAC keys)",
@@ -96,3 +139,14 @@ def register(tree: Tree) -> None:
     allow.command("show", show_allow, ["getAllowlistEntry"], "show an entry").add_argument("id")
     allow.command("remove", remove_allow, ["removeAllowlistEntry"],
                   "remove an entry").add_argument("id")
+
+    blocked = tree.group("blocked-keys", "keys refused at newAccount, keyChange and finalize")
+    blocked.command("list", list_blocked, ["listBlockedKeys"], "list blocked keys", paged=True)
+    p = blocked.command("block", block, ["blockKey"], "block a key")
+    p.add_argument("--spki-sha256", help="SHA-256 of the key's SubjectPublicKeyInfo (hex)")
+    p.add_argument("--public-key", metavar="FILE", help="the public key, PEM")
+    p.add_argument("--comment", help="why (shown in the list)")
+    blocked.command("show", show_blocked, ["getBlockedKey"], "show a blocked key").add_argument(
+        "spki_sha256")
+    blocked.command("unblock", unblock, ["unblockKey"], "lift a block").add_argument(
+        "spki_sha256")
