@@ -105,6 +105,7 @@ def log_in(browser, server: RunningServer, username: str, password: str) -> None
 
     browser.delete_all_cookies()
     browser.get(url(server, "/login"))
+    assert console_errors(browser) == [], "the login page"
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "main form button").click()
