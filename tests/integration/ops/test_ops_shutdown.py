@@ -139,7 +139,9 @@ def test_sigterm_under_load(start_acme_server: Callable[..., RunningServer]) -> 
     dropped = [s for s in before if s.status is None]
     assert not dropped, f"requests sent before SIGTERM got no answer: {dropped[:3]}"
     assert processing == 0
-    assert server.process.returncode == 0 and exited <= GRACE + 1
+    # The arbiter exits soon after the grace period even when the hanging validations would
+    # keep it 30 s; the slack covers a loaded CI machine (9.09 s was seen at load 11).
+    assert server.process.returncode == 0 and exited <= GRACE + 3
     assert "shutdown: challenges put back in line" in server.log_tail(200_000)
     print(f"\nSIGTERM after {issued[0]} issuances: {len(before)} requests sent before it all "
           f"answered; {len(after)} sent after it ({sum(s.status is not None for s in after)} "
