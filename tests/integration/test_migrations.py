@@ -19,10 +19,10 @@ LANDED = [
     "0005_admin.sql", "0006_nonce_key.sql", "0007_rate_limits.sql",
     "0008_certificate_names_index.sql", "0009_account_page_indexes.sql",
     "0010_account_key_index.sql", "0010_challenge_retries.sql", "0011_caa_checks.sql",
-    "0012_webhooks_retention.sql",
+    "0012_webhooks_retention.sql", "0013_blocked_keys.sql",
 ]
-# The last migration main had before the blocked keys of issue 11 (0013) landed.
-OLD_MAIN_HEAD = "0012_webhooks_retention.sql"
+# The last migration main had before the issuance intents of issue 11 (0014) landed.
+OLD_MAIN_HEAD = "0013_blocked_keys.sql"
 
 _SCHEMA = """
 SELECT 'column', table_name || '.' || column_name || ' ' || data_type || ' '

@@ -10,8 +10,8 @@ from .spec import Spec
 
 # The view modules register their routes on the blueprint when imported.
 from . import (  # noqa: F401  isort: skip
-    views_acme, views_audit, views_certs, views_eab, views_keys, views_ops, views_pki, views_users,
-    views_webhooks,
+    views_acme, views_audit, views_certs, views_eab, views_intents, views_keys, views_ops, views_pki,
+    views_users, views_webhooks,
 )
 
 

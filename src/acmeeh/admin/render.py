@@ -10,6 +10,7 @@ from ..store.allowlists import AllowlistRow
 from ..store.audit import AuditRow
 from ..store.blocked_keys import BlockedKeyRow
 from ..store.eab import EabKeyRow
+from ..store.intents import IntentRow
 from ..store.maintenance import MaintenanceRow
 from ..store.records import AccountRow, AuthzRow, CertificateRow, ChallengeRow, OrderRow
 
@@ -81,6 +82,18 @@ def certificate(row: CertificateRow, now: datetime) -> dict[str, Any]:
         "order_id": str(row.order_id), "names": list(row.names),
         "not_before": ts(row.not_before), "not_after": ts(row.not_after),
         "fingerprint": row.fingerprint, "status": certificate_status(row, now),
+        "revoked_at": ts(row.revoked_at), "revocation_reason": row.revocation_reason,
+        "created_at": ts(row.created_at),
+    }
+
+
+def intent(row: IntentRow) -> dict[str, Any]:
+    """An issuance intent, without its leaf (the detail view adds `pem`)."""
+    return {
+        "serial": row.serial, "order_id": str(row.order_id), "account_id": str(row.account_id),
+        "names": list(row.names), "not_before": ts(row.not_before), "not_after": ts(row.not_after),
+        "spki_sha256": row.spki_sha256, "leaf_kept": row.der is not None,
+        "signed_at": ts(row.signed_at), "abandoned_at": ts(row.abandoned_at),
         "revoked_at": ts(row.revoked_at), "revocation_reason": row.revocation_reason,
         "created_at": ts(row.created_at),
     }

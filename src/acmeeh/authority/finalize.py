@@ -8,16 +8,18 @@ from .. import metrics
 from ..logs import audit
 from ..notify import Kind
 from ..protocol import keys, problems
-from ..protocol.csr import check_csr, parse_csr
+from ..issuance.backend import LeafPlan
+from ..protocol.csr import ParsedCSR, check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.status import OrderStatus
 from ..store import blocked_keys as blocked_store
 from ..store import authzs as authz_store
 from ..store import db
+from ..store import intents as intent_store
 from ..store import orders as order_store
 from ..store.db import Connection, transaction
 from ..store.records import AccountRow, AuthzRow, OrderRow
-from . import allowlists, caa, events, policy, ratelimits, states
+from . import allowlists, caa, events, intents, policy, ratelimits, states
 from .env import Env
 from .orders import OrderState, load_order, refresh
 
@@ -59,19 +61,21 @@ def finalize(
         _recheck_policy(env, conn, account, identifiers, state.authorizations, methods)
         stale = caa.due(env, state.authorizations, env.clock())
         if not stale:
-            _start_processing(env, conn, account, order, limited, remote_addr)
+            plan = _plan(env, account, order.id)
+            _start_processing(env, conn, account, order, limited, remote_addr,
+                              _intent(plan, identifiers, parsed))
     if stale:  # CAA older than caa.recheck_after_seconds: ask DNS again, outside any transaction
         caa.recheck(env, account.id, stale, methods)
+        plan = _plan(env, account, order.id)
         with env.pool.connection() as conn:
-            _start_processing(env, conn, account, order, limited, remote_addr)
+            _start_processing(env, conn, account, order, limited, remote_addr,
+                              _intent(plan, identifiers, parsed))
+    # The intent (serial, names, validity, key) is committed: now, and only now, sign.
     try:
-        issued = env.ca.sign(parsed.csr, identifiers)
+        issued = env.ca.sign(parsed.csr, identifiers, plan=plan)
     except Exception as exc:
-        env.log.exception("signing failed", extra={"order_id": str(order.id)})
-        metrics.CA_SIGNING_ERRORS.inc()
-        audit("order.finalized", actor=f"account:{account.id}", outcome="failure",
-              order_id=order.id, reason="signing failed")
-        _fail(env, order.id, problems.server_internal())
+        _signing_failed(env, account, order.id)
+        _fail(env, order.id, problems.server_internal(), serial=plan.serial_hex)
         raise problems.server_internal() from exc
     cert_id = uuid.uuid4()
     outbox = events.needed(env, Kind.CERTIFICATE_ISSUED, account)
@@ -81,7 +85,11 @@ def finalize(
         not_before=issued.not_before, not_after=issued.not_after,
         fingerprint=issued.fingerprint_sha256, spki_sha256=issued.spki_sha256,
     )
-    done = _store(env, account, order.id, cert_id, fields, outbox=outbox)
+    try:
+        done = _store(env, account, order.id, cert_id, fields, outbox=outbox)
+    except BaseException:
+        intents.keep_signed(env, order.id, issued)  # findable, revocable; recovery stores it
+        raise
     state = OrderState(done, state.authorizations)  # all valid: checked when it was ready
     env.log.info("certificate issued", extra={"order_id": str(order.id), "serial": issued.serial_hex})
     metrics.CERTIFICATES_ISSUED.inc()
@@ -111,12 +119,37 @@ def _recheck_policy(env: Env, conn: Connection, account: AccountRow,
     ])
 
 
+def _plan(env: Env, account: AccountRow, order_id: uuid.UUID) -> LeafPlan:
+    """The serial and validity of the leaf to sign (nothing signed yet). A CA that cannot
+    issue now (an expired issuer) is serverInternal, and the order stays ready."""
+    try:
+        return env.ca.plan()
+    except Exception as exc:
+        _signing_failed(env, account, order_id)
+        raise problems.server_internal() from exc
+
+
+def _signing_failed(env: Env, account: AccountRow, order_id: uuid.UUID) -> None:
+    env.log.exception("signing failed", extra={"order_id": str(order_id)})
+    metrics.CA_SIGNING_ERRORS.inc()
+    audit("order.finalized", actor=f"account:{account.id}", outcome="failure",
+          order_id=order_id, reason="signing failed")
+
+
+def _intent(plan: LeafPlan, identifiers: list[Identifier], parsed: ParsedCSR) -> dict:
+    """What is recorded before the CA signs (issue 11 item 5)."""
+    return dict(serial=plan.serial_hex, names=[_name(i) for i in identifiers],
+                not_before=plan.not_before, not_after=plan.not_after,
+                spki_sha256=keys.spki_sha256(parsed.public_key))
+
+
 def _start_processing(env: Env, conn: Connection, account: AccountRow, order: OrderRow,
-                      limited: bool, remote_addr: str | None) -> None:
-    """ready → processing (orderNotReady when another finalize won), taking the
+                      limited: bool, remote_addr: str | None, intent: dict) -> None:
+    """ready → processing together with recording the issuance intent, one statement
+    committed before anything is signed (orderNotReady when another finalize won), taking the
     certificates_per_account count in the same transaction when limits apply."""
     with transaction(conn, needed=limited):
-        if states.move_order(conn, order.id, OrderStatus.READY, OrderStatus.PROCESSING) is None:
+        if states.start_issuance(conn, order.id, **intent) is None:
             raise problems.order_not_ready("order is no longer ready")
         if limited:
             ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
@@ -165,12 +198,14 @@ def _stored_before(conn: db.Connection, order_id: uuid.UUID, cert_id: uuid.UUID)
     return None
 
 
-def _fail(env: Env, order_id: uuid.UUID, problem: problems.Problem) -> None:
+def _fail(env: Env, order_id: uuid.UUID, problem: problems.Problem, *, serial: str) -> None:
+    """processing → invalid after the CA refused to sign; the intent stays, abandoned."""
     with env.pool.connection() as conn, conn.transaction():
         moved = states.move_order(conn, order_id, OrderStatus.PROCESSING, OrderStatus.INVALID,
                                   error=problem.to_dict())
         if moved is not None:
             events.order_invalid(conn, env, moved, failed=True)
+            intent_store.abandon(conn, serial, env.clock())
 
 
 def _name(ident: Identifier) -> str:

@@ -17,7 +17,7 @@ from ..store import challenges as challenge_store
 from ..store import housekeeping
 from ..store import orders as order_store
 from ..store.records import ChallengeRow
-from . import events, states
+from . import states
 from .authorizations import invalidate_orders
 from .challenges import record
 from .env import Env, ValidationQueueFull
@@ -112,22 +112,6 @@ def find_stale_processing_orders(env: Env, *, threshold_seconds: float, limit: i
     older_than = env.clock() - timedelta(seconds=threshold_seconds)
     with env.pool.connection() as conn:
         return housekeeping.find_stale_processing_orders(conn, older_than, limit)
-
-
-def fail_stale_order(env: Env, order_id: uuid.UUID) -> bool:
-    """processing → invalid (serverInternal) for an order whose finalize never ended.
-
-    The finalize that left it there lost its process; if it is alive after all, its own
-    processing → valid compare-and-set fails and no certificate is handed out.
-    """
-    with env.pool.connection() as conn, conn.transaction():
-        moved = states.move_order(conn, order_id, OrderStatus.PROCESSING, OrderStatus.INVALID,
-                                  error=problems.server_internal().to_dict())
-        if moved is not None:
-            events.order_invalid(conn, env, moved, failed=True)
-    if moved is not None:
-        env.log.warning("order stuck in processing marked invalid", extra={"order_id": str(order_id)})
-    return moved is not None
 
 
 # --- authorizations (RFC 8555 §7.1.6: pending/valid past expires → expired) ---------------

@@ -111,7 +111,7 @@ def revoke(
                 raise problems.unauthorized("the request is not signed by the certificate's key")
         by = "account" if account is not None else "certificate-key"
         done = _revoke_certificate(env, conn, row, code, actor, by=by)
-    _report(env, done, code, actor)
+    report(env, done, code, actor)
     return done.certificates[0]
 
 
@@ -130,7 +130,7 @@ def revoke_by_admin(env: Env, cert_id: uuid.UUID, reason: int, *,
             raise problems.not_found("no such certificate")
         done = _revoke_certificate(env, conn, row, reason, operator_actor(operator),
                                    by="operator", operator=operator)
-    _report(env, done, reason, operator_actor(operator))
+    report(env, done, reason, operator_actor(operator))
     return done.certificates[0]
 
 
@@ -159,14 +159,14 @@ def _revoke_certificate(env: Env, conn: Connection, row: CertificateRow, code: i
         raise problems.already_revoked("certificate is already revoked")
     done = Revoked(row.serial, certificates=[first])
     if code == R.KEY_COMPROMISE:
-        _compromised(env, conn, done, account_id=row.account_id, spki=row.spki_sha256,
+        compromised(env, conn, done, account_id=row.account_id, spki=row.spki_sha256,
                      certificate_id=row.id, actor=actor)
     for cert in done.certificates:
         events.certificate_revoked(conn, env, cert, by=by, operator=operator)
     return done
 
 
-def _compromised(env: Env, conn: Connection, done: Revoked, *, account_id: uuid.UUID,
+def compromised(env: Env, conn: Connection, done: Revoked, *, account_id: uuid.UUID,
                  spki: str, certificate_id: uuid.UUID | None, actor: str) -> None:
     """RFC 8555 §7.6 keyCompromise: block the key; revoke the account's other unexpired
     certificates that carry it."""
@@ -179,7 +179,7 @@ def _compromised(env: Env, conn: Connection, done: Revoked, *, account_id: uuid.
             done.certificates.append(also)
 
 
-def _report(env: Env, done: Revoked, code: int, actor: str) -> None:
+def report(env: Env, done: Revoked, code: int, actor: str) -> None:
     """Log, count and audit what a committed revocation did."""
     for cert in done.certificates:
         serial = cert.serial

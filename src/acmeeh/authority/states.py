@@ -13,6 +13,7 @@ from uuid import UUID
 from ..protocol.status import AuthzStatus, ChallengeStatus, OrderStatus
 from ..store import authzs as authz_store
 from ..store import certs as cert_store
+from ..store import intents as intent_store
 from ..store import orders as order_store
 from ..store.db import Connection
 from ..store.records import AuthzRow, CertificateRow, OrderRow
@@ -74,11 +75,26 @@ def move_order(
     )
 
 
+def start_issuance(
+    conn: Connection, order_id: UUID, *, serial: str, names: list[str], not_before: datetime,
+    not_after: datetime, spki_sha256: str,
+) -> OrderRow | None:
+    """ready → processing together with recording the issuance intent (one statement, so
+    committed before the CA signs); None, and nothing recorded, when the order was no
+    longer ready."""
+    _check(ORDER_TRANSITIONS, "order", O.READY, O.PROCESSING)
+    return intent_store.begin(
+        conn, order_id, from_status=O.READY, to_status=O.PROCESSING, serial=serial,
+        names=names, not_before=not_before, not_after=not_after, spki_sha256=spki_sha256,
+    )
+
+
 def complete_order(
     conn: Connection, order_id: UUID, cert_id: UUID, **certificate: Any
 ) -> tuple[CertificateRow, OrderRow] | None:
-    """processing → valid together with storing its certificate (one statement); None, and
-    nothing stored, when the order was no longer processing."""
+    """processing → valid together with storing its certificate and deleting its issuance
+    intent (one statement); None, and nothing stored, when the order was no longer
+    processing."""
     _check(ORDER_TRANSITIONS, "order", O.PROCESSING, O.VALID)
     return cert_store.insert_for_order(
         conn, cert_id, order_id=order_id, from_status=O.PROCESSING, to_status=O.VALID,

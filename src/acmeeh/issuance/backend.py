@@ -25,11 +25,11 @@ from acmeeh.issuance.keyfiles import (
     read_private_key,
 )
 from acmeeh.issuance.local import Clock, LocalCA, utc_now
-from acmeeh.issuance.profiles import IssuedCertificate
+from acmeeh.issuance.profiles import IssuedCertificate, LeafPlan
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType
 
-__all__ = ["CABackend", "CAError", "IssuedCertificate", "load_backend", "test_sign"]
+__all__ = ["CABackend", "CAError", "IssuedCertificate", "LeafPlan", "load_backend", "test_sign"]
 
 # RFC 2606 §2: ".invalid" can never be a real name, so a test leaf cannot be misused.
 TEST_SIGN_NAME = "test-sign.invalid"
@@ -47,14 +47,21 @@ class CABackend(Protocol):
         """Issuer PEM then ca.chain PEMs, trust anchors left out (what follows the leaf)."""
         ...
 
+    def plan(self, *, validity_days: int | None = None) -> LeafPlan:
+        """The serial and validity of the next leaf, decided before signing; CAError when
+        the CA cannot issue now."""
+        ...
+
     def sign(
         self,
         csr: x509.CertificateSigningRequest,
         identifiers: Sequence[Identifier],
         *,
         validity_days: int | None = None,
+        plan: LeafPlan | None = None,
     ) -> IssuedCertificate:
-        """Issue a leaf for the CSR's key naming `identifiers`; CAError when impossible."""
+        """Issue a leaf for the CSR's key naming `identifiers`, with `plan`'s serial and
+        validity when given; CAError when impossible."""
         ...
 
     def check(self) -> None:

@@ -14,7 +14,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from acmeeh.issuance.chains import intermediates
 from acmeeh.issuance.keyfiles import CAError, IssuerKey
-from acmeeh.issuance.profiles import IssuedCertificate, build_leaf, describe, leaf_validity, to_pem
+from acmeeh.issuance.profiles import (
+    IssuedCertificate,
+    LeafPlan,
+    build_leaf,
+    describe,
+    leaf_validity,
+    to_pem,
+)
 
 if TYPE_CHECKING:
     from acmeeh.protocol.identifiers import Identifier
@@ -87,30 +94,39 @@ class LocalCA:
         """The issuer certificate then ca.chain, PEM, as sent after the leaf; no root."""
         return self._chain_pem
 
-    def sign(
-        self,
-        csr: x509.CertificateSigningRequest,
-        identifiers: Sequence[Identifier],
-        *,
-        validity_days: int | None = None,
-    ) -> IssuedCertificate:
-        """Issue a leaf for the CSR's public key naming `identifiers`.
-
-        The caller has verified the CSR signature and compared its names with the order.
-        Raises CAError when the CA cannot issue (expired issuer, bad key type, no identifiers).
-        """
+    def plan(self, *, validity_days: int | None = None) -> LeafPlan:
+        """A random serial (CA/B Forum BR 7.1: 64+ bits of entropy) and the validity of the
+        next leaf, from the clock now; CAError when the issuer cannot issue (expired)."""
         not_before, not_after = leaf_validity(
             self._clock(),
             self._certificate,
             backdate_seconds=self._backdate_seconds,
             validity_days=self._validity_days if validity_days is None else validity_days,
         )
+        return LeafPlan(x509.random_serial_number(), not_before, not_after)
+
+    def sign(
+        self,
+        csr: x509.CertificateSigningRequest,
+        identifiers: Sequence[Identifier],
+        *,
+        validity_days: int | None = None,
+        plan: LeafPlan | None = None,
+    ) -> IssuedCertificate:
+        """Issue a leaf for the CSR's public key naming `identifiers`, with the serial and
+        validity of `plan` (a fresh plan when none is given).
+
+        The caller has verified the CSR signature and compared its names with the order.
+        Raises CAError when the CA cannot issue (expired issuer, bad key type, no identifiers).
+        """
+        plan = plan or self.plan(validity_days=validity_days)
         builder = build_leaf(
             csr.public_key(),
             identifiers,
             issuer=self._certificate,
-            not_before=not_before,
-            not_after=not_after,
+            not_before=plan.not_before,
+            not_after=plan.not_after,
+            serial=plan.serial,
             client_auth=self._client_auth,
             crl_url=self._crl_url,
             ocsp_url=self._ocsp_url,

@@ -50,6 +50,21 @@ class IssuedCertificate:
     spki_sha256: str  # hex of SHA-256 over the leaf SubjectPublicKeyInfo DER
 
 
+@dataclass(frozen=True)
+class LeafPlan:
+    """A leaf decided before it is signed: its serial and validity (the authority records
+    them first, so no serial is ever signed that the database does not know)."""
+
+    serial: int
+    not_before: datetime  # UTC aware, whole seconds
+    not_after: datetime
+
+    @property
+    def serial_hex(self) -> str:
+        """As IssuedCertificate.serial_hex: lowercase hex, no leading zeros."""
+        return format(self.serial, "x")
+
+
 def unique_identifiers(identifiers: Iterable[Identifier]) -> list[Identifier]:
     """Identifiers in the given order with duplicates removed; CAError when none is left."""
     seen: set[tuple[str, str]] = set()

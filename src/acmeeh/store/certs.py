@@ -23,7 +23,9 @@ _ISSUED = (
     " WHERE id = %s AND status = %s RETURNING *),"
     " c AS (INSERT INTO certificates (id, serial, account_id, order_id, der, pem_chain, names,"
     " not_before, not_after, fingerprint, spki_sha256)"
-    " SELECT %s, %s, %s, o.id, %s, %s, %s, %s, %s, %s, %s FROM o RETURNING *)"
+    " SELECT %s, %s, %s, o.id, %s, %s, %s, %s, %s, %s, %s FROM o RETURNING *),"
+    # the issuance intent of the serial is settled: the certificate row now knows it
+    " d AS (DELETE FROM issuance_intents WHERE serial = (SELECT serial FROM c))"
     f" SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o"
 )
 
@@ -45,9 +47,10 @@ def insert_for_order(
     fingerprint: str,
     spki_sha256: str,
 ) -> tuple[CertificateRow, OrderRow] | None:
-    """Store a certificate and move its order (compare-and-set on `from_status`) in one
-    statement, so atomic without a transaction; None, and nothing stored, when the order was
-    no longer `from_status`. Callers go through acmeeh.authority.states."""
+    """Store a certificate, move its order (compare-and-set on `from_status`) and delete the
+    serial's issuance intent, in one statement, so atomic without a transaction; None, and
+    nothing stored, when the order was no longer `from_status`. Callers go through
+    acmeeh.authority.states."""
     row = conn.execute(
         _ISSUED,
         (to_status, cert_id, order_id, from_status, cert_id, serial, account_id, der, pem_chain,

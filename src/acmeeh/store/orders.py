@@ -128,6 +128,12 @@ def get_order(conn: psycopg.Connection, order_id: UUID) -> OrderRow | None:
     return _one(conn, f"SELECT {_COLS} FROM orders WHERE id = %s", (order_id,))
 
 
+def lock(conn: psycopg.Connection, order_id: UUID, status: str) -> OrderRow | None:
+    """The order if it is in `status`, locked until the transaction ends; else None."""
+    return _one(conn, f"SELECT {_COLS} FROM orders WHERE id = %s AND status = %s FOR UPDATE",
+                (order_id, status))
+
+
 def list_account_orders(conn: psycopg.Connection, account_id: UUID, page: Page) -> list[OrderRow]:
     """Newest first by (created_at, id), `page.limit` rows after the page's position."""
     where, params = page_clause(page)

@@ -54,20 +54,28 @@ class RenewalRow:
     explanation_url: str | None
 
 
+# Every serial this CA signed or was about to sign: stored certificates, and the issuance
+# intents whose certificate row was never stored (issue 11 item 5; a serial is in one or the
+# other, as storing a certificate deletes its intent in the same statement).
+_SIGNED = (
+    "SELECT serial, not_after, revoked_at, revocation_reason FROM certificates{where}"
+    " UNION ALL"
+    " SELECT serial, not_after, revoked_at, revocation_reason FROM issuance_intents{where}"
+)
+_REVOKED = _SIGNED.format(where=" WHERE revoked_at IS NOT NULL")
+
+
 def get_status(conn: psycopg.Connection, serial: str) -> CertStatusRow | None:
-    """The status of the certificate with lowercase-hex `serial`, None when unknown."""
+    """The status of the certificate with lowercase-hex `serial` (stored, or signed and never
+    stored), None when this CA never assigned it."""
     with conn.cursor(row_factory=class_row(CertStatusRow)) as cur:
         return cur.execute(
-            "SELECT serial, not_after, revoked_at, revocation_reason FROM certificates"
-            " WHERE serial = %s",
-            (serial,),
+            _SIGNED.format(where=" WHERE serial = %(s)s") + " LIMIT 1", {"s": serial},
         ).fetchone()
 
 
 def revocation_totals(conn: psycopg.Connection) -> RevocationTotals:
-    row = conn.execute(
-        "SELECT count(*), max(revoked_at) FROM certificates WHERE revoked_at IS NOT NULL"
-    ).fetchone()
+    row = conn.execute(f"SELECT count(*), max(revoked_at) FROM ({_REVOKED}) AS r").fetchone()
     assert row is not None
     return RevocationTotals(total=int(row[0]), newest=row[1])
 
@@ -78,10 +86,10 @@ def revoked_snapshot(
     """The totals and the entries of certificates still valid at `unexpired_at`, from ONE
     statement (one snapshot), so the totals describe exactly the entries returned."""
     rows = conn.execute(
-        "SELECT t.total, t.newest, r.serial, r.revoked_at, r.revocation_reason"
-        " FROM (SELECT count(*) AS total, max(revoked_at) AS newest FROM certificates"
-        "       WHERE revoked_at IS NOT NULL) AS t"
-        " LEFT JOIN certificates AS r ON r.revoked_at IS NOT NULL AND r.not_after > %s"
+        f"WITH revoked AS ({_REVOKED})"
+        " SELECT t.total, t.newest, r.serial, r.revoked_at, r.revocation_reason"
+        " FROM (SELECT count(*) AS total, max(revoked_at) AS newest FROM revoked) AS t"
+        " LEFT JOIN revoked AS r ON r.not_after > %s"
         " ORDER BY r.revoked_at, r.serial",
         (unexpired_at,),
     ).fetchall()

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from .. import metrics
-from ..authority import ratelimits, recovery, retention
+from ..authority import intents, ratelimits, recovery, retention
 from ..authority.env import Env
 
 log = logging.getLogger("acmeeh.workers.cleanup")
@@ -57,7 +57,7 @@ def _orders_expiry(env: Env, limit: int) -> Outcome:
 def _stale_processing(env: Env, limit: int) -> Outcome:
     threshold = env.settings.order.stale_processing_threshold_seconds
     ids = recovery.find_stale_processing_orders(env, threshold_seconds=threshold, limit=limit)
-    return _each(ids, lambda i: recovery.fail_stale_order(env, i))
+    return _each(ids, lambda i: intents.recover(env, i))
 
 
 def _authz_expiry(env: Env, limit: int) -> Outcome:

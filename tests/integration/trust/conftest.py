@@ -9,28 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from integration.admin.admin_support import AdminClient, admin_overrides, create_user
+from integration.admin.admin_support import AdminClient, create_user
 from psycopg_pool import ConnectionPool
 from support.acme_client import Http01Responder
 from support.database import migrated_database
 from support.dns import ZoneServer
 from support.server import RunningServer, deep_merge, start_server
 from support.store_env import autocommit_pool, settings_for
-from trust_support import CAA_DOMAIN
+from trust_support import TRUST_OVERRIDES
 
 from acmeeh.authority.env import Env
 from acmeeh.issuance import generate_dev_ca, load_backend
 from acmeeh.validation import Validator
-
-TRUST_OVERRIDES = deep_merge(admin_overrides(), {
-    "acme": {"caa_identities": [CAA_DOMAIN]},
-    "security": {"identifiers": {
-        "forbidden_names": [" Forbidden.Trust.TEST. ", "Bücher.trust.test"],
-        "allowed_networks": ["127.0.0.0/8", "10.0.0.0/8"],
-        "max_per_order": 5,
-    }},
-})
-
 
 @pytest.fixture(scope="session")
 def trust_server(tmp_path_factory: pytest.TempPathFactory,

@@ -12,7 +12,8 @@ import josepy
 import psycopg
 from cryptography.hazmat.primitives.asymmetric import ec
 from support.acme_client import AcmeClient
-from support.server import RunningServer
+from integration.admin.admin_support import admin_overrides
+from support.server import RunningServer, deep_merge
 
 from acmeeh.authority import accounts, authorizations, challenges, orders
 from acmeeh.authority.env import Env
@@ -20,6 +21,18 @@ from acmeeh.protocol.messages import NewAccount, NewOrder
 from acmeeh.store.records import AccountRow
 
 CAA_DOMAIN = "ca.trust.test"
+
+# The issue 11 servers: an issuer domain for CAA (checked against the loopback DNS server),
+# forbidden names written the loose ways operators write them, an ip allow-list that admits
+# 127.0.0.0/8 but not ::1, and the admin API for blocked keys and revocation.
+TRUST_OVERRIDES = deep_merge(admin_overrides(), {
+    "acme": {"caa_identities": [CAA_DOMAIN]},
+    "security": {"identifiers": {
+        "forbidden_names": [" Forbidden.Trust.TEST. ", "Bücher.trust.test"],
+        "allowed_networks": ["127.0.0.0/8", "10.0.0.0/8"],
+        "max_per_order": 5,
+    }},
+})
 
 
 def db(server: RunningServer) -> psycopg.Connection:
@@ -48,8 +61,16 @@ def orders_of(server: RunningServer, client: AcmeClient) -> int:
                       account_id(client)))
 
 
+def intents_for(server: RunningServer, client: AcmeClient) -> int:
+    """Issuance intents left for the account (serials signed, or about to be, never stored)."""
+    return int(scalar(server, "SELECT count(*) FROM issuance_intents WHERE account_id = %s",  # type: ignore[arg-type]
+                      account_id(client)))
+
+
 def nothing_signed(server: RunningServer, client: AcmeClient) -> None:
+    """No certificate stored for the account, and no serial even recorded for signing."""
     assert signed_for(server, client) == 0
+    assert intents_for(server, client) == 0
 
 
 def unique(tag: str, zone: str = "trust.test") -> str:

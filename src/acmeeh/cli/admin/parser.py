@@ -6,10 +6,10 @@ import argparse
 from collections.abc import Iterator
 from typing import Any
 
-from . import cmd_acme, cmd_auth, cmd_certs, cmd_keys, cmd_ops, cmd_webhooks
+from . import cmd_acme, cmd_auth, cmd_certs, cmd_intents, cmd_keys, cmd_ops, cmd_webhooks
 from .tree import Tree, common_options
 
-GROUPS = (cmd_auth, cmd_acme, cmd_certs, cmd_keys, cmd_ops, cmd_webhooks)
+GROUPS = (cmd_auth, cmd_acme, cmd_certs, cmd_intents, cmd_keys, cmd_ops, cmd_webhooks)
 
 
 def add_admin(commands: Any) -> argparse.ArgumentParser:
