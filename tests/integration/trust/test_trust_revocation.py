@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from support.acme_client import ERROR_PREFIX, AcmeClient, expect, make_csr
-from trust_support import db, nothing_signed, unique
+from trust_support import account_id, db, nothing_signed, scalar, unique
 
 from acmeeh.protocol import keys
 
@@ -142,6 +142,25 @@ def test_key_compromise_blocks_the_key_and_revokes_the_accounts_other_certificat
                               " (SELECT account_id FROM certificates WHERE serial = %s)",
                               (format(leaf(carols).serial_number, "x"),)).fetchone()[0]
     assert signed == 1  # only the one issued before the key was blocked
+
+
+@pytest.mark.parametrize("who", ["owner", "operator"])
+def test_key_compromise_by_the_owner_or_an_operator_blocks_the_key(trust_server, trust_admin,
+                                                                     alice, issued, who) -> None:
+    serial = format(leaf(issued).serial_number, "x")
+    if who == "owner":  # kid-signed by the account (RFC 8555 §7.6)
+        expect(alice.revoke(der(issued), reason=1), 200)
+        by = f"account:{account_id(alice)}"
+    else:
+        cert_id = scalar(trust_server, "SELECT id FROM certificates WHERE serial = %s", serial)
+        expect(trust_admin.post(f"/certificates/{cert_id}/revoke", {"reason": 1}), 200)
+        by = "admin:trustroot"
+    assert status(trust_server, issued) == (True, 1)
+    spki = keys.spki_sha256(leaf(issued).public_key())
+    blocked = expect(trust_admin.get(f"/blocked-keys/{spki}"), 200).json()
+    assert (blocked["source"], blocked["created_by"]) == ("revocation", by)
+    reuse = AcmeClient(trust_server.directory_url, key=issued["key"])
+    assert "blocked" in problem(reuse.new_account(), "badPublicKey")["detail"]
 
 
 def test_admin_blocks_and_unblocks_keys_audited(trust_server, trust_admin) -> None:
