@@ -29,8 +29,20 @@ TOP = 40
 
 
 def logged(log: Path) -> list[str]:
+    """Every statement logged, on one line: PostgreSQL logs the further lines of a multi-line
+    statement (the store's triple-quoted SQL) as continuation lines that start with a tab."""
     lines = log.read_text(errors="replace").splitlines()[:5_000_000]
-    return [m.group(1) for line in lines if (m := STATEMENT.search(line))]
+    statements: list[str] = []
+    continues = False  # the previous log line was a statement (or one of its lines)
+    for line in lines:
+        if (m := STATEMENT.search(line)) is not None:
+            statements.append(m.group(1))
+            continues = True
+        elif continues and line.startswith("\t"):
+            statements[-1] += " " + line.strip()
+        else:
+            continues = False
+    return [" ".join(text.split()) for text in statements]
 
 
 def run(flows: int, mode: str) -> list[str]:

@@ -81,11 +81,6 @@ def unbind_request(token: contextvars.Token) -> None:
     _REQUEST.reset(token)
 
 
-def current_request() -> RequestContext | None:
-    """The request being served in this context, if any."""
-    return _REQUEST.get()
-
-
 class RequestContextFilter(logging.Filter):
     """Adds `request_id` to every record emitted while a request is bound."""
 

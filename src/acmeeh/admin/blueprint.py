@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, request
@@ -28,7 +28,7 @@ from .inputs import encode_cursor, json_body
 from .problems import AdminProblem
 from .spec import Spec
 
-admin = Blueprint("admin", __name__)
+NAME = "admin"  # the blueprint's name (admin/routes.py builds it): endpoints are admin.<view>
 log = logging.getLogger("acmeeh.admin")
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.openapi"})
 ANY_ROLE_WRITES = frozenset({"admin.logout"})
@@ -49,8 +49,16 @@ class AdminContext:
         return self.env.settings.admin_api
 
 
+class AdminHost(Protocol):
+    """An application with the admin API installed (acmeeh.app.AcmeehApp, admin_api.enabled)."""
+
+    admin: AdminContext
+
+
 def ctx() -> AdminContext:
-    return current_app.extensions["acmeeh.admin"]
+    """The AdminContext of the application serving this request (its admin API is on: the
+    admin routes exist only then)."""
+    return cast(AdminHost, current_app).admin
 
 
 def actor() -> Actor:
@@ -124,8 +132,9 @@ def write_audit(action: str, outcome: str, details: dict[str, Any]) -> None:
                  outcome=outcome, details=details, remote_addr=request.remote_addr)
 
 
-@admin.before_request
-def _authenticate() -> None:
+def authenticate() -> None:
+    """The blueprint's before_request: every endpoint but login and the OpenAPI document needs
+    a bearer token; writes need the admin role (except logout)."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
     presented = request.headers.get("Authorization")
@@ -178,10 +187,13 @@ def _render_unexpected(exc: Exception) -> Response:
     return problems.response(problems.server_internal())
 
 
-admin.register_error_handler(AdminProblem, problems.response)
-admin.register_error_handler(Problem, problems.response)
-admin.register_error_handler(HTTPException, _render_http)
-admin.register_error_handler(Exception, _render_unexpected)
+def install_handlers(bp: Blueprint) -> None:
+    """Authentication before every request, and every error as an admin problem document."""
+    bp.before_request(authenticate)
+    bp.register_error_handler(AdminProblem, problems.response)
+    bp.register_error_handler(Problem, problems.response)
+    bp.register_error_handler(HTTPException, _render_http)
+    bp.register_error_handler(Exception, _render_unexpected)
 
 
 def routing_errors(base_path: str) -> Callable[[], Response | None]:

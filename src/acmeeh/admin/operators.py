@@ -16,7 +16,6 @@ from . import problems, security
 ROLES = ("admin", "auditor")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
-MIN_PASSWORD = 12
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 LOGIN_FAILURES = "admin_login_failures_per_address"
 
@@ -116,7 +115,7 @@ def _login(env: Env, username: str, password: str, dummy_hash: str) -> LoginResu
     with env.pool.connection() as conn, conn.transaction():
         admin_store.record_login(conn, user.id, now)
         admin_store.insert_token(conn, uuid.uuid4(), user_id=user.id, expires_at=expires,
-                                 token_hash=security.token_hash(cfg.token_secret, token))
+                                 token_hash=security.token_hash(_token_secret(env), token))
     return LoginResult(token, expires, user)
 
 
@@ -126,7 +125,7 @@ def authenticate(env: Env, authorization: str | None) -> TokenOwner:
     token = token.strip()
     if scheme.lower() != "bearer" or not _TOKEN_SHAPE.match(token):
         raise problems.unauthorized()
-    digest = security.token_hash(env.settings.admin_api.token_secret, token)
+    digest = security.token_hash(_token_secret(env), token)
     with env.pool.connection() as conn:
         owner = admin_store.find_live_token(conn, digest, env.clock())
     if owner is None:
@@ -179,3 +178,11 @@ def reset_password(
             raise problems.not_found("no such user")
         admin_store.revoke_user_tokens(conn, user_id, env.clock())
     return row, password
+
+
+def _token_secret(env: Env) -> str:
+    """admin_api.token_secret; the configuration checks require it whenever the API is on."""
+    secret = env.settings.admin_api.token_secret
+    if not secret:
+        raise RuntimeError("admin_api.token_secret is not set")
+    return secret

@@ -13,11 +13,10 @@ from ..store import challenges as challenge_store
 from ..store import orders as order_store
 from ..store import search
 from . import problems, render
-from .blueprint import admin, audited, body, ctx, json_response, listing, note
+from .blueprint import audited, body, ctx, json_response, listing, note
 from .inputs import Query
 
 
-@admin.get("/accounts")
 def list_accounts() -> Response:
     q = Query(("limit", "cursor", "contact", "status", "thumbprint", "eab_kid"))
     page = q.page(ctx().cfg.max_page_size)
@@ -30,7 +29,6 @@ def list_accounts() -> Response:
     return listing(rows, page, render.account)
 
 
-@admin.get("/accounts/<uuid:account_id>")
 def get_account(account_id: uuid.UUID) -> Response:
     Query(())
     with ctx().env.pool.connection() as conn:
@@ -41,7 +39,6 @@ def get_account(account_id: uuid.UUID) -> Response:
     return json_response({**render.account(row), "order_count": count})
 
 
-@admin.post("/accounts/<uuid:account_id>/deactivate")
 @audited("account.deactivate")
 def deactivate_account(account_id: uuid.UUID) -> Response:
     note(target=f"account:{account_id}")
@@ -50,7 +47,6 @@ def deactivate_account(account_id: uuid.UUID) -> Response:
     return json_response(render.account(row))
 
 
-@admin.get("/orders")
 def list_orders() -> Response:
     q = Query(("limit", "cursor", "account_id", "status", "identifier", "created_after",
                "created_before"))
@@ -65,7 +61,6 @@ def list_orders() -> Response:
     return listing(rows, page, render.order)
 
 
-@admin.get("/orders/<uuid:order_id>")
 def get_order(order_id: uuid.UUID) -> Response:
     """The order with its authorizations and their challenges (validation records, errors)."""
     Query(())
@@ -82,7 +77,6 @@ def get_order(order_id: uuid.UUID) -> Response:
     ]})
 
 
-@admin.get("/authorizations")
 def list_authorizations() -> Response:
     q = Query(("limit", "cursor", "account_id", "status", "identifier"))
     page = q.page(ctx().cfg.max_page_size)
@@ -94,7 +88,6 @@ def list_authorizations() -> Response:
     return listing(rows, page, render.authorization)
 
 
-@admin.get("/authorizations/<uuid:authz_id>")
 def get_authorization(authz_id: uuid.UUID) -> Response:
     Query(())
     with ctx().env.pool.connection() as conn:

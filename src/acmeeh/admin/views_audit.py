@@ -16,7 +16,7 @@ from ..store import audit as audit_store
 from ..store.audit import AuditFilter
 from ..store.paging import Page
 from . import audit, render
-from .blueprint import admin, ctx, listing, write_audit
+from .blueprint import ctx, listing, write_audit
 from .inputs import Query
 
 FILTERS = ("since", "until", "actor", "action", "outcome")
@@ -32,7 +32,6 @@ def _filter(q: Query) -> AuditFilter:
                        action=q.text("action"), outcome=q.choice("outcome", OUTCOMES))
 
 
-@admin.get("/audit")
 def list_audit() -> Response:
     q = Query(("limit", "cursor", *FILTERS))
     page = q.page(ctx().cfg.max_page_size)
@@ -74,7 +73,6 @@ def _csv(events: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-@admin.get("/audit/export")
 def export_audit() -> Response:
     """Stream the matching events; the export itself is audited."""
     q = Query(("format", *FILTERS))

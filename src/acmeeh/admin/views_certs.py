@@ -12,7 +12,7 @@ from ..store import certs as cert_store
 from ..store import search
 from ..store.search import CertificateFilter
 from . import problems, render
-from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, ctx, json_response, listing, note
 from .inputs import Query, parse_time
 
 CERT_STATUSES = ("valid", "expired", "revoked")
@@ -28,7 +28,6 @@ def normalize_serial(text: str) -> str:
     return serial.lstrip("0") or "0"
 
 
-@admin.get("/certificates")
 def list_certificates() -> Response:
     q = Query(("limit", "cursor", "serial", "name", "account_id", "expires_after",
                "expires_before", "status"))
@@ -46,7 +45,6 @@ def list_certificates() -> Response:
     return listing(rows, page, lambda r: render.certificate(r, now))
 
 
-@admin.get("/certificates/<uuid:cert_id>")
 def get_certificate(cert_id: uuid.UUID) -> Response:
     Query(())
     with ctx().env.pool.connection() as conn:
@@ -56,7 +54,6 @@ def get_certificate(cert_id: uuid.UUID) -> Response:
     return json_response({**render.certificate(row, ctx().env.clock()), "pem": row.pem_chain})
 
 
-@admin.post("/certificates/<uuid:cert_id>/revoke")
 @audited("certificate.revoke")
 def revoke_certificate(cert_id: uuid.UUID) -> Response:
     note(target=f"certificate:{cert_id}")
@@ -80,7 +77,6 @@ def _bulk_filter(raw: dict[str, Any]) -> CertificateFilter:
     )
 
 
-@admin.post("/certificates/bulk-revoke")
 @audited("certificate.bulk_revoke")
 def bulk_revoke() -> Response:
     data = body("BulkRevokeRequest")

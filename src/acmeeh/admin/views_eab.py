@@ -10,7 +10,7 @@ from ..authority import allowlists, eab
 from ..store import allowlists as allowlist_store
 from ..store import eab as eab_store
 from . import problems, render
-from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, ctx, json_response, listing, note
 from .inputs import Query
 
 KID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -22,7 +22,6 @@ def _kid(kid: str) -> str:
     return kid
 
 
-@admin.get("/eab")
 def list_eab_keys() -> Response:
     q = Query(("limit", "cursor", "status"))
     page = q.page(ctx().cfg.max_page_size, uuid_key=False)
@@ -32,7 +31,6 @@ def list_eab_keys() -> Response:
     return listing(rows, page, render.eab_key, key=lambda r: r.kid)
 
 
-@admin.post("/eab")
 @audited("eab.create")
 def create_eab_key() -> Response:
     """A new key; the HMAC key is in this response only (base64url, RFC 8555 §7.3.4)."""
@@ -44,7 +42,6 @@ def create_eab_key() -> Response:
                          location=f"{ctx().base_url}/eab/{row.kid}")
 
 
-@admin.get("/eab/<kid>")
 def get_eab_key(kid: str) -> Response:
     Query(())
     with ctx().env.pool.connection() as conn:
@@ -54,7 +51,6 @@ def get_eab_key(kid: str) -> Response:
     return json_response(render.eab_key(row))
 
 
-@admin.post("/eab/<kid>/revoke")
 @audited("eab.revoke")
 def revoke_eab_key(kid: str) -> Response:
     note(target=f"eab:{_kid(kid)}")
@@ -62,7 +58,6 @@ def revoke_eab_key(kid: str) -> Response:
     return json_response(render.eab_key(eab.revoke_key(ctx().env, kid)))
 
 
-@admin.get("/allowlists")
 def list_allowlist() -> Response:
     q = Query(("limit", "cursor", "scope", "scope_id"))
     page = q.page(ctx().cfg.max_page_size)
@@ -73,7 +68,6 @@ def list_allowlist() -> Response:
     return listing(rows, page, render.allowlist_entry)
 
 
-@admin.post("/allowlists")
 @audited("allowlist.add")
 def add_allowlist_entry() -> Response:
     data = body("NewAllowlistEntry")
@@ -85,7 +79,6 @@ def add_allowlist_entry() -> Response:
                          location=f"{ctx().base_url}/allowlists/{row.id}")
 
 
-@admin.get("/allowlists/<uuid:entry_id>")
 def get_allowlist_entry(entry_id: uuid.UUID) -> Response:
     Query(())
     with ctx().env.pool.connection() as conn:
@@ -95,7 +88,6 @@ def get_allowlist_entry(entry_id: uuid.UUID) -> Response:
     return json_response(render.allowlist_entry(row))
 
 
-@admin.delete("/allowlists/<uuid:entry_id>")
 @audited("allowlist.remove")
 def remove_allowlist_entry(entry_id: uuid.UUID) -> Response:
     note(target=f"allowlist:{entry_id}")

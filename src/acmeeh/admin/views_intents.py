@@ -8,7 +8,7 @@ from flask import Response
 from ..authority import intents
 from ..store import intents as intent_store
 from . import problems, render
-from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, ctx, json_response, listing, note
 from .inputs import Query
 from .views_certs import normalize_serial
 
@@ -21,7 +21,6 @@ def _serial(text: str) -> str:
         raise problems.not_found("no unstored issuance has this serial") from None
 
 
-@admin.get("/issuance-intents")
 def list_intents() -> Response:
     q = Query(("limit", "cursor"))
     page = q.page(ctx().cfg.max_page_size, uuid_key=False)
@@ -30,7 +29,6 @@ def list_intents() -> Response:
     return listing(rows, page, render.intent, key=lambda r: r.serial)
 
 
-@admin.get("/issuance-intents/<serial>")
 def get_intent(serial: str) -> Response:
     Query(())
     with ctx().env.pool.connection() as conn:
@@ -40,7 +38,6 @@ def get_intent(serial: str) -> Response:
     return json_response({**render.intent(row), "pem": row.pem_chain})
 
 
-@admin.post("/issuance-intents/<serial>/revoke")
 @audited("issuance_intent.revoke")
 def revoke_intent(serial: str) -> Response:
     value = _serial(serial)

@@ -10,7 +10,7 @@ from ..authority import blocked_keys
 from ..protocol import keys
 from ..store import blocked_keys as blocked_store
 from . import problems, render
-from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, ctx, json_response, listing, note
 from .inputs import Query
 
 _SPKI_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -44,7 +44,6 @@ def _spki_of(data: dict) -> str:
     return keys.spki_sha256(public_key)
 
 
-@admin.get("/blocked-keys")
 def list_blocked_keys() -> Response:
     q = Query(("limit", "cursor"))
     page = q.page(ctx().cfg.max_page_size, uuid_key=False)
@@ -53,7 +52,6 @@ def list_blocked_keys() -> Response:
     return listing(rows, page, render.blocked_key, key=lambda r: r.spki_sha256)
 
 
-@admin.post("/blocked-keys")
 @audited("blocked_key.add")
 def block_key() -> Response:
     data = body("NewBlockedKey")
@@ -65,7 +63,6 @@ def block_key() -> Response:
                          location=f"{ctx().base_url}/blocked-keys/{row.spki_sha256}")
 
 
-@admin.get("/blocked-keys/<spki_sha256>")
 def get_blocked_key(spki_sha256: str) -> Response:
     Query(())
     with ctx().env.pool.connection() as conn:
@@ -75,7 +72,6 @@ def get_blocked_key(spki_sha256: str) -> Response:
     return json_response(render.blocked_key(row))
 
 
-@admin.delete("/blocked-keys/<spki_sha256>")
 @audited("blocked_key.remove")
 def unblock_key(spki_sha256: str) -> Response:
     spki = _spki(spki_sha256)

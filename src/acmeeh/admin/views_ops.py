@@ -8,13 +8,12 @@ from flask import Response
 from ..authority import maintenance, redelivery
 from ..store import outbox
 from . import render
-from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, ctx, json_response, listing, note
 from .inputs import Query
 
 NOTIFICATION_STATUSES = ("pending", "failed", "sent", "abandoned", "skipped")
 
 
-@admin.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this API (public: it holds no data)."""
     resp = json_response(ctx().spec.served(ctx().base_url, ctx().cfg.max_page_size))
@@ -22,13 +21,11 @@ def openapi() -> Response:
     return resp
 
 
-@admin.get("/maintenance")
 def get_maintenance() -> Response:
     Query(())
     return json_response(render.maintenance(maintenance.status(ctx().env)))
 
 
-@admin.post("/maintenance")
 @audited("maintenance.set")
 def set_maintenance() -> Response:
     """{"enabled": true} pauses newOrder (503, Retry-After: 300) on every instance."""
@@ -38,7 +35,6 @@ def set_maintenance() -> Response:
     return json_response(render.maintenance(row))
 
 
-@admin.get("/notifications")
 def list_notifications() -> Response:
     q = Query(("limit", "cursor", "status", "kind", "account_id"))
     page = q.page(ctx().cfg.max_page_size)
@@ -49,7 +45,6 @@ def list_notifications() -> Response:
     return listing(rows, page, render.notification)
 
 
-@admin.post("/notifications/<uuid:notification_id>/retry")
 @audited("notification.retry")
 def retry_notification(notification_id: uuid.UUID) -> Response:
     note(target=f"notification:{notification_id}")
@@ -57,7 +52,6 @@ def retry_notification(notification_id: uuid.UUID) -> Response:
     return json_response(render.notification(redelivery.retry(ctx().env, notification_id)))
 
 
-@admin.post("/notifications/retry-failed")
 @audited("notification.retry_failed")
 def retry_failed_notifications() -> Response:
     body("Empty", optional=True)
@@ -66,7 +60,6 @@ def retry_failed_notifications() -> Response:
     return json_response({"queued": queued})
 
 
-@admin.post("/notifications/purge")
 @audited("notification.purge")
 def purge_notifications() -> Response:
     """Delete finished notifications (sent and skipped by default) older than N days."""

@@ -8,17 +8,15 @@ from flask import Response
 
 from ..authority import crl, renewal
 from . import problems, render
-from .blueprint import admin, audited, body, ctx, json_response, note
+from .blueprint import audited, body, ctx, json_response, note
 from .inputs import Query, parse_time
 
 
-@admin.get("/crl")
 def get_crl_status() -> Response:
     Query(())
     return json_response(render.crl_status(crl.status(ctx().env)))
 
 
-@admin.post("/crl/rebuild")
 @audited("crl.rebuild")
 def rebuild_crl() -> Response:
     """Build, sign and store a new CRL now, whatever the schedule."""
@@ -32,14 +30,12 @@ def rebuild_crl() -> Response:
     return json_response(render.crl(row))
 
 
-@admin.get("/certificates/<uuid:cert_id>/renewal-window")
 def get_renewal_window(cert_id: uuid.UUID) -> Response:
     Query(())
     serial, info = renewal.window_of(ctx().env, cert_id)
     return json_response(render.renewal_window(cert_id, serial, info))
 
 
-@admin.put("/certificates/<uuid:cert_id>/renewal-window")
 @audited("certificate.renewal_window.set")
 def set_renewal_window(cert_id: uuid.UUID) -> Response:
     """The window renewalInfo suggests from now on, with an optional explanationURL."""
@@ -53,7 +49,6 @@ def set_renewal_window(cert_id: uuid.UUID) -> Response:
     return json_response(render.renewal_window(cert_id, serial, info))
 
 
-@admin.delete("/certificates/<uuid:cert_id>/renewal-window")
 @audited("certificate.renewal_window.clear")
 def clear_renewal_window(cert_id: uuid.UUID) -> Response:
     """Back to the computed window; answers the window renewalInfo suggests now."""

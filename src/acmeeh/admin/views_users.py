@@ -8,11 +8,10 @@ from flask import Response, g, request
 
 from ..store import admin as admin_store
 from . import audit, operators, problems, render
-from .blueprint import admin, audited, body, ctx, json_response, listing, note
+from .blueprint import audited, body, ctx, json_response, listing, note
 from .inputs import Query
 
 
-@admin.post("/auth/login")
 def login() -> Response:
     """Exchange username and password for a bearer token. Every attempt is audited (a
     throttled one within the audit budget); the client learns only success, a generic 401 (no
@@ -46,7 +45,6 @@ def login() -> Response:
     })
 
 
-@admin.post("/auth/logout")
 @audited("auth.logout")
 def logout() -> Response:
     body("Empty", optional=True)
@@ -55,14 +53,12 @@ def logout() -> Response:
     return Response(status=204)
 
 
-@admin.get("/users/me")
 def me() -> Response:
     Query(())
     row = operators.load_user(ctx().env, g.admin_owner.user_id)
     return json_response(render.user(row, ctx().env.clock()))
 
 
-@admin.get("/users")
 def list_users() -> Response:
     q = Query(("limit", "cursor", "role", "disabled"))
     page = q.page(ctx().cfg.max_page_size)
@@ -75,7 +71,6 @@ def list_users() -> Response:
     return listing(rows, page, lambda r: render.user(r, now))
 
 
-@admin.post("/users")
 @audited("user.create")
 def create_user() -> Response:
     data = body("NewUser")
@@ -89,13 +84,11 @@ def create_user() -> Response:
                          201, location=f"{ctx().base_url}/users/{row.id}")
 
 
-@admin.get("/users/<uuid:user_id>")
 def get_user(user_id: uuid.UUID) -> Response:
     Query(())
     return json_response(render.user(operators.load_user(ctx().env, user_id), ctx().env.clock()))
 
 
-@admin.patch("/users/<uuid:user_id>")
 @audited("user.update")
 def update_user(user_id: uuid.UUID) -> Response:
     note(target=f"user:{user_id}")
@@ -107,7 +100,6 @@ def update_user(user_id: uuid.UUID) -> Response:
     return json_response(render.user(row, ctx().env.clock()))
 
 
-@admin.post("/users/<uuid:user_id>/reset-password")
 @audited("user.reset_password")
 def reset_password(user_id: uuid.UUID) -> Response:
     note(target=f"user:{user_id}")

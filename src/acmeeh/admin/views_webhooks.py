@@ -9,13 +9,12 @@ from flask import Response
 from ..authority import webhooks
 from ..store import webhooks as webhook_store
 from . import problems, render
-from .blueprint import actor, admin, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, ctx, json_response, listing, note
 from .inputs import Query
 
 DELIVERY_STATUSES = ("pending", "failed", "delivered", "dead")
 
 
-@admin.get("/webhooks")
 def list_webhooks() -> Response:
     q = Query(("limit", "cursor"))
     page = q.page(ctx().cfg.max_page_size)
@@ -24,7 +23,6 @@ def list_webhooks() -> Response:
     return listing(rows, page, render.webhook)
 
 
-@admin.post("/webhooks")
 @audited("webhook.create")
 def create_webhook() -> Response:
     """A subscription; its secret (the HMAC key of the signatures) is in this answer only."""
@@ -36,7 +34,6 @@ def create_webhook() -> Response:
                          location=f"{ctx().base_url}/webhooks/{row.id}")
 
 
-@admin.get("/webhooks/<uuid:webhook_id>")
 def get_webhook(webhook_id: uuid.UUID) -> Response:
     Query(())
     with ctx().env.pool.connection() as conn:
@@ -46,7 +43,6 @@ def get_webhook(webhook_id: uuid.UUID) -> Response:
     return json_response(render.webhook(row))
 
 
-@admin.patch("/webhooks/<uuid:webhook_id>")
 @audited("webhook.update")
 def update_webhook(webhook_id: uuid.UUID) -> Response:
     note(target=f"webhook:{webhook_id}")
@@ -57,7 +53,6 @@ def update_webhook(webhook_id: uuid.UUID) -> Response:
     return json_response(render.webhook(row))
 
 
-@admin.delete("/webhooks/<uuid:webhook_id>")
 @audited("webhook.delete")
 def delete_webhook(webhook_id: uuid.UUID) -> Response:
     note(target=f"webhook:{webhook_id}")
@@ -65,7 +60,6 @@ def delete_webhook(webhook_id: uuid.UUID) -> Response:
     return Response(status=204)
 
 
-@admin.get("/webhook-deliveries")
 def list_webhook_deliveries() -> Response:
     q = Query(("limit", "cursor", "webhook_id", "status", "event"))
     page = q.page(ctx().cfg.max_page_size)
@@ -76,7 +70,6 @@ def list_webhook_deliveries() -> Response:
     return listing(rows, page, render.webhook_delivery)
 
 
-@admin.get("/webhook-deliveries/<uuid:delivery_id>")
 def get_webhook_delivery(delivery_id: uuid.UUID) -> Response:
     Query(())
     with ctx().env.pool.connection() as conn:
@@ -86,7 +79,6 @@ def get_webhook_delivery(delivery_id: uuid.UUID) -> Response:
     return json_response(render.webhook_delivery(row))
 
 
-@admin.post("/webhook-deliveries/<uuid:delivery_id>/retry")
 @audited("webhook.retry")
 def retry_webhook_delivery(delivery_id: uuid.UUID) -> Response:
     """A dead (or failed) delivery goes out again now, with a fresh attempt budget."""

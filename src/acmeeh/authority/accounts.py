@@ -12,6 +12,7 @@ from .. import metrics
 from ..logs import audit
 from ..protocol import jws, keys, problems
 from ..protocol.identifiers import normalize
+from ..protocol.messages import AccountUpdate, KeyChange, NewAccount
 from ..protocol.status import AccountStatus
 from ..store import accounts as account_store
 from ..store.records import AccountRow
@@ -69,13 +70,8 @@ def _check_key(env: Env, jwk: josepy.JWK) -> None:
         raise problems.bad_public_key(reason)
 
 
-def find_by_key(env: Env, jwk: josepy.JWK) -> AccountRow | None:
-    with env.pool.connection() as conn:
-        return account_store.find_account_by_thumbprint(conn, jws.thumbprint(jwk))
-
-
 def new_account(
-    env: Env, jwk: josepy.JWK, msg: Any, *, url: str = "", remote_addr: str | None = None
+    env: Env, jwk: josepy.JWK, msg: NewAccount, *, url: str = "", remote_addr: str | None = None
 ) -> tuple[AccountRow, bool]:
     """Return (account, created). An existing key returns its account (RFC 8555 §7.3.1).
 
@@ -129,7 +125,7 @@ def new_account(
     return row, True
 
 
-def update_account(env: Env, account: AccountRow, msg: Any) -> AccountRow:
+def update_account(env: Env, account: AccountRow, msg: AccountUpdate) -> AccountRow:
     """Update contacts, agree to the terms, or deactivate (RFC 8555 §7.3.2, §7.3.6)."""
     with env.pool.connection() as conn, conn.transaction():
         row: AccountRow | None = account
@@ -153,14 +149,16 @@ def update_account(env: Env, account: AccountRow, msg: Any) -> AccountRow:
         return row
 
 
-def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, inner: Any) -> AccountRow:
+def change_key(
+    env: Env, account: AccountRow, account_url: str, outer_url: str, msg: KeyChange
+) -> AccountRow:
     """Roll the account key over (RFC 8555 §7.3.5).
 
     The inner JWS is signed by the new key, names the account and the old key; a key that
     already belongs to an account answers 409 with that account's URL in the problem.
     """
     sec = env.settings.security
-    new_jwk, payload = jws.parse_key_change_inner(inner, outer_url, sec.allowed_algorithms,
+    new_jwk, payload = jws.parse_key_change_inner(msg.jws, outer_url, sec.allowed_algorithms,
                                                   max(sec.rsa_key_sizes))
     if payload.get("account") != account_url:
         raise problems.malformed("keyChange: inner 'account' does not match the signing account")
@@ -183,7 +181,8 @@ def change_key(env: Env, account: AccountRow, account_url: str, outer_url: str, 
             if row is not None:  # the contacts hear of it: a stolen key shows
                 events.account_key_changed(conn, env, row, account.thumbprint)
     except account_store.KeyInUse:  # a concurrent roll-over or newAccount took the key first
-        holder = find_by_key(env, new_jwk)
+        with env.pool.connection() as conn:
+            holder = account_store.find_account_by_thumbprint(conn, new_thumbprint)
         if holder is None:
             raise problems.conflict("the new key was taken concurrently; retry") from None
         raise KeyTaken(holder.id) from None

@@ -20,7 +20,7 @@ from .env import Env
 @dataclass(frozen=True)
 class AuthzState:
     authz: AuthzRow
-    status: str  # effective status (expiry applied)
+    status: AuthzStatus  # effective status (expiry applied)
     challenges: list[ChallengeRow]
 
 

@@ -11,7 +11,6 @@ from ..protocol import jws, problems
 from ..protocol.status import AuthzStatus, ChallengeStatus, IdentifierType
 from ..store import authzs as authz_store
 from ..store import challenges as challenge_store
-from ..store.db import transaction
 from ..store.records import AccountRow, AuthzRow, ChallengeRow
 from . import caa, states
 from .authorizations import invalidate_orders
@@ -40,6 +39,17 @@ def get_challenge(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Cha
     return ChallengeState(challenge, authz)
 
 
+def _answerable(challenge: ChallengeRow, authz: AuthzRow, now: datetime) -> bool:
+    """False when the challenge is no longer pending (answering again returns its state);
+    malformed when its authorization is no longer pending."""
+    if challenge.status != ChallengeStatus.PENDING:
+        return False
+    if states.authz_status(authz, now) != AuthzStatus.PENDING:
+        raise problems.malformed(f"authorization is {states.authz_status(authz, now)}")
+    states.check_challenge_move(challenge.status, ChallengeStatus.PROCESSING)
+    return True
+
+
 def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> ChallengeState:
     """The client says it is ready (RFC 8555 §7.5.1): pending → processing, then validate.
 
@@ -57,25 +67,25 @@ def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Challenge
     # re-reads the authorization under a lock before moving it).
     auto = cfg.auto_accept
     with env.pool.connection() as conn:
-        refusal, caa_checked = (_auto_caa(env, conn, account, challenge_id, now) if auto
-                                else (None, None))
-        with transaction(conn, needed=auto):
-            challenge, authz = _load(conn, account, challenge_id, lock=auto)
-            if challenge.status != ChallengeStatus.PENDING:
-                return ChallengeState(challenge, authz)
-            if states.authz_status(authz, now) != AuthzStatus.PENDING:
-                raise problems.malformed(f"authorization is {states.authz_status(authz, now)}")
-            states.check_challenge_move(challenge.status, ChallengeStatus.PROCESSING)
-            if auto:
+        if auto:
+            refusal, caa_checked = _auto_caa(env, conn, account, challenge_id, now)
+            with conn.transaction():
+                challenge, authz = _load(conn, account, challenge_id, lock=True)
+                if not _answerable(challenge, authz, now):
+                    return ChallengeState(challenge, authz)
                 moved = challenge_store.set_processing(conn, challenge.id, now)
                 if moved is not None:
                     done = _record_locked(env, conn, moved, authz, ok=refusal is None,
                                           problem=refusal, records=[],
                                           caa_checked_at=caa_checked)
                     return ChallengeState(done or moved, authz)
-            else:  # the cap is part of the compare-and-set: one round trip
-                moved = challenge_store.answer(conn, challenge.id, now, account_id=account.id,
-                                               max_pending=cfg.max_pending_per_account)
+        else:
+            challenge, authz = _load(conn, account, challenge_id, lock=False)
+            if not _answerable(challenge, authz, now):
+                return ChallengeState(challenge, authz)
+            # The only write, atomic on its own; the cap is part of the compare-and-set.
+            moved = challenge_store.answer(conn, challenge.id, now, account_id=account.id,
+                                           max_pending=cfg.max_pending_per_account)
     if moved is None:  # a concurrent respond won the compare-and-set, or the cap refused
         state = get_challenge(env, account, challenge_id)
         if state.challenge.status == ChallengeStatus.PENDING and not auto:

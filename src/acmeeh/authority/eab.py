@@ -41,7 +41,9 @@ def revoke_key(env: Env, kid: str) -> EabKeyRow:
     return row
 
 
-def verify(conn: Connection, binding: Any, *, url: str, account_jwk: josepy.JWK) -> str:
+def verify(
+    conn: Connection, binding: dict[str, Any], *, url: str, account_jwk: josepy.JWK
+) -> str:
     """Check the binding's MAC with a usable (unrevoked, unused) key; return its kid.
 
     An unknown, revoked or already used key is `unauthorized`, like a bad MAC.

@@ -5,10 +5,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol
 from uuid import UUID
 
+from ..config.settings import Settings
+from ..issuance.backend import CABackend
 from ..store.db import Pool
+from ..validation import Validator
+
+# What Env.clock is: the current time, timezone-aware (tests pass a fixed or moving one).
+Clock = Callable[[], datetime]
 
 
 class ValidationQueueFull(Exception):
@@ -18,6 +24,12 @@ class ValidationQueueFull(Exception):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class Dispatch(Protocol):
+    """Queue the validation of a challenge off the request thread (workers.validation)."""
+
+    def __call__(self, challenge_id: UUID, delay: float = 0.0) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -30,12 +42,12 @@ class Env:
     accepted). `account_url(id)` is an account's URL as the ACME API hands it out.
     """
 
-    settings: Any
+    settings: Settings
     pool: Pool
-    ca: Any
-    validator: Any
-    dispatch: Callable[..., None]
-    clock: Callable[[], datetime] = utc_now
+    ca: CABackend
+    validator: Validator
+    dispatch: Dispatch
+    clock: Clock = utc_now
     nonce_key: bytes = field(default=b"", repr=False)  # authority.nonces.load_key
     # The account URL clients see (web.urls), for CAA accounturi (RFC 8657); None matches none.
     account_url: Callable[[UUID], str] | None = None

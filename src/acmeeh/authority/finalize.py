@@ -11,12 +11,14 @@ from ..protocol import keys, problems
 from ..issuance.backend import LeafPlan
 from ..protocol.csr import ParsedCSR, check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
+from ..protocol.messages import Finalize
 from ..protocol.status import OrderStatus
 from ..store import blocked_keys as blocked_store
 from ..store import authzs as authz_store
 from ..store import db
 from ..store import intents as intent_store
 from ..store import orders as order_store
+from ..store.certs import NewCertificate
 from ..store.db import Connection, transaction
 from ..store.records import AccountRow, AuthzRow, OrderRow
 from . import allowlists, caa, events, intents, policy, ratelimits, states
@@ -30,7 +32,7 @@ STORE_ATTEMPTS = 20  # a second bound, whatever the clock does
 
 
 def finalize(
-    env: Env, account: AccountRow, order_id: uuid.UUID, csr_der: bytes, *,
+    env: Env, account: AccountRow, order_id: uuid.UUID, msg: Finalize, *,
     remote_addr: str | None = None,
 ) -> OrderState:
     """ready → processing → valid, as compare-and-sets around an untransacted signature.
@@ -49,7 +51,7 @@ def finalize(
         if order.status != OrderStatus.READY:
             raise problems.order_not_ready(f"order is {order.status}, not ready")
         identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
-        parsed = parse_csr(csr_der)
+        parsed = parse_csr(msg.csr)
         check_csr(parsed, identifiers, policy=keys.certificate_policy(sec))
         uses = blocked_store.key_uses(conn, keys.spki_sha256(parsed.public_key))
         if uses.account:
@@ -79,14 +81,14 @@ def finalize(
         raise problems.server_internal() from exc
     cert_id = uuid.uuid4()
     outbox = events.needed(env, Kind.CERTIFICATE_ISSUED, account)
-    fields = dict(
-        serial=issued.serial_hex, account_id=account.id, der=issued.der,
+    cert = NewCertificate(
+        id=cert_id, serial=issued.serial_hex, account_id=account.id, der=issued.der,
         pem_chain=issued.pem_chain, names=[_name(i) for i in identifiers],
         not_before=issued.not_before, not_after=issued.not_after,
         fingerprint=issued.fingerprint_sha256, spki_sha256=issued.spki_sha256,
     )
     try:
-        done = _store(env, account, order.id, cert_id, fields, outbox=outbox)
+        done = _store(env, account, order.id, cert, outbox=outbox)
     except BaseException:
         intents.keep_signed(env, order.id, issued)  # findable, revocable; recovery stores it
         raise
@@ -155,8 +157,8 @@ def _start_processing(env: Env, conn: Connection, account: AccountRow, order: Or
             ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
 
 
-def _store(env: Env, account: AccountRow, order_id: uuid.UUID, cert_id: uuid.UUID,
-           fields: dict, *, outbox: bool) -> OrderRow:
+def _store(env: Env, account: AccountRow, order_id: uuid.UUID, new: NewCertificate, *,
+           outbox: bool) -> OrderRow:
     """Transaction B: store the signed certificate and move the order processing → valid.
 
     The certificate exists already, so a database that is briefly unavailable (a restart, a
@@ -169,9 +171,9 @@ def _store(env: Env, account: AccountRow, order_id: uuid.UUID, cert_id: uuid.UUI
     for attempt in range(STORE_ATTEMPTS):
         try:
             with env.pool.connection() as conn, transaction(conn, needed=outbox):
-                stored = states.complete_order(conn, order_id, cert_id, **fields)
+                stored = states.complete_order(conn, order_id, new)
                 if stored is None:
-                    if attempt and (done := _stored_before(conn, order_id, cert_id)) is not None:
+                    if attempt and (done := _stored_before(conn, order_id, new.id)) is not None:
                         return done
                     # recovered as stale meanwhile: do not hand out a certificate
                     raise problems.order_not_ready("order left processing before the certificate was stored")
@@ -182,7 +184,7 @@ def _store(env: Env, account: AccountRow, order_id: uuid.UUID, cert_id: uuid.UUI
         except db.Unavailable:
             if time.monotonic() + STORE_RETRY_SECONDS >= deadline or attempt == STORE_ATTEMPTS - 1:
                 env.log.error("signed certificate not stored: the database stayed unavailable",
-                              extra={"order_id": str(order_id), "serial": fields["serial"]})
+                              extra={"order_id": str(order_id), "serial": new.serial})
                 raise
             env.log.warning("storing the certificate failed (database unavailable); retrying",
                             extra={"order_id": str(order_id), "attempt": attempt + 1})

@@ -28,6 +28,7 @@ from ..protocol.status import OrderStatus, RevocationReason
 from ..store import accounts as account_store
 from ..store import intents as intent_store
 from ..store import orders as order_store
+from ..store.certs import NewCertificate
 from ..store.db import Connection
 from ..store.intents import IntentRow
 from . import events, revocation, states
@@ -89,12 +90,12 @@ def _store_kept(env: Env, conn: Connection, intent: IntentRow) -> bool:
     cert_id = uuid.uuid4()
     try:
         with conn.transaction():  # a savepoint: a failing insert leaves the order to give up
-            stored = states.complete_order(
-                conn, intent.order_id, cert_id, serial=intent.serial,
-                account_id=intent.account_id, der=intent.der, pem_chain=intent.pem_chain,
-                names=list(intent.names), not_before=intent.not_before,
-                not_after=intent.not_after, fingerprint=hashlib.sha256(intent.der).hexdigest(),
-                spki_sha256=intent.spki_sha256)
+            stored = states.complete_order(conn, intent.order_id, NewCertificate(
+                id=cert_id, serial=intent.serial, account_id=intent.account_id, der=intent.der,
+                pem_chain=intent.pem_chain, names=list(intent.names),
+                not_before=intent.not_before, not_after=intent.not_after,
+                fingerprint=hashlib.sha256(intent.der).hexdigest(),
+                spki_sha256=intent.spki_sha256))
             if stored is None:
                 return False
             account = account_store.get_account(conn, intent.account_id)

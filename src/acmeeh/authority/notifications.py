@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .. import metrics
+from ..config.settings import NotificationsSettings
 from ..notify import Kind, MailError
 from ..protocol.status import RevocationReason
 from ..store import outbox
@@ -45,7 +46,7 @@ def recipients_of(account_or_contacts: AccountRow | Iterable[str] | None) -> lis
     return addresses
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: object) -> object:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
@@ -55,6 +56,11 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
     return value
+
+
+def jsonable_mapping(values: Mapping[str, object]) -> dict[str, object]:
+    """`values` with every value made JSON-ready (jsonable)."""
+    return {str(k): jsonable(v) for k, v in values.items()}
 
 
 def enabled(env: Env, kind: Kind | str) -> bool:
@@ -89,7 +95,7 @@ def enqueue(
     status = outbox.PENDING if env.settings.smtp.enabled else outbox.SKIPPED
     rows = outbox.insert_notifications(
         conn, kind=kind.value, recipients=recipients, account_id=account_id,
-        context=jsonable(dict(context)), status=status, now=env.clock(),
+        context=jsonable_mapping(context), status=status, now=env.clock(),
     )
     env.log.debug("notification recorded", extra={"kind": kind.value, "rows": len(rows), "status": status})
     return len(rows)
@@ -120,7 +126,7 @@ def revocation_context(cert: CertificateRow) -> dict[str, Any]:
 
 # --- delivery (driven by acmeeh.workers.delivery) -------------------------------------------
 
-def retry_at(settings: Any, attempts: int, now: datetime) -> datetime | None:
+def retry_at(settings: NotificationsSettings, attempts: int, now: datetime) -> datetime | None:
     """When to try again after failed attempt number `attempts` (1-based); None = abandon.
 
     delay = min(retry_delay × multiplier^(attempts-1), retry_max_delay); after max_retries

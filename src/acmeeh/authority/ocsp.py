@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from .. import metrics
+from ..config.settings import Settings
 from ..issuance import ocsp
 from ..issuance.responder import DelegatedResponder, Signer, load_issuer
 from ..store import db
@@ -43,7 +43,7 @@ class OCSPAnswer:
     cacheable: bool = False
 
 
-def responder_dir(settings: Any) -> Path | None:
+def responder_dir(settings: Settings) -> Path | None:
     """ocsp.responder_dir; None keeps the delegated responder in memory only.
 
     Never a place derived from ca.key: the CA key is often on a read-only mount (a container

@@ -5,15 +5,16 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from .. import metrics
+from ..config.settings import OrderSettings
 from ..protocol import problems
 from ..protocol.identifiers import Identifier
+from ..protocol.messages import NewOrder
 from ..protocol.status import AuthzStatus, OrderStatus
 from ..store import authzs as authz_store
 from ..store import orders as order_store
-from ..store.db import Connection, transaction
+from ..store.db import Connection
 from ..store.paging import Page
 from ..store.records import AccountRow, AuthzRow, OrderRow
 from . import allowlists, events, maintenance, policy, ratelimits, renewal, states
@@ -29,7 +30,7 @@ class OrderState:
 
 
 def new_order(
-    env: Env, account: AccountRow, msg: Any, *, remote_addr: str | None = None
+    env: Env, account: AccountRow, msg: NewOrder, *, remote_addr: str | None = None
 ) -> OrderState:
     """Check policy, reuse valid authorizations, insert the order, its authzs and challenges.
 
@@ -48,36 +49,60 @@ def new_order(
         for i, types in offered.items() if not types
     ])
     now = env.clock()
-    cfg = env.settings.order
-    order_expires = now + timedelta(seconds=cfg.lifetime_seconds)
-    replaces_text = getattr(msg, "replaces", None) if env.settings.renewal_info.enabled else None
-    # The order and its new authorizations go in with one statement; a transaction is needed
-    # only for what must commit with it: a rate-limit count, or the lock on a replaced
-    # certificate (RFC 9773 §5, judged one order at a time).
-    together = ratelimits.limits_client(env, remote_addr) or replaces_text is not None
+    replaces_text = msg.replaces if env.settings.renewal_info.enabled else None
+    wanted = _Wanted(account, identifiers, offered, replaces_text, remote_addr, now)
     with env.pool.connection() as conn:
         maintenance.check_open(env, conn)
-        with transaction(conn, needed=together):
-            allowlists.check(conn, account, identifiers)
-            ratelimits.check_failed_validations(env, conn, account, identifiers, remote_addr)
-            replaces = _replaces(env, conn, account, identifiers, replaces_text)
-            reusable = (_reusable(env, conn, account, identifiers, now) if cfg.authz_reuse
-                        else {})
-            reused = [r for i in identifiers if (r := reusable.get((i.type, i.value)))]
-            new = [_new_authz(i, offered[i], now, cfg) for i in identifiers
-                   if (i.type, i.value) not in reusable]
-            order, created = order_store.create_order(
-                conn, uuid.uuid4(), account_id=account.id,
-                status=OrderStatus.PENDING if new else OrderStatus.READY,
-                identifiers=[i.to_json() for i in identifiers], expires=order_expires,
-                replaces=replaces, authorization_ids=[a.id for a in reused] + [a.id for a in new],
-                new_authorizations=new,
-            )
-            ratelimits.take_new_order(env, conn, account, remote_addr)  # last: holds its row briefly
+        # The order and its new authorizations go in with one statement. What must commit
+        # with it, a rate-limit count or the lock on a replaced certificate (RFC 9773 §5,
+        # judged one order at a time), takes a transaction; otherwise the statement is atomic
+        # on its own (autocommit) and BEGIN/COMMIT would cost two round trips.
+        if ratelimits.limits_client(env, remote_addr) or replaces_text is not None:
+            with conn.transaction():
+                order, reused, created = _create(env, conn, wanted)
+        else:
+            order, reused, created = _create(env, conn, wanted)
     authzs = reused + created
     env.log.info("order created", extra={"order_id": str(order.id), "account_id": str(account.id)})
     metrics.ORDERS_CREATED.inc()
     return OrderState(order, sorted(authzs, key=_authz_order))
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """A newOrder request that passed the policy checks."""
+
+    account: AccountRow
+    identifiers: list[Identifier]
+    offered: dict[Identifier, list[str]]  # challenge types offered per identifier
+    replaces_text: str | None
+    remote_addr: str | None
+    now: datetime
+
+
+def _create(
+    env: Env, conn: Connection, wanted: _Wanted
+) -> tuple[OrderRow, list[AuthzRow], list[AuthzRow]]:
+    """Check the allowlists and limits, then insert the order: (order, reused authorizations,
+    new authorizations). The caller decides whether this runs in a transaction."""
+    account, identifiers, now = wanted.account, wanted.identifiers, wanted.now
+    cfg = env.settings.order
+    allowlists.check(conn, account, identifiers)
+    ratelimits.check_failed_validations(env, conn, account, identifiers, wanted.remote_addr)
+    replaces = _replaces(env, conn, account, identifiers, wanted.replaces_text)
+    reusable = _reusable(env, conn, account, identifiers, now) if cfg.authz_reuse else {}
+    reused = [r for i in identifiers if (r := reusable.get((i.type, i.value)))]
+    new = [_new_authz(i, wanted.offered[i], now, cfg) for i in identifiers
+           if (i.type, i.value) not in reusable]
+    order, created = order_store.create_order(
+        conn, uuid.uuid4(), account_id=account.id,
+        status=OrderStatus.PENDING if new else OrderStatus.READY,
+        identifiers=[i.to_json() for i in identifiers],
+        expires=now + timedelta(seconds=cfg.lifetime_seconds), replaces=replaces,
+        authorization_ids=[a.id for a in reused] + [a.id for a in new], new_authorizations=new,
+    )
+    ratelimits.take_new_order(env, conn, account, wanted.remote_addr)  # last: holds its row briefly
+    return order, reused, created
 
 
 def _authz_order(a: AuthzRow) -> tuple[str, str, bool]:
@@ -118,7 +143,7 @@ def _reusable(
 
 
 def _new_authz(
-    ident: Identifier, types: list[str], now: datetime, cfg: Any
+    ident: Identifier, types: list[str], now: datetime, cfg: OrderSettings
 ) -> order_store.NewAuthorization:
     # RFC 8555 §8.1: tokens carry at least 128 bits of entropy.
     return order_store.NewAuthorization(
@@ -130,7 +155,7 @@ def _new_authz(
 
 def insert_authz(
     conn: Connection, account: AccountRow, ident: Identifier, types: list[str],
-    now: datetime, cfg: Any,
+    now: datetime, cfg: OrderSettings,
 ) -> AuthzRow:
     """Insert a pending authorization with one challenge per offered type (newAuthz)."""
     new = _new_authz(ident, types, now, cfg)
@@ -157,12 +182,15 @@ def refresh(env: Env, conn: Connection, state: OrderState) -> OrderState:
     status = states.order_status(order, [states.authz_status(a, now) for a in authzs], now)
     if status == order.status:
         return state
-    error = _invalid_reason(order, authzs, now) if status == OrderStatus.INVALID else None
-    # Going invalid also records the order.invalid event: one transaction for both.
-    with transaction(conn, needed=status == OrderStatus.INVALID):
-        moved = states.move_order(conn, order.id, order.status, status, error=error)
-        if moved is not None and status == OrderStatus.INVALID:
-            events.order_invalid(conn, env, moved, failed=False)
+    if status == OrderStatus.INVALID:
+        # Going invalid also records the order.invalid event: one transaction for both.
+        with conn.transaction():
+            moved = states.move_order(conn, order.id, order.status, status,
+                                      error=_invalid_reason(order, authzs, now))
+            if moved is not None:
+                events.order_invalid(conn, env, moved, failed=False)
+    else:  # one compare-and-set, atomic on its own
+        moved = states.move_order(conn, order.id, order.status, status)
     return OrderState(moved or order_store.get_order(conn, order.id) or order, authzs)
 
 

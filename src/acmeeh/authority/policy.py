@@ -11,6 +11,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..config.settings import IdentifiersSettings
 from ..protocol import problems
 from ..protocol.identifiers import Identifier, embedded_ipv4, normalize
 from ..protocol.problems import Problem
@@ -37,7 +38,7 @@ def _special_range(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> st
     return None
 
 
-def _ip_problem(ident: Identifier, identifiers_policy: Any) -> str | None:
+def _ip_problem(ident: Identifier, identifiers_policy: IdentifiersSettings) -> str | None:
     if not identifiers_policy.ip_addresses:
         return f"ip identifiers are not accepted: {ident.value}"
     address = ipaddress.ip_address(ident.value)
@@ -52,7 +53,7 @@ def _ip_problem(ident: Identifier, identifiers_policy: Any) -> str | None:
     return None
 
 
-def _dns_problem(ident: Identifier, identifiers_policy: Any) -> str | None:
+def _dns_problem(ident: Identifier, identifiers_policy: IdentifiersSettings) -> str | None:
     name = ident.base
     if ident.wildcard and not identifiers_policy.wildcards:
         return f"wildcard names are not accepted: {ident.value}"
@@ -66,7 +67,7 @@ def _dns_problem(ident: Identifier, identifiers_policy: Any) -> str | None:
     return None
 
 
-def identifier_problem(ident: Identifier, identifiers_policy: Any) -> Problem | None:
+def identifier_problem(ident: Identifier, identifiers_policy: IdentifiersSettings) -> Problem | None:
     """rejectedIdentifier naming `ident` when policy refuses it, else None."""
     if ident.type == IdentifierType.IP:
         why = _ip_problem(ident, identifiers_policy)
@@ -75,7 +76,7 @@ def identifier_problem(ident: Identifier, identifiers_policy: Any) -> Problem | 
     return None if why is None else problems.rejected_identifier(why, identifier=ident.to_json())
 
 
-def screen(raw: Sequence[Mapping[str, Any]], identifiers_policy: Any) -> list[Identifier]:
+def screen(raw: Sequence[Mapping[str, Any]], identifiers_policy: IdentifiersSettings) -> list[Identifier]:
     """Normalise a request's identifiers and apply policy: the canonical identifiers, sorted
     and without duplicates. Every refused one is a subproblem of the problem raised."""
     if not raw:
@@ -100,7 +101,7 @@ def screen(raw: Sequence[Mapping[str, Any]], identifiers_policy: Any) -> list[Id
     return sorted(found)
 
 
-def check_identifiers(identifiers: Iterable[Identifier], identifiers_policy: Any) -> None:
+def check_identifiers(identifiers: Iterable[Identifier], identifiers_policy: IdentifiersSettings) -> None:
     """Apply policy to identifiers already in canonical form (finalize re-checks stored orders
     against the configuration in force)."""
     refused = [p for i in identifiers if (p := identifier_problem(i, identifiers_policy))]

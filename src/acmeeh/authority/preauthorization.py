@@ -1,9 +1,8 @@
 """Pre-authorization (RFC 8555 §7.4.1): prove control of an identifier before ordering."""
 from __future__ import annotations
 
-from typing import Any
-
 from ..protocol import problems
+from ..protocol.messages import NewAuthorization
 from ..store import challenges as challenge_store
 from ..store.records import AccountRow
 from . import allowlists, maintenance, policy, ratelimits
@@ -13,7 +12,7 @@ from .orders import insert_authz
 
 
 def new_authz(
-    env: Env, account: AccountRow, msg: Any, *, remote_addr: str | None = None
+    env: Env, account: AccountRow, msg: NewAuthorization, *, remote_addr: str | None = None
 ) -> AuthzState:
     """A new pending authorization for one identifier, under the same policy as newOrder.
 

@@ -18,8 +18,10 @@ import josepy
 from cryptography import x509
 
 from .. import metrics
+from ..issuance import CAError
 from ..logs import audit
 from ..protocol import jws, keys, problems
+from ..protocol.messages import Revocation
 from ..protocol.status import RevocationReason
 from ..store import authzs as authz_store
 from ..store import blocked_keys as blocked_store
@@ -93,15 +95,15 @@ def _authorized(conn: Connection, env: Env, account: AccountRow, row: Certificat
 
 
 def revoke(
-    env: Env, cert_der: bytes, reason: int | None, *,
+    env: Env, msg: Revocation, *,
     account: AccountRow | None = None, jwk: josepy.JWK | None = None,
 ) -> CertificateRow:
     """Revoke once. `account` for kid-signed requests, `jwk` for certificate-key requests."""
-    code = 0 if reason is None else int(reason)
+    code = 0 if msg.reason is None else int(msg.reason)
     check_reason(code, SUBSCRIBER_REASONS)
     actor = f"account:{account.id}" if account else "certificate-key"
     with env.pool.connection() as conn, conn.transaction():
-        row = _find(conn, cert_der)
+        row = _find(conn, msg.certificate)
         if account is not None:
             if not _authorized(conn, env, account, row):
                 raise problems.unauthorized("this account may not revoke this certificate")
@@ -180,8 +182,10 @@ def compromised(env: Env, conn: Connection, done: Revoked, *, account_id: uuid.U
 
 
 def report(env: Env, done: Revoked, code: int, actor: str) -> None:
-    """Log, count and audit what a committed revocation did."""
+    """Log, count and audit what a committed revocation did; tell the CA backend of each
+    certificate revoked (CABackend.revoked: its failure is logged, the revocation stands)."""
     for cert in done.certificates:
+        _tell_backend(env, cert)
         serial = cert.serial
         extra: dict[str, str] = {"certificate_id": str(cert.id)}
         if serial != done.serial:
@@ -192,3 +196,12 @@ def report(env: Env, done: Revoked, code: int, actor: str) -> None:
     if done.blocked:
         env.log.warning("key blocked after keyCompromise", extra={"spki_sha256": done.blocked})
         audit("key.blocked", actor=actor, spki_sha256=done.blocked, serial=done.serial)
+
+
+def _tell_backend(env: Env, cert: CertificateRow) -> None:
+    assert cert.revoked_at is not None and cert.revocation_reason is not None
+    try:
+        env.ca.revoked(cert.der, R(cert.revocation_reason), cert.revoked_at)
+    except CAError as exc:
+        env.log.warning("the CA backend was not told of a revocation: %s", exc,
+                        extra={"serial": cert.serial})

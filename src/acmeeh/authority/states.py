@@ -5,9 +5,9 @@ that says what may follow what (RFC 8555 §7.1.6, Figures 7-9).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ..protocol.status import AuthzStatus, ChallengeStatus, OrderStatus
@@ -16,11 +16,13 @@ from ..store import certs as cert_store
 from ..store import intents as intent_store
 from ..store import orders as order_store
 from ..store.db import Connection
+from ..store.certs import NewCertificate
 from ..store.records import AuthzRow, CertificateRow, OrderRow
 
 O, A, C = OrderStatus, AuthzStatus, ChallengeStatus
+S = TypeVar("S", OrderStatus, AuthzStatus, ChallengeStatus)
 
-ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     O.PENDING: frozenset({O.READY, O.INVALID}),
     O.READY: frozenset({O.PROCESSING, O.INVALID}),
     O.PROCESSING: frozenset({O.VALID, O.INVALID}),
@@ -28,7 +30,7 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     O.INVALID: frozenset(),
 }
 
-AUTHZ_TRANSITIONS: dict[str, frozenset[str]] = {
+AUTHZ_TRANSITIONS: dict[AuthzStatus, frozenset[AuthzStatus]] = {
     A.PENDING: frozenset({A.VALID, A.INVALID, A.DEACTIVATED, A.EXPIRED}),
     A.VALID: frozenset({A.DEACTIVATED, A.EXPIRED, A.REVOKED}),
     A.INVALID: frozenset(),
@@ -37,7 +39,7 @@ AUTHZ_TRANSITIONS: dict[str, frozenset[str]] = {
     A.REVOKED: frozenset(),
 }
 
-CHALLENGE_TRANSITIONS: dict[str, frozenset[str]] = {
+CHALLENGE_TRANSITIONS: dict[ChallengeStatus, frozenset[ChallengeStatus]] = {
     C.PENDING: frozenset({C.PROCESSING}),
     # processing → pending puts a challenge back in line (shutdown, retry of a transient failure).
     C.PROCESSING: frozenset({C.VALID, C.INVALID, C.PENDING}),
@@ -50,20 +52,20 @@ class IllegalTransition(RuntimeError):
     """A programming error: code asked for a move the tables forbid."""
 
 
-def _check(table: dict[str, frozenset[str]], kind: str, frm: str, to: str) -> None:
+def _check(table: Mapping[S, frozenset[S]], kind: str, frm: S, to: S) -> None:
     if to not in table.get(frm, frozenset()):
         raise IllegalTransition(f"{kind}: {frm} → {to} is not allowed")
 
 
-def check_challenge_move(frm: str, to: str) -> None:
+def check_challenge_move(frm: ChallengeStatus, to: ChallengeStatus) -> None:
     _check(CHALLENGE_TRANSITIONS, "challenge", frm, to)
 
 
 def move_order(
     conn: Connection,
     order_id: UUID,
-    frm: str,
-    to: str,
+    frm: OrderStatus,
+    to: OrderStatus,
     *,
     error: dict[str, Any] | None = None,
     certificate_id: UUID | None = None,
@@ -90,15 +92,14 @@ def start_issuance(
 
 
 def complete_order(
-    conn: Connection, order_id: UUID, cert_id: UUID, **certificate: Any
+    conn: Connection, order_id: UUID, certificate: NewCertificate
 ) -> tuple[CertificateRow, OrderRow] | None:
     """processing → valid together with storing its certificate and deleting its issuance
     intent (one statement); None, and nothing stored, when the order was no longer
     processing."""
     _check(ORDER_TRANSITIONS, "order", O.PROCESSING, O.VALID)
-    return cert_store.insert_for_order(
-        conn, cert_id, order_id=order_id, from_status=O.PROCESSING, to_status=O.VALID,
-        **certificate,
+    return cert_store.store_and_complete_order(
+        conn, certificate, order_id=order_id, from_status=O.PROCESSING, to_status=O.VALID,
     )
 
 
@@ -110,7 +111,7 @@ def promote_orders(conn: Connection, authz_id: UUID) -> list[OrderRow]:
 
 
 def move_authz(
-    conn: Connection, authz_id: UUID, frm: str, to: str, *, expires: datetime | None = None,
+    conn: Connection, authz_id: UUID, frm: AuthzStatus, to: AuthzStatus, *, expires: datetime | None = None,
     caa_checked_at: datetime | None = None,
 ) -> AuthzRow | None:
     """Compare-and-set an authorization; None when it was no longer `frm`."""
@@ -119,14 +120,16 @@ def move_authz(
                                   caa_checked_at=caa_checked_at)
 
 
-def authz_status(authz: AuthzRow, now: datetime) -> str:
+def authz_status(authz: AuthzRow, now: datetime) -> AuthzStatus:
     """RFC 8555 §7.1.6: a pending or valid authorization past its expiry is expired."""
     if authz.status in (A.PENDING, A.VALID) and authz.expires <= now:
         return A.EXPIRED
     return authz.status
 
 
-def order_status(order: OrderRow, authz_statuses: Sequence[str], now: datetime) -> str:
+def order_status(
+    order: OrderRow, authz_statuses: Sequence[AuthzStatus], now: datetime
+) -> OrderStatus:
     """RFC 8555 §7.1.6, the one rule for an order's status.
 
     invalid: expired before issuance, or any authorization is not pending/valid;

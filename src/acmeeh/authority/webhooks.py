@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .. import __version__, metrics
+from ..config.settings import WebhooksSettings
 from ..notify.webhook import IPAddress, Sender, WebhookError, literal, parse_target
 from ..protocol import problems
 from ..store import webhooks as store
@@ -145,7 +146,7 @@ def sender(env: Env) -> Sender:
                   check=policy.refusal)
 
 
-def retry_at(cfg: Any, attempts: int, now: datetime) -> datetime | None:
+def retry_at(cfg: WebhooksSettings, attempts: int, now: datetime) -> datetime | None:
     """When to try again after failed attempt number `attempts`; None = dead letter."""
     if attempts >= cfg.max_attempts:
         return None

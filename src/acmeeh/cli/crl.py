@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import uuid
 
 from acmeeh.authority import crl
 from acmeeh.authority.env import Env
 from acmeeh.config import Settings
+from acmeeh.issuance import load_backend
 from acmeeh.store import db as store_db
+from acmeeh.validation import NetworkValidator
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -17,8 +20,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """
     pool = store_db.open_pool(settings.database, name="acmeeh-cli", wait=True)
     try:
-        # Only settings, pool and clock are used by the CRL functions.
-        env = Env(settings=settings, pool=pool, ca=None, validator=None, dispatch=lambda _id: None)
+        env = Env(settings=settings, pool=pool, ca=load_backend(settings.ca),
+                  validator=NetworkValidator(settings.challenges), dispatch=_no_validations)
         row = crl.rebuild(env, crl.load_signer(env), force=True)
     finally:
         pool.close()
@@ -27,3 +30,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  next update: {row.next_update.isoformat()}")
     print(f"  entries:     {row.entries}")
     return 0
+
+
+def _no_validations(challenge_id: uuid.UUID, delay: float = 0.0) -> None:
+    """The CLI answers no challenge: a CRL rebuild never dispatches a validation."""
+    raise RuntimeError(f"crl rebuild cannot validate challenge {challenge_id}")

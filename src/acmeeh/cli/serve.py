@@ -66,20 +66,24 @@ def metrics_directory() -> Iterator[Path]:
 def run_dev_server(settings: Settings) -> int:
     """Serve with Flask's threaded development server until Ctrl-C (not for production)."""
     log.warning("using the Flask development server: not for production use")
-    # SIGTERM and SIGINT both end serve_forever through KeyboardInterrupt, so atexit handlers
-    # (pool, validation threads, an embedded database) run; SIGINT even when inherited ignored.
+    # SIGTERM and SIGINT both end serve_forever through KeyboardInterrupt, so the runtime shuts
+    # down and atexit handlers (an embedded database) run; SIGINT even when inherited ignored.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if hasattr(signal, "SIGHUP"):  # its default action would end the server
         signal.signal(signal.SIGHUP, _no_reload)
     app = importlib.import_module("acmeeh.app").create_app(settings)
-    app.run(
-        host=settings.server.bind,
-        port=settings.server.port,
-        threaded=True,
-        debug=False,
-        use_reloader=False,
-    )
+    runtime = importlib.import_module("acmeeh.runtime").start(app)
+    try:
+        app.run(
+            host=settings.server.bind,
+            port=settings.server.port,
+            threaded=True,
+            debug=False,
+            use_reloader=False,
+        )
+    finally:
+        runtime.shutdown()
     return 0
 
 

@@ -27,7 +27,7 @@ from acmeeh.issuance.keyfiles import (
 from acmeeh.issuance.local import Clock, LocalCA, utc_now
 from acmeeh.issuance.profiles import IssuedCertificate, LeafPlan
 from acmeeh.protocol.identifiers import Identifier
-from acmeeh.protocol.status import IdentifierType
+from acmeeh.protocol.status import IdentifierType, RevocationReason
 
 __all__ = ["CABackend", "CAError", "IssuedCertificate", "LeafPlan", "load_backend", "test_sign"]
 
@@ -37,7 +37,12 @@ TEST_SIGN_NAME = "test-sign.invalid"
 
 @runtime_checkable
 class CABackend(Protocol):
-    """What the authority needs from a CA: sign leaves, report health, show the issuer."""
+    """What the authority needs from a CA (authority.env.Env.ca): sign leaves, report health,
+    show the issuer and its chain, hear of revocations.
+
+    An implementation takes and returns plain values and touches no database; every failure
+    is a CAError. `load_backend` builds the one `settings.ca` names.
+    """
 
     @property
     def issuer_certificate(self) -> x509.Certificate: ...
@@ -66,6 +71,12 @@ class CABackend(Protocol):
 
     def check(self) -> None:
         """Raise CAError when the backend cannot sign right now."""
+        ...
+
+    def revoked(self, certificate_der: bytes, reason: RevocationReason, when: datetime) -> None:
+        """Called once after a revocation of a certificate this backend signed was stored
+        (the CRL and OCSP answers come from that record). A backend that must tell another
+        party (an upstream CA) does it here; CAError is logged, the revocation stands."""
         ...
 
 

@@ -25,6 +25,7 @@ from acmeeh.issuance.profiles import (
 
 if TYPE_CHECKING:
     from acmeeh.protocol.identifiers import Identifier
+    from acmeeh.protocol.status import RevocationReason
 
 HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
@@ -138,6 +139,10 @@ class LocalCA:
         except (ValueError, TypeError, InvalidSignature) as exc:
             raise CAError(f"signing failed: {type(exc).__name__}") from None
         return describe(leaf, self._chain_pem)
+
+    def revoked(self, certificate_der: bytes, reason: RevocationReason, when: datetime) -> None:
+        """Nothing to tell anyone: this CA publishes revocations only through the CRL and OCSP
+        answers built from the database record."""
 
     def check(self) -> None:
         """Raise CAError unless the issuer is in its validity period and the key still signs."""

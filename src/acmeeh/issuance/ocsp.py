@@ -138,12 +138,6 @@ def issuer_hashes(issuer: x509.Certificate, algorithm: str) -> tuple[bytes, byte
     return name_hash, key_hash
 
 
-def names_issuer(query: OCSPQuery, issuer: x509.Certificate) -> bool:
-    """True when the request's CertID names `issuer` (both hashes must match)."""
-    name_hash, key_hash = issuer_hashes(issuer, query.hash_algorithm.name)
-    return query.issuer_name_hash == name_hash and query.issuer_key_hash == key_hash
-
-
 def build_response(
     signer: Signer,
     query: OCSPQuery,

@@ -32,9 +32,6 @@ LEAF_KEY_TYPES = (
     ed25519.Ed25519PublicKey,
     ed448.Ed448PublicKey,
 )
-LeafKey = (
-    rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
-)
 
 
 @dataclass(frozen=True)

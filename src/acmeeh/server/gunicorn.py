@@ -1,7 +1,8 @@
 """Gunicorn, driven programmatically from Settings: `python -m acmeeh -c CONFIG serve`.
 
 The master never builds the app (no preload): each worker calls create_app(settings) in
-`load()` after the fork, so pools and threads are per process.
+`load()` after the fork, then `post_worker_init` starts its runtime (runtime.start), so pools
+and threads are per process.
 
 Signals (gunicorn's master):
 - TERM and INT: graceful stop. The master closes its listeners and sends TERM to every worker;
@@ -31,9 +32,11 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
 
 from acmeeh import metrics
-from acmeeh.app import STARTED_AT_ENV, Runtime, create_app
+from acmeeh import runtime as process_runtime
+from acmeeh.app import STARTED_AT_ENV, AcmeehApp, create_app
 from acmeeh.config import ConfigError, Settings, load_settings
 from acmeeh.logs import reconfigure_level
+from acmeeh.runtime import Runtime
 
 log = logging.getLogger("acmeeh.server")
 
@@ -74,9 +77,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
 
 def runtime_of(worker: Any) -> Runtime | None:
     """The Runtime of the app a worker loaded (None before it loaded one)."""
-    extensions = getattr(getattr(worker, "wsgi", None), "extensions", None) or {}
-    runtime = extensions.get("acmeeh.runtime")
-    return runtime if isinstance(runtime, Runtime) else None
+    app = getattr(worker, "wsgi", None)
+    return app.runtime if isinstance(app, AcmeehApp) else None
 
 
 def on_starting(server: Any) -> None:
@@ -88,10 +90,14 @@ def on_starting(server: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Worker: on TERM, stop being ready at once (before gunicorn's own handler runs)."""
-    runtime = runtime_of(worker)
+    """Worker, after it loaded the app: start its runtime (validations, background loops);
+    on TERM, stop being ready at once (before gunicorn's own handler runs)."""
+    app = getattr(worker, "wsgi", None)
+    if not isinstance(app, AcmeehApp):
+        return
+    runtime = process_runtime.start(app)
     previous = signal.getsignal(signal.SIGTERM)
-    if runtime is None or not callable(previous):
+    if not callable(previous):
         return
 
     def on_term(signum: int, frame: Any) -> None:

@@ -1,17 +1,20 @@
 """WSGI entry point: `ACMEEH_CONFIG=/etc/acmeeh/config.yaml gunicorn "acmeeh.server.wsgi:app"`.
 
 Nothing happens at import: the first access to `app` (per process) reads $ACMEEH_CONFIG,
-configures logging and builds the app with create_app (which applies migrations when
-database.auto_setup is true); later accesses return the same app.
+configures logging, builds the app with create_app (which applies migrations when
+database.auto_setup is true) and starts its runtime (validations and background loops), shut
+down when the process exits; later accesses return the same app.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 from typing import Any
 
-from acmeeh.app import create_app
+from acmeeh import runtime
+from acmeeh.app import AcmeehApp, create_app
 from acmeeh.config import load_settings
 from acmeeh.logs import configure_logging
 
@@ -19,7 +22,7 @@ ENV_VAR = "ACMEEH_CONFIG"
 
 
 @functools.cache
-def build_app() -> Any:
+def build_app() -> AcmeehApp:
     """The process's app, built once. RuntimeError without $ACMEEH_CONFIG; ConfigError if bad."""
     path = os.environ.get(ENV_VAR)
     if not path:
@@ -29,7 +32,9 @@ def build_app() -> Any:
         )
     settings = load_settings(path)
     configure_logging(settings.logging.level, settings.logging.format)
-    return create_app(settings)
+    app = create_app(settings)
+    atexit.register(runtime.start(app).shutdown)
+    return app
 
 
 def __getattr__(name: str) -> Any:

@@ -5,12 +5,56 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from .db import fetch_one
 from .records import AccountRow, columns
 
 _COLS = columns(AccountRow)
+
+GET = f"""
+SELECT {_COLS} FROM accounts WHERE id = %(id)s
+"""
+
+FIND_BY_THUMBPRINT = f"""
+SELECT {_COLS} FROM accounts WHERE thumbprint = %(thumbprint)s
+"""
+
+# newAccount; nothing when the key is registered already (a concurrent create won).
+CREATE = f"""
+INSERT INTO accounts (id, jwk, thumbprint, spki_sha256, status, contact, tos_agreed, eab_kid)
+VALUES (%(id)s, %(jwk)s, %(thumbprint)s, %(spki_sha256)s, 'valid', %(contact)s, %(tos_agreed)s,
+        %(eab_kid)s)
+ON CONFLICT (thumbprint) DO NOTHING
+RETURNING {_COLS}
+"""
+
+UPDATE_CONTACT = f"""
+UPDATE accounts SET contact = %(contact)s, updated_at = now()
+WHERE id = %(id)s AND status = 'valid'
+RETURNING {_COLS}
+"""
+
+AGREE_TOS = f"""
+UPDATE accounts SET tos_agreed = true, updated_at = now()
+WHERE id = %(id)s AND status = 'valid'
+RETURNING {_COLS}
+"""
+
+# valid → deactivated (RFC 8555 §7.3.6).
+DEACTIVATE = f"""
+UPDATE accounts SET status = 'deactivated', updated_at = now()
+WHERE id = %(id)s AND status = 'valid'
+RETURNING {_COLS}
+"""
+
+# keyChange (RFC 8555 §7.3.5): a compare-and-set on the old key.
+CHANGE_KEY = f"""
+UPDATE accounts SET jwk = %(jwk)s, thumbprint = %(thumbprint)s, spki_sha256 = %(spki_sha256)s,
+       updated_at = now()
+WHERE id = %(id)s AND thumbprint = %(old_thumbprint)s AND status = 'valid'
+RETURNING {_COLS}
+"""
 
 
 class KeyInUse(Exception):
@@ -18,17 +62,12 @@ class KeyInUse(Exception):
     a newAccount with that key). The caller's transaction is aborted."""
 
 
-def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> AccountRow | None:
-    with conn.cursor(row_factory=class_row(AccountRow)) as cur:
-        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
-
-
 def get_account(conn: psycopg.Connection, account_id: UUID) -> AccountRow | None:
-    return _one(conn, f"SELECT {_COLS} FROM accounts WHERE id = %s", (account_id,))
+    return fetch_one(conn, AccountRow, GET, {"id": account_id})
 
 
 def find_account_by_thumbprint(conn: psycopg.Connection, thumbprint: str) -> AccountRow | None:
-    return _one(conn, f"SELECT {_COLS} FROM accounts WHERE thumbprint = %s", (thumbprint,))
+    return fetch_one(conn, AccountRow, FIND_BY_THUMBPRINT, {"thumbprint": thumbprint})
 
 
 def insert_account(
@@ -43,42 +82,24 @@ def insert_account(
     eab_kid: str | None = None,
 ) -> AccountRow | None:
     """Insert a valid account; None when the key is already registered (concurrent create)."""
-    return _one(
-        conn,
-        f"INSERT INTO accounts (id, jwk, thumbprint, spki_sha256, status, contact, tos_agreed,"
-        f" eab_kid) VALUES (%s, %s, %s, %s, 'valid', %s, %s, %s)"
-        f" ON CONFLICT (thumbprint) DO NOTHING RETURNING {_COLS}",
-        (account_id, Jsonb(jwk), thumbprint, spki_sha256, contact, tos_agreed, eab_kid),
-    )
+    return fetch_one(conn, AccountRow, CREATE, {
+        "id": account_id, "jwk": Jsonb(jwk), "thumbprint": thumbprint, "spki_sha256": spki_sha256,
+        "contact": contact, "tos_agreed": tos_agreed, "eab_kid": eab_kid,
+    })
 
 
 def update_contact(conn: psycopg.Connection, account_id: UUID, contact: list[str]) -> AccountRow | None:
     """Replace the contacts of a valid account."""
-    return _one(
-        conn,
-        f"UPDATE accounts SET contact = %s, updated_at = now()"
-        f" WHERE id = %s AND status = 'valid' RETURNING {_COLS}",
-        (contact, account_id),
-    )
+    return fetch_one(conn, AccountRow, UPDATE_CONTACT, {"id": account_id, "contact": contact})
 
 
 def agree_tos(conn: psycopg.Connection, account_id: UUID) -> AccountRow | None:
-    return _one(
-        conn,
-        f"UPDATE accounts SET tos_agreed = true, updated_at = now()"
-        f" WHERE id = %s AND status = 'valid' RETURNING {_COLS}",
-        (account_id,),
-    )
+    return fetch_one(conn, AccountRow, AGREE_TOS, {"id": account_id})
 
 
 def set_deactivated(conn: psycopg.Connection, account_id: UUID) -> AccountRow | None:
     """valid → deactivated (RFC 8555 §7.3.6); None when the account was not valid."""
-    return _one(
-        conn,
-        f"UPDATE accounts SET status = 'deactivated', updated_at = now()"
-        f" WHERE id = %s AND status = 'valid' RETURNING {_COLS}",
-        (account_id,),
-    )
+    return fetch_one(conn, AccountRow, DEACTIVATE, {"id": account_id})
 
 
 def change_key(
@@ -95,11 +116,9 @@ def change_key(
     Raises KeyInUse when another account holds `thumbprint` (the unique key refused it).
     """
     try:
-        return _one(
-            conn,
-            f"UPDATE accounts SET jwk = %s, thumbprint = %s, spki_sha256 = %s, updated_at = now()"
-            f" WHERE id = %s AND thumbprint = %s AND status = 'valid' RETURNING {_COLS}",
-            (Jsonb(jwk), thumbprint, spki_sha256, account_id, old_thumbprint),
-        )
+        return fetch_one(conn, AccountRow, CHANGE_KEY, {
+            "id": account_id, "old_thumbprint": old_thumbprint, "jwk": Jsonb(jwk),
+            "thumbprint": thumbprint, "spki_sha256": spki_sha256,
+        })
     except psycopg.errors.UniqueViolation as exc:
         raise KeyInUse(thumbprint) from exc

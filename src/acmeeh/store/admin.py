@@ -9,7 +9,9 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
-from .paging import Page, order_by, page_clause
+from .db import fetch_all
+from .filters import Where
+from .paging import Page, order_by
 
 
 @dataclass(frozen=True)
@@ -75,19 +77,10 @@ def list_users(
     disabled: bool | None = None,
 ) -> list[AdminUserRow]:
     """Newest first, one page (limit + 1 rows so the caller sees whether more follow)."""
-    where, params = page_clause(page)
-    if role is not None:
-        where.append("role = %s")
-        params.append(role)
-    if disabled is not None:
-        where.append("disabled = %s")
-        params.append(disabled)
-    with conn.cursor(row_factory=class_row(AdminUserRow)) as cur:
-        return cur.execute(  # type: ignore[arg-type]
-            f"SELECT {_COLS} FROM admin_users WHERE {' AND '.join(where)}"
-            f" {order_by()} LIMIT %s",
-            (*params, page.limit + 1),
-        ).fetchall()
+    where = Where.after(page).equal("role", role).equal("disabled", disabled)
+    return fetch_all(conn, AdminUserRow,
+                     f"SELECT {_COLS} FROM admin_users WHERE {where} {order_by()} LIMIT %(limit)s",
+                     where.params | {"limit": page.limit + 1})
 
 
 def count_active_admins(conn: psycopg.Connection) -> int:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
 
-from .paging import Page, order_by, page_clause
+from .db import fetch_all, fetch_one
+from .filters import Where
+from .paging import Page, order_by
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,33 @@ class AllowlistRow:
 
 _COLS = "id, scope, scope_id, kind, value, created_by, created_at"
 
+INSERT = f"""
+INSERT INTO identifier_allowlist (id, scope, scope_id, kind, value, created_by)
+VALUES (%(id)s, %(scope)s, %(scope_id)s, %(kind)s, %(value)s, %(created_by)s)
+ON CONFLICT (scope, scope_id, kind, value) DO NOTHING
+RETURNING {_COLS}
+"""
 
-def _all(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> list[AllowlistRow]:
-    with conn.cursor(row_factory=class_row(AllowlistRow)) as cur:
-        return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+GET = f"""
+SELECT {_COLS} FROM identifier_allowlist WHERE id = %(id)s
+"""
+
+DELETE = f"""
+DELETE FROM identifier_allowlist WHERE id = %(id)s RETURNING {_COLS}
+"""
+
+# A listing: {where} and {order} are filled in by list_entries.
+LIST = f"""
+SELECT {_COLS} FROM identifier_allowlist WHERE {{where}} {{order}} LIMIT %(limit)s
+"""
+
+FOR_ACCOUNT = f"""
+SELECT {_COLS} FROM identifier_allowlist
+WHERE scope = 'global'
+   OR (scope = 'account' AND scope_id = %(account_id)s)
+   OR (scope = 'eab' AND scope_id = %(eab_kid)s)
+ORDER BY scope, kind, value
+"""
 
 
 def insert_entry(
@@ -36,55 +59,32 @@ def insert_entry(
     value: str, created_by: str | None,
 ) -> AllowlistRow | None:
     """Insert an entry; None when the same entry already exists."""
-    rows = _all(
-        conn,
-        f"INSERT INTO identifier_allowlist (id, scope, scope_id, kind, value, created_by)"
-        f" VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (scope, scope_id, kind, value) DO NOTHING"
-        f" RETURNING {_COLS}",
-        (entry_id, scope, scope_id, kind, value, created_by),
-    )
-    return rows[0] if rows else None
+    return fetch_one(conn, AllowlistRow, INSERT, {
+        "id": entry_id, "scope": scope, "scope_id": scope_id, "kind": kind, "value": value,
+        "created_by": created_by,
+    })
 
 
 def get_entry(conn: psycopg.Connection, entry_id: UUID) -> AllowlistRow | None:
-    rows = _all(conn, f"SELECT {_COLS} FROM identifier_allowlist WHERE id = %s", (entry_id,))
-    return rows[0] if rows else None
+    return fetch_one(conn, AllowlistRow, GET, {"id": entry_id})
 
 
 def delete_entry(conn: psycopg.Connection, entry_id: UUID) -> AllowlistRow | None:
-    rows = _all(
-        conn, f"DELETE FROM identifier_allowlist WHERE id = %s RETURNING {_COLS}", (entry_id,)
-    )
-    return rows[0] if rows else None
+    return fetch_one(conn, AllowlistRow, DELETE, {"id": entry_id})
 
 
 def list_entries(
     conn: psycopg.Connection, page: Page, *, scope: str | None = None,
     scope_id: str | None = None,
 ) -> list[AllowlistRow]:
-    where, params = page_clause(page)
-    if scope is not None:
-        where.append("scope = %s")
-        params.append(scope)
-    if scope_id is not None:
-        where.append("scope_id = %s")
-        params.append(scope_id)
-    return _all(
-        conn,
-        f"SELECT {_COLS} FROM identifier_allowlist WHERE {' AND '.join(where)} {order_by()}"
-        f" LIMIT %s",
-        (*params, page.limit + 1),
-    )
+    where = Where.after(page).equal("scope", scope).equal("scope_id", scope_id)
+    query = LIST.format(where=where, order=order_by())
+    return fetch_all(conn, AllowlistRow, query, where.params | {"limit": page.limit + 1})
 
 
 def entries_for(
     conn: psycopg.Connection, *, account_id: UUID, eab_kid: str | None
 ) -> list[AllowlistRow]:
     """Every entry that applies to the account: global, its EAB key's and its own."""
-    return _all(
-        conn,
-        f"SELECT {_COLS} FROM identifier_allowlist WHERE scope = 'global'"
-        f" OR (scope = 'account' AND scope_id = %s) OR (scope = 'eab' AND scope_id = %s)"
-        f" ORDER BY scope, kind, value",
-        (str(account_id), eab_kid or ""),
-    )
+    return fetch_all(conn, AllowlistRow, FOR_ACCOUNT,
+                     {"account_id": str(account_id), "eab_kid": eab_kid or ""})

@@ -7,10 +7,11 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .paging import Page, order_by, page_clause
+from .db import fetch_all
+from .filters import Where
+from .paging import Page, order_by
 
 
 @dataclass(frozen=True)
@@ -52,31 +53,16 @@ def insert_audit(
 
 def list_audit(conn: psycopg.Connection, page: Page, flt: AuditFilter) -> list[AuditRow]:
     """Newest first; `action` ending in '.*' matches a prefix (e.g. 'user.*')."""
-    where, params = page_clause(page)
-    if flt.since is not None:
-        where.append("created_at >= %s")
-        params.append(flt.since)
-    if flt.until is not None:
-        where.append("created_at < %s")
-        params.append(flt.until)
-    if flt.actor is not None:
-        where.append("actor = %s")
-        params.append(flt.actor)
-    if flt.action is not None:
-        if flt.action.endswith(".*"):
-            where.append("starts_with(action, %s)")
-            params.append(flt.action[:-1])
-        else:
-            where.append("action = %s")
-            params.append(flt.action)
-    if flt.outcome is not None:
-        where.append("outcome = %s")
-        params.append(flt.outcome)
-    with conn.cursor(row_factory=class_row(AuditRow)) as cur:
-        return cur.execute(  # type: ignore[arg-type]
-            f"SELECT {_COLS} FROM audit_log WHERE {' AND '.join(where)} {order_by()} LIMIT %s",
-            (*params, page.limit + 1),
-        ).fetchall()
+    where = (Where.after(page).add("created_at >= %(since)s", since=flt.since)
+             .add("created_at < %(until)s", until=flt.until).equal("actor", flt.actor)
+             .equal("outcome", flt.outcome))
+    if flt.action is not None and flt.action.endswith(".*"):
+        where.add("starts_with(action, %(action_prefix)s)", action_prefix=flt.action[:-1])
+    else:
+        where.equal("action", flt.action)
+    return fetch_all(conn, AuditRow,
+                     f"SELECT {_COLS} FROM audit_log WHERE {where} {order_by()} LIMIT %(limit)s",
+                     where.params | {"limit": page.limit + 1})
 
 
 def delete_older(conn: psycopg.Connection, before: datetime, limit: int) -> int:

@@ -3,30 +3,103 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
 
+from .db import fetch_all, fetch_one
 from .records import AuthzRow, ChallengeRow, columns, parent_with_children
 
 _COLS = columns(AuthzRow)
-_A_COLS = columns(AuthzRow, "a")
-_AUTHZ_WITH_CHALLENGES = (
-    f"SELECT {_A_COLS}, {columns(ChallengeRow, 'c')} FROM authorizations a"
-    f" LEFT JOIN challenges c ON c.authorization_id = a.id WHERE a.id = %s ORDER BY c.type"
+
+# A pending authorization fused with its pending challenges (newAuthz): one statement.
+CREATE_WITH_CHALLENGES = f"""
+WITH a AS (
+    INSERT INTO authorizations (id, account_id, identifier_type, identifier_value, wildcard,
+                                status, expires)
+    VALUES (%(id)s, %(account_id)s, %(identifier_type)s, %(identifier_value)s, %(wildcard)s,
+            'pending', %(expires)s)
+    RETURNING {_COLS}
+), c AS (
+    INSERT INTO challenges (id, authorization_id, type, token, status)
+    SELECT u.id, a.id, u.type, u.token, 'pending'
+    FROM a, unnest(%(c_id)s::uuid[], %(c_type)s::text[], %(c_token)s::text[])
+         AS u (id, type, token)
 )
+SELECT {_COLS} FROM a
+"""
+
+WITH_CHALLENGES = f"""
+SELECT {columns(AuthzRow, 'a')}, {columns(ChallengeRow, 'c')}
+FROM authorizations a LEFT JOIN challenges c ON c.authorization_id = a.id
+WHERE a.id = %(id)s
+ORDER BY c.type
+"""
+
+GET = f"""
+SELECT {_COLS} FROM authorizations WHERE id = %(id)s
+"""
+
+LOCK = f"""
+SELECT {_COLS} FROM authorizations WHERE id = %(id)s FOR UPDATE
+"""
+
+OF_ORDER = f"""
+SELECT {_COLS} FROM authorizations
+WHERE id = ANY(ARRAY(SELECT authorization_id FROM order_authorizations
+                     WHERE order_id = %(order_id)s))
+ORDER BY identifier_type, identifier_value, wildcard
+"""
+
+# One lookup on authorizations_reuse_idx per identifier, whatever the number of valid
+# authorizations the account holds: OFFSET 0 keeps the LATERAL subquery from being flattened
+# into a join that would filter the account's whole index range.
+REUSABLE = f"""
+SELECT {columns(AuthzRow, 'a')}
+FROM unnest(%(types)s::text[], %(values)s::text[], %(wildcards)s::boolean[]) AS i (t, v, w)
+CROSS JOIN LATERAL (
+    SELECT * FROM authorizations z
+    WHERE z.account_id = %(account_id)s AND z.status = 'valid'
+      AND z.identifier_type = i.t AND z.identifier_value = i.v AND z.wildcard = i.w
+      AND z.expires > %(valid_until)s
+      AND EXISTS (SELECT 1 FROM challenges c
+                  WHERE c.authorization_id = z.id AND c.status = 'valid'
+                    AND c.type = ANY(%(methods)s))
+    OFFSET 0
+) a
+ORDER BY a.expires DESC
+"""
+
+VALID_FOR_NAMES = f"""
+SELECT {_COLS} FROM authorizations
+WHERE account_id = %(account_id)s AND status = 'valid' AND expires > %(now)s
+  AND (identifier_type, identifier_value, wildcard) IN
+      (SELECT * FROM unnest(%(types)s::text[], %(values)s::text[], %(wildcards)s::boolean[]))
+"""
+
+# Compare-and-set of an authorization's status (authority.states.move_authz).
+MOVE = f"""
+UPDATE authorizations SET status = %(to_status)s, expires = COALESCE(%(expires)s, expires),
+       caa_checked_at = COALESCE(%(caa_checked_at)s, caa_checked_at), updated_at = now()
+WHERE id = %(id)s AND status = %(from_status)s
+RETURNING {_COLS}
+"""
+
+SET_CAA_CHECKED = """
+UPDATE authorizations SET caa_checked_at = %(checked_at)s
+WHERE id = ANY(%(ids)s) AND status = 'valid'
+"""
+
+VALIDATION_METHODS = """
+SELECT authorization_id, type FROM challenges
+WHERE authorization_id = ANY(%(ids)s) AND status = 'valid'
+"""
 
 
-def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> AuthzRow | None:
-    with conn.cursor(row_factory=class_row(AuthzRow)) as cur:
-        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
-
-
-def _all(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> list[AuthzRow]:
-    with conn.cursor(row_factory=class_row(AuthzRow)) as cur:
-        return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+def _columns_of(names: Sequence[tuple[str, str, bool]]) -> dict[str, list[object]]:
+    """(type, value, wildcard) triples as the three arrays the statements unnest."""
+    return {"types": [n[0] for n in names], "values": [n[1] for n in names],
+            "wildcards": [n[2] for n in names]}
 
 
 def insert_with_challenges(
@@ -42,20 +115,12 @@ def insert_with_challenges(
 ) -> AuthzRow:
     """Insert a pending authorization and its pending challenges, given as (id, type,
     token), in one statement."""
-    row = _one(
-        conn,
-        f"WITH a AS (INSERT INTO authorizations (id, account_id, identifier_type,"
-        f" identifier_value, wildcard, status, expires)"
-        f" VALUES (%s, %s, %s, %s, %s, 'pending', %s) RETURNING {_COLS}),"
-        f" c AS (INSERT INTO challenges (id, authorization_id, type, token, status)"
-        f" SELECT u.id, a.id, u.type, u.token, 'pending'"
-        f" FROM a, unnest(%s::uuid[], %s::text[], %s::text[]) AS u (id, type, token))"
-        f" SELECT {_COLS} FROM a",
-        (
-            authz_id, account_id, identifier_type, identifier_value, wildcard, expires,
-            [c[0] for c in challenges], [c[1] for c in challenges], [c[2] for c in challenges],
-        ),
-    )
+    row = fetch_one(conn, AuthzRow, CREATE_WITH_CHALLENGES, {
+        "id": authz_id, "account_id": account_id, "identifier_type": identifier_type,
+        "identifier_value": identifier_value, "wildcard": wildcard, "expires": expires,
+        "c_id": [c[0] for c in challenges], "c_type": [c[1] for c in challenges],
+        "c_token": [c[2] for c in challenges],
+    })
     assert row is not None
     return row
 
@@ -64,26 +129,20 @@ def get_with_challenges(
     conn: psycopg.Connection, authz_id: UUID
 ) -> tuple[AuthzRow, list[ChallengeRow]] | None:
     """An authorization and its challenges (ordered by type), in one round trip."""
-    rows = conn.execute(_AUTHZ_WITH_CHALLENGES, (authz_id,)).fetchall()
+    rows = conn.execute(WITH_CHALLENGES, {"id": authz_id}).fetchall()
     return parent_with_children(rows, AuthzRow, ChallengeRow)
 
 
 def get_authorization(conn: psycopg.Connection, authz_id: UUID) -> AuthzRow | None:
-    return _one(conn, f"SELECT {_COLS} FROM authorizations WHERE id = %s", (authz_id,))
+    return fetch_one(conn, AuthzRow, GET, {"id": authz_id})
 
 
 def lock_authorization(conn: psycopg.Connection, authz_id: UUID) -> AuthzRow | None:
-    return _one(conn, f"SELECT {_COLS} FROM authorizations WHERE id = %s FOR UPDATE", (authz_id,))
+    return fetch_one(conn, AuthzRow, LOCK, {"id": authz_id})
 
 
 def list_order_authorizations(conn: psycopg.Connection, order_id: UUID) -> list[AuthzRow]:
-    return _all(
-        conn,
-        f"SELECT {_COLS} FROM authorizations WHERE id = ANY"
-        f" (ARRAY(SELECT authorization_id FROM order_authorizations WHERE order_id = %s))"
-        f" ORDER BY identifier_type, identifier_value, wildcard",
-        (order_id,),
-    )
+    return fetch_all(conn, AuthzRow, OF_ORDER, {"order_id": order_id})
 
 
 def find_reusable(
@@ -99,22 +158,9 @@ def find_reusable(
     lookup per identifier)."""
     if not identifiers:
         return []
-    return _all(
-        conn,
-        # One lookup on authorizations_reuse_idx per identifier, whatever the number of
-        # valid authorizations the account holds: OFFSET 0 keeps the LATERAL subquery from
-        # being flattened into a join that would filter the account's whole index range.
-        f"SELECT {_A_COLS} FROM unnest(%s::text[], %s::text[], %s::boolean[]) AS i (t, v, w)"
-        f" CROSS JOIN LATERAL (SELECT * FROM authorizations z WHERE z.account_id = %s"
-        f" AND z.status = 'valid' AND z.identifier_type = i.t AND z.identifier_value = i.v"
-        f" AND z.wildcard = i.w AND z.expires > %s AND EXISTS (SELECT 1 FROM challenges c"
-        f" WHERE c.authorization_id = z.id AND c.status = 'valid' AND c.type = ANY(%s))"
-        f" OFFSET 0) a ORDER BY a.expires DESC",
-        (
-            [i[0] for i in identifiers], [i[1] for i in identifiers], [i[2] for i in identifiers],
-            account_id, valid_until, list(methods),
-        ),
-    )
+    return fetch_all(conn, AuthzRow, REUSABLE, _columns_of(identifiers) | {
+        "account_id": account_id, "valid_until": valid_until, "methods": list(methods),
+    })
 
 
 def find_valid_for_names(
@@ -123,13 +169,8 @@ def find_valid_for_names(
     """Valid, unexpired authorizations of the account for any of (type, value, wildcard)."""
     if not names:
         return []
-    return _all(
-        conn,
-        f"SELECT {_COLS} FROM authorizations WHERE account_id = %s AND status = 'valid'"
-        f" AND expires > %s AND (identifier_type, identifier_value, wildcard) IN"
-        f" (SELECT * FROM unnest(%s::text[], %s::text[], %s::boolean[]))",
-        (account_id, now, [n[0] for n in names], [n[1] for n in names], [n[2] for n in names]),
-    )
+    return fetch_all(conn, AuthzRow, VALID_FOR_NAMES,
+                     _columns_of(names) | {"account_id": account_id, "now": now})
 
 
 def transition(
@@ -143,30 +184,20 @@ def transition(
 ) -> AuthzRow | None:
     """Compare-and-set the status (and optionally the expiry and the time CAA was checked);
     None when not `from_status`."""
-    return _one(
-        conn,
-        f"UPDATE authorizations SET status = %s, expires = COALESCE(%s, expires),"
-        f" caa_checked_at = COALESCE(%s, caa_checked_at), updated_at = now()"
-        f" WHERE id = %s AND status = %s RETURNING {_COLS}",
-        (to_status, expires, caa_checked_at, authz_id, from_status),
-    )
+    return fetch_one(conn, AuthzRow, MOVE, {
+        "id": authz_id, "from_status": from_status, "to_status": to_status, "expires": expires,
+        "caa_checked_at": caa_checked_at,
+    })
 
 
 def set_caa_checked(conn: psycopg.Connection, authz_ids: list[UUID], checked_at: datetime) -> None:
     """Record that CAA allowed issuance for these valid authorizations at `checked_at`."""
-    conn.execute(
-        "UPDATE authorizations SET caa_checked_at = %s WHERE id = ANY(%s) AND status = 'valid'",
-        (checked_at, authz_ids),
-    )
+    conn.execute(SET_CAA_CHECKED, {"ids": authz_ids, "checked_at": checked_at})
 
 
 def validation_methods(conn: psycopg.Connection, authz_ids: list[UUID]) -> dict[UUID, str]:
     """The challenge type that validated each of these authorizations (those with one)."""
     if not authz_ids:
         return {}
-    rows = conn.execute(
-        "SELECT authorization_id, type FROM challenges WHERE authorization_id = ANY(%s)"
-        " AND status = 'valid'",
-        (authz_ids,),
-    ).fetchall()
+    rows = conn.execute(VALIDATION_METHODS, {"ids": authz_ids}).fetchall()
     return {row[0]: row[1] for row in rows}

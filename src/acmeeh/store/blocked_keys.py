@@ -9,9 +9,11 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
-from .paging import Page, order_by, page_clause
+from .db import fetch_all
+from .filters import Where
+from .paging import Page, order_by
 
-SPKI_KEY = ('{p}spki_sha256 COLLATE "C"', '%s COLLATE "C"')
+SPKI_KEY = ('{p}spki_sha256 COLLATE "C"', '%(after_key)s COLLATE "C"')
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,7 @@ def delete(conn: psycopg.Connection, spki_sha256: str) -> BlockedKeyRow | None:
 
 def list_page(conn: psycopg.Connection, page: Page) -> list[BlockedKeyRow]:
     """One page, newest first (limit + 1 rows: the extra one says another page follows)."""
-    where, params = page_clause(page, SPKI_KEY)
-    return _all(
-        conn,
-        f"SELECT {_COLS} FROM blocked_keys WHERE {' AND '.join(where)} {order_by(SPKI_KEY)}"
-        f" LIMIT %s",
-        (*params, page.limit + 1),
-    )
+    where = Where.after(page, SPKI_KEY)
+    return fetch_all(conn, BlockedKeyRow,
+                     f"SELECT {_COLS} FROM blocked_keys WHERE {where} {order_by(SPKI_KEY)}"
+                     f" LIMIT %(limit)s", where.params | {"limit": page.limit + 1})

@@ -1,85 +1,107 @@
 """certificates table."""
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
 
+from .db import fetch_all, fetch_one
 from .records import CertificateRow, OrderRow, columns, split
 
-_COLS = columns(CertificateRow)
+_CERT = columns(CertificateRow)
 
+GET = f"""
+SELECT {_CERT} FROM certificates WHERE id = %(id)s
+"""
 
-def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> CertificateRow | None:
-    with conn.cursor(row_factory=class_row(CertificateRow)) as cur:
-        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
+FIND_BY_SERIAL = f"""
+SELECT {_CERT} FROM certificates WHERE serial = %(serial)s
+"""
 
-
-_ISSUED = (
-    "WITH o AS (UPDATE orders SET status = %s, certificate_id = %s, updated_at = now()"
-    " WHERE id = %s AND status = %s RETURNING *),"
-    " c AS (INSERT INTO certificates (id, serial, account_id, order_id, der, pem_chain, names,"
-    " not_before, not_after, fingerprint, spki_sha256)"
-    " SELECT %s, %s, %s, o.id, %s, %s, %s, %s, %s, %s, %s FROM o RETURNING *),"
-    # the issuance intent of the serial is settled: the certificate row now knows it
-    " d AS (DELETE FROM issuance_intents WHERE serial = (SELECT serial FROM c))"
-    f" SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o"
+# The transition processing → valid of an order, fused with storing its certificate and
+# settling the serial's issuance intent: the order moves only if it is still `from_status`,
+# the certificate row exists only if the order moved, and the intent goes with it (one
+# statement, so atomic without a transaction).
+STORE_AND_COMPLETE_ORDER = f"""
+WITH o AS (
+    UPDATE orders SET status = %(to_status)s, certificate_id = %(id)s, updated_at = now()
+    WHERE id = %(order_id)s AND status = %(from_status)s
+    RETURNING *
+), c AS (
+    INSERT INTO certificates (id, serial, account_id, order_id, der, pem_chain, names,
+                              not_before, not_after, fingerprint, spki_sha256)
+    SELECT %(id)s, %(serial)s, %(account_id)s, o.id, %(der)s, %(pem_chain)s, %(names)s,
+           %(not_before)s, %(not_after)s, %(fingerprint)s, %(spki_sha256)s
+    FROM o
+    RETURNING *
+), d AS (
+    -- the issuance intent of the serial is settled: the certificate row now knows it
+    DELETE FROM issuance_intents WHERE serial = (SELECT serial FROM c)
 )
+SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o
+"""
+
+UNEXPIRED_WITH_KEY_FOR_UPDATE = f"""
+SELECT {_CERT} FROM certificates
+WHERE spki_sha256 = %(spki_sha256)s AND account_id = %(account_id)s
+  AND revoked_at IS NULL AND not_after > %(now)s
+ORDER BY id FOR UPDATE
+"""
+
+SET_REVOKED = f"""
+UPDATE certificates SET revoked_at = %(now)s, revocation_reason = %(reason)s
+WHERE id = %(id)s AND revoked_at IS NULL
+RETURNING {_CERT}
+"""
 
 
-def insert_for_order(
-    conn: psycopg.Connection,
-    cert_id: UUID,
-    *,
-    order_id: UUID,
-    from_status: str,
+@dataclass(frozen=True)
+class NewCertificate:
+    """A signed certificate about to be stored for its order (authority.finalize)."""
+
+    id: UUID
+    serial: str
+    account_id: UUID
+    der: bytes
+    pem_chain: str
+    names: list[str]
+    not_before: datetime
+    not_after: datetime
+    fingerprint: str
+    spki_sha256: str
+
+
+def store_and_complete_order(
+    conn: psycopg.Connection, cert: NewCertificate, *, order_id: UUID, from_status: str,
     to_status: str,
-    serial: str,
-    account_id: UUID,
-    der: bytes,
-    pem_chain: str,
-    names: list[str],
-    not_before: datetime,
-    not_after: datetime,
-    fingerprint: str,
-    spki_sha256: str,
 ) -> tuple[CertificateRow, OrderRow] | None:
     """Store a certificate, move its order (compare-and-set on `from_status`) and delete the
-    serial's issuance intent, in one statement, so atomic without a transaction; None, and
-    nothing stored, when the order was no longer `from_status`. Callers go through
-    acmeeh.authority.states."""
-    row = conn.execute(
-        _ISSUED,
-        (to_status, cert_id, order_id, from_status, cert_id, serial, account_id, der, pem_chain,
-         names, not_before, not_after, fingerprint, spki_sha256),
-    ).fetchone()
+    serial's issuance intent, in one statement; None, and nothing stored, when the order was
+    no longer `from_status`. Callers go through acmeeh.authority.states.complete_order."""
+    params = {**asdict(cert), "order_id": order_id, "from_status": from_status,
+              "to_status": to_status}
+    row = conn.execute(STORE_AND_COMPLETE_ORDER, params).fetchone()
     if row is None:
         return None
-    cert, order = split(row, CertificateRow, OrderRow)
-    return cert, order
+    cert_row, order = split(row, CertificateRow, OrderRow)
+    return cert_row, order
 
 
 def get_certificate(conn: psycopg.Connection, cert_id: UUID) -> CertificateRow | None:
-    return _one(conn, f"SELECT {_COLS} FROM certificates WHERE id = %s", (cert_id,))
+    return fetch_one(conn, CertificateRow, GET, {"id": cert_id})
 
 
 def find_certificate_by_serial(conn: psycopg.Connection, serial: str) -> CertificateRow | None:
-    return _one(conn, f"SELECT {_COLS} FROM certificates WHERE serial = %s", (serial,))
+    return fetch_one(conn, CertificateRow, FIND_BY_SERIAL, {"serial": serial})
 
 
 def set_revoked(
     conn: psycopg.Connection, cert_id: UUID, *, reason: int, now: datetime
 ) -> CertificateRow | None:
     """Record the revocation once; None when it was already revoked."""
-    return _one(
-        conn,
-        f"UPDATE certificates SET revoked_at = %s, revocation_reason = %s"
-        f" WHERE id = %s AND revoked_at IS NULL RETURNING {_COLS}",
-        (now, reason, cert_id),
-    )
+    return fetch_one(conn, CertificateRow, SET_REVOKED, {"id": cert_id, "reason": reason, "now": now})
 
 
 def unexpired_with_key(
@@ -87,9 +109,5 @@ def unexpired_with_key(
 ) -> list[CertificateRow]:
     """The account's unrevoked certificates for this key that have not expired, locked for
     update (RFC 8555 §7.6 keyCompromise revokes them together)."""
-    with conn.cursor(row_factory=class_row(CertificateRow)) as cur:
-        return cur.execute(
-            f"SELECT {_COLS} FROM certificates WHERE spki_sha256 = %s AND account_id = %s"
-            f" AND revoked_at IS NULL AND not_after > %s ORDER BY id FOR UPDATE",
-            (spki_sha256, account_id, now),
-        ).fetchall()
+    return fetch_all(conn, CertificateRow, UNEXPIRED_WITH_KEY_FOR_UPDATE,
+                     {"account_id": account_id, "spki_sha256": spki_sha256, "now": now})

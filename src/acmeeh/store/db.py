@@ -4,16 +4,35 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import select
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 # The names other rooms use in type hints, so that only this room imports psycopg.
 Connection = psycopg.Connection
 Pool = ConnectionPool
+
+R = TypeVar("R")
+# Named parameters of a statement: the keys of its %(name)s placeholders.
+Params = Mapping[str, Any]
+
+
+def fetch_one(conn: psycopg.Connection, record: type[R], query: str, params: Params) -> R | None:
+    """The first row of `query` as a `record` (a frozen dataclass of records.py or of the
+    module), or None; the one typed read of the store (fetch_all for every row)."""
+    with conn.cursor(row_factory=class_row(record)) as cur:
+        return cur.execute(query, params).fetchone()
+
+
+def fetch_all(conn: psycopg.Connection, record: type[R], query: str, params: Params) -> list[R]:
+    """Every row of `query` as a `record`."""
+    with conn.cursor(row_factory=class_row(record)) as cur:
+        return cur.execute(query, params).fetchall()
 
 
 def conninfo(database: Any) -> str:

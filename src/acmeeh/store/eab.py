@@ -13,7 +13,9 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
-from .paging import KID_KEY, Page, order_by, page_clause
+from .db import fetch_all
+from .filters import Where
+from .paging import KID_KEY, Page, order_by
 
 
 @dataclass(frozen=True)
@@ -84,15 +86,16 @@ def revoke_key(conn: psycopg.Connection, kid: str, now: datetime) -> EabKeyRow |
 
 def list_keys(conn: psycopg.Connection, page: Page, *, status: str | None = None) -> list[EabKeyRow]:
     """Newest first; status is 'unused', 'used' or 'revoked'."""
-    where, params = page_clause(page, KID_KEY)
-    if status == "revoked":
-        where.append("revoked_at IS NOT NULL")
-    elif status == "used":
-        where.append("revoked_at IS NULL AND used_at IS NOT NULL")
-    elif status == "unused":
-        where.append("revoked_at IS NULL AND used_at IS NULL")
-    with conn.cursor(row_factory=class_row(EabKeyRow)) as cur:
-        return cur.execute(  # type: ignore[arg-type]
-            f"SELECT {_COLS} FROM eab_keys WHERE {' AND '.join(where)} {order_by(KID_KEY)} LIMIT %s",
-            (*params, page.limit + 1),
-        ).fetchall()
+    where = Where.after(page, KID_KEY)
+    if status in _KEY_STATUS:
+        where.add(_KEY_STATUS[status])
+    return fetch_all(conn, EabKeyRow,
+                     f"SELECT {_COLS} FROM eab_keys WHERE {where} {order_by(KID_KEY)}"
+                     f" LIMIT %(limit)s", where.params | {"limit": page.limit + 1})
+
+
+_KEY_STATUS = {
+    "revoked": "revoked_at IS NOT NULL",
+    "used": "revoked_at IS NULL AND used_at IS NOT NULL",
+    "unused": "revoked_at IS NULL AND used_at IS NULL",
+}

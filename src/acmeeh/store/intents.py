@@ -11,10 +11,12 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
-from .paging import Page, order_by, page_clause
+from .db import fetch_all
+from .filters import Where
+from .paging import Page, order_by
 from .records import OrderRow, columns
 
-SERIAL_KEY = ('{p}serial COLLATE "C"', '%s COLLATE "C"')
+SERIAL_KEY = ('{p}serial COLLATE "C"', '%(after_key)s COLLATE "C"')
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,7 @@ def set_revoked(conn: psycopg.Connection, serial: str, *, reason: int,
 
 def list_page(conn: psycopg.Connection, page: Page) -> list[IntentRow]:
     """One page, newest first (limit + 1 rows: the extra one says another page follows)."""
-    where, params = page_clause(page, SERIAL_KEY)
-    with conn.cursor(row_factory=class_row(IntentRow)) as cur:
-        return cur.execute(  # type: ignore[arg-type]
-            f"SELECT {_COLS} FROM issuance_intents WHERE {' AND '.join(where)}"
-            f" {order_by(SERIAL_KEY)} LIMIT %s",
-            (*params, page.limit + 1),
-        ).fetchall()
+    where = Where.after(page, SERIAL_KEY)
+    return fetch_all(conn, IntentRow,
+                     f"SELECT {_COLS} FROM issuance_intents WHERE {where} {order_by(SERIAL_KEY)}"
+                     f" LIMIT %(limit)s", where.params | {"limit": page.limit + 1})

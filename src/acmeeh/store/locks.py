@@ -17,11 +17,28 @@ import contextlib
 import logging
 import os
 import threading
+from enum import IntEnum
 from typing import Any
 
 import psycopg
 
 log = logging.getLogger("acmeeh.store.locks")
+
+
+class LockId(IntEnum):
+    """Every advisory lock ACMEEH takes, defined once (the operations guide lists them).
+
+    MIGRATIONS is a transaction-level lock (store.migrate); the others are session-level
+    locks naming the leader of one background loop (workers.supervisor.LOOPS).
+    """
+
+    MIGRATIONS = 712000
+    CLEANUP = 712001
+    EXPIRATION = 712002
+    CHALLENGE = 712003
+    CRL = 712004
+    NOTIFICATIONS = 712005
+    WEBHOOKS = 712007
 
 # The lock is held when pg_locks shows it granted to our backend. A bigint advisory key is
 # split into classid (high 32 bits) and objid (low 32 bits), with objsubid = 1.

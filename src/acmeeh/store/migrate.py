@@ -7,9 +7,9 @@ from importlib import resources
 
 import psycopg
 
+from .locks import LockId
+
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-# One number for every ACMEEH process: concurrent start-ups migrate one at a time.
-_MIGRATION_LOCK = 712000
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ def migrate(conn: psycopg.Connection) -> list[str]:
     """Apply every pending migration, each in its own transaction; return their names."""
     done: list[str] = []
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        # One lock for every ACMEEH process: concurrent start-ups migrate one at a time.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LockId.MIGRATIONS,))
         _ensure_table(conn)
         applied = set(_applied(conn))
         for name, text in available():

@@ -68,13 +68,3 @@ def record_notice(
         (certificate_id, threshold_days, now),
     ).fetchone()
     return row is not None
-
-
-def list_notices(conn: psycopg.Connection, certificate_id: UUID) -> list[tuple[int, datetime]]:
-    """(threshold_days, created_at) recorded for one certificate, largest threshold first."""
-    rows = conn.execute(
-        "SELECT threshold_days, created_at FROM certificate_expiration_notices"
-        " WHERE certificate_id = %s ORDER BY threshold_days DESC",
-        (certificate_id,),
-    ).fetchall()
-    return [(int(d), created) for d, created in rows]

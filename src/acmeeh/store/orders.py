@@ -8,36 +8,84 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .paging import Page, order_by, page_clause
+from .db import fetch_all, fetch_one
+from .filters import Where
+from .paging import Page, order_by
 from .records import AuthzRow, OrderRow, columns, parent_with_children
 
 _COLS = columns(OrderRow)
-
 
 # The ids of an order's authorizations (or an authorization's orders) are collected first,
 # as an ARRAY(...) evaluated once, and then looked up by primary key: the plan stays an index
 # lookup whatever the planner believes of the table sizes (a join here was hash-joined against
 # a sequential scan of a young, small table).
-_AUTHZS_OF_ORDER = "ARRAY(SELECT authorization_id FROM order_authorizations WHERE order_id = %s)"
-_ORDERS_OF_AUTHZ = "ARRAY(SELECT order_id FROM order_authorizations WHERE authorization_id = %s)"
-_ORDER_WITH_AUTHZS = (
-    f"SELECT {columns(OrderRow, 'o')}, {columns(AuthzRow, 'a')} FROM orders o"
-    f" LEFT JOIN authorizations a ON a.id = ANY({_AUTHZS_OF_ORDER})"
-    f" WHERE o.id = %s ORDER BY a.identifier_type, a.identifier_value, a.wildcard"
-)
+GET_WITH_AUTHORIZATIONS = f"""
+SELECT {columns(OrderRow, 'o')}, {columns(AuthzRow, 'a')}
+FROM orders o
+LEFT JOIN authorizations a ON a.id = ANY(
+    ARRAY(SELECT authorization_id FROM order_authorizations WHERE order_id = %(id)s))
+WHERE o.id = %(id)s
+ORDER BY a.identifier_type, a.identifier_value, a.wildcard
+"""
 
+GET = f"""
+SELECT {_COLS} FROM orders WHERE id = %(id)s
+"""
 
-def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> OrderRow | None:
-    with conn.cursor(row_factory=class_row(OrderRow)) as cur:
-        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
+LOCK_IN_STATUS = f"""
+SELECT {_COLS} FROM orders WHERE id = %(id)s AND status = %(status)s FOR UPDATE
+"""
 
+# A page of an account's orders: {where} is filled in by list_account_orders.
+LIST_OF_ACCOUNT = f"""
+SELECT {_COLS} FROM orders
+WHERE account_id = %(account_id)s AND {{where}}
+{{order}} LIMIT %(limit)s
+"""
 
-def _all(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> list[OrderRow]:
-    with conn.cursor(row_factory=class_row(OrderRow)) as cur:
-        return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+COUNT_OF_ACCOUNT = """
+SELECT count(*) FROM orders WHERE account_id = %(account_id)s
+"""
+
+OF_AUTHORIZATION_FOR_UPDATE = f"""
+SELECT {_COLS} FROM orders
+WHERE id = ANY(ARRAY(SELECT order_id FROM order_authorizations
+                     WHERE authorization_id = %(authz_id)s))
+  AND status = %(status)s
+ORDER BY id FOR UPDATE
+"""
+
+# The transition pending → ready of every order of an authorization whose authorizations are
+# all valid now; LOCK_OF_AUTHORIZATION runs first (see promote_completed).
+LOCK_OF_AUTHORIZATION = """
+SELECT id FROM orders
+WHERE id = ANY(ARRAY(SELECT order_id FROM order_authorizations
+                     WHERE authorization_id = %(authz_id)s))
+  AND status = %(from_status)s
+ORDER BY id FOR UPDATE
+"""
+
+PROMOTE_COMPLETED = f"""
+UPDATE orders o SET status = %(to_status)s, updated_at = now()
+WHERE o.id = ANY(ARRAY(SELECT order_id FROM order_authorizations
+                       WHERE authorization_id = %(authz_id)s))
+  AND o.status = %(from_status)s
+  AND NOT EXISTS (SELECT 1 FROM order_authorizations oa
+                  JOIN authorizations a ON a.id = oa.authorization_id
+                  WHERE oa.order_id = o.id AND a.status <> 'valid')
+RETURNING {_COLS}
+"""
+
+# Compare-and-set of an order's status (authority.states.move_order).
+MOVE = f"""
+UPDATE orders SET status = %(to_status)s, error = COALESCE(%(error)s, error),
+                  certificate_id = COALESCE(%(certificate_id)s, certificate_id),
+                  updated_at = now()
+WHERE id = %(id)s AND status = %(from_status)s
+RETURNING {_COLS}
+"""
 
 
 @dataclass(frozen=True)
@@ -52,21 +100,33 @@ class NewAuthorization:
     challenges: tuple[tuple[UUID, str, str], ...]
 
 
-_CREATE = (
-    "WITH a AS (INSERT INTO authorizations (id, account_id, identifier_type, identifier_value,"
-    " wildcard, status, expires) SELECT u.id, %(account)s, u.t, u.v, u.w, 'pending', u.e"
-    " FROM unnest(%(a_id)s::uuid[], %(a_t)s::text[], %(a_v)s::text[], %(a_w)s::boolean[],"
-    " %(a_e)s::timestamptz[]) AS u (id, t, v, w, e) RETURNING *),"
-    " c AS (INSERT INTO challenges (id, authorization_id, type, token, status)"
-    " SELECT u.id, u.authz, u.type, u.token, 'pending' FROM unnest(%(c_id)s::uuid[],"
-    " %(c_authz)s::uuid[], %(c_type)s::text[], %(c_token)s::text[]) AS u (id, authz, type, token)),"
-    " o AS (INSERT INTO orders (id, account_id, status, identifiers, not_before, not_after,"
-    " expires, replaces) VALUES (%(order)s, %(account)s, %(status)s, %(identifiers)s,"
-    " %(not_before)s, %(not_after)s, %(expires)s, %(replaces)s) RETURNING *),"
-    " l AS (INSERT INTO order_authorizations (order_id, authorization_id)"
-    " SELECT o.id, u.authz FROM o, unnest(%(links)s::uuid[]) AS u (authz))"
-    f" SELECT {columns(OrderRow, 'o')}, {columns(AuthzRow, 'a')} FROM o LEFT JOIN a ON true"
+# A new order, fused with its new authorizations and their challenges and the links to all
+# its authorizations (new and reused): one statement, so atomic without a transaction.
+CREATE_WITH_AUTHORIZATIONS = f"""
+WITH a AS (
+    INSERT INTO authorizations (id, account_id, identifier_type, identifier_value, wildcard,
+                                status, expires)
+    SELECT u.id, %(account)s, u.t, u.v, u.w, 'pending', u.e
+    FROM unnest(%(a_id)s::uuid[], %(a_t)s::text[], %(a_v)s::text[], %(a_w)s::boolean[],
+                %(a_e)s::timestamptz[]) AS u (id, t, v, w, e)
+    RETURNING *
+), c AS (
+    INSERT INTO challenges (id, authorization_id, type, token, status)
+    SELECT u.id, u.authz, u.type, u.token, 'pending'
+    FROM unnest(%(c_id)s::uuid[], %(c_authz)s::uuid[], %(c_type)s::text[],
+                %(c_token)s::text[]) AS u (id, authz, type, token)
+), o AS (
+    INSERT INTO orders (id, account_id, status, identifiers, not_before, not_after, expires,
+                        replaces)
+    VALUES (%(order)s, %(account)s, %(status)s, %(identifiers)s, %(not_before)s,
+            %(not_after)s, %(expires)s, %(replaces)s)
+    RETURNING *
+), l AS (
+    INSERT INTO order_authorizations (order_id, authorization_id)
+    SELECT o.id, u.authz FROM o, unnest(%(links)s::uuid[]) AS u (authz)
 )
+SELECT {columns(OrderRow, 'o')}, {columns(AuthzRow, 'a')} FROM o LEFT JOIN a ON true
+"""
 
 
 def create_order(
@@ -89,7 +149,7 @@ def create_order(
     new = list(new_authorizations)
     chals = [(c, a.id) for a in new for c in a.challenges]
     rows = conn.execute(
-        _CREATE,
+        CREATE_WITH_AUTHORIZATIONS,
         {
             "account": account_id,
             "a_id": [a.id for a in new],
@@ -120,39 +180,31 @@ def get_with_authorizations(
     conn: psycopg.Connection, order_id: UUID
 ) -> tuple[OrderRow, list[AuthzRow]] | None:
     """An order and its authorizations (ordered by identifier), in one round trip."""
-    rows = conn.execute(_ORDER_WITH_AUTHZS, (order_id, order_id)).fetchall()
+    rows = conn.execute(GET_WITH_AUTHORIZATIONS, {"id": order_id}).fetchall()
     return parent_with_children(rows, OrderRow, AuthzRow)
 
 
 def get_order(conn: psycopg.Connection, order_id: UUID) -> OrderRow | None:
-    return _one(conn, f"SELECT {_COLS} FROM orders WHERE id = %s", (order_id,))
+    return fetch_one(conn, OrderRow, GET, {"id": order_id})
 
 
 def lock(conn: psycopg.Connection, order_id: UUID, status: str) -> OrderRow | None:
     """The order if it is in `status`, locked until the transaction ends; else None."""
-    return _one(conn, f"SELECT {_COLS} FROM orders WHERE id = %s AND status = %s FOR UPDATE",
-                (order_id, status))
+    return fetch_one(conn, OrderRow, LOCK_IN_STATUS, {"id": order_id, "status": status})
 
 
 def list_account_orders(conn: psycopg.Connection, account_id: UUID, page: Page) -> list[OrderRow]:
     """Newest first by (created_at, id), `page.limit` rows after the page's position."""
-    where, params = page_clause(page)
-    return _all(
-        conn,
-        f"SELECT {_COLS} FROM orders WHERE account_id = %s AND {' AND '.join(where)}"
-        f" {order_by()} LIMIT %s",
-        (account_id, *params, page.limit),
-    )
+    where = Where.after(page)
+    query = LIST_OF_ACCOUNT.format(where=where, order=order_by())
+    params = where.params | {"account_id": account_id, "limit": page.limit}
+    return fetch_all(conn, OrderRow, query, params)
 
 
 def orders_for_authorization(conn: psycopg.Connection, authz_id: UUID, status: str) -> list[OrderRow]:
     """Orders in `status` that include the authorization, locked for update."""
-    return _all(
-        conn,
-        f"SELECT {_COLS} FROM orders WHERE id = ANY({_ORDERS_OF_AUTHZ}) AND status = %s"
-        f" ORDER BY id FOR UPDATE",
-        (authz_id, status),
-    )
+    return fetch_all(conn, OrderRow, OF_AUTHORIZATION_FOR_UPDATE,
+                     {"authz_id": authz_id, "status": status})
 
 
 def promote_completed(
@@ -166,20 +218,9 @@ def promote_completed(
     concurrent validation of the order's other authorizations has committed (two last
     authorizations turning valid at once still promote their order exactly once).
     """
-    conn.execute(
-        f"SELECT id FROM orders WHERE id = ANY({_ORDERS_OF_AUTHZ}) AND status = %s"
-        f" ORDER BY id FOR UPDATE",
-        (authz_id, from_status),
-    )
-    return _all(
-        conn,
-        f"UPDATE orders o SET status = %s, updated_at = now()"
-        f" WHERE o.id = ANY({_ORDERS_OF_AUTHZ}) AND o.status = %s AND NOT EXISTS"
-        f" (SELECT 1 FROM order_authorizations oa JOIN authorizations a ON a.id = oa.authorization_id"
-        f" WHERE oa.order_id = o.id AND a.status <> 'valid')"
-        f" RETURNING {_COLS}",
-        (to_status, authz_id, from_status),
-    )
+    params = {"authz_id": authz_id, "from_status": from_status, "to_status": to_status}
+    conn.execute(LOCK_OF_AUTHORIZATION, params)
+    return fetch_all(conn, OrderRow, PROMOTE_COMPLETED, params)
 
 
 def transition(
@@ -195,15 +236,12 @@ def transition(
 
     Callers use the named transitions of acmeeh.authority.states, never raw strings.
     """
-    return _one(
-        conn,
-        f"UPDATE orders SET status = %s, error = COALESCE(%s, error),"
-        f" certificate_id = COALESCE(%s, certificate_id), updated_at = now()"
-        f" WHERE id = %s AND status = %s RETURNING {_COLS}",
-        (to_status, Jsonb(error) if error is not None else None, certificate_id, order_id, from_status),
-    )
+    return fetch_one(conn, OrderRow, MOVE, {
+        "id": order_id, "from_status": from_status, "to_status": to_status,
+        "error": Jsonb(error) if error is not None else None, "certificate_id": certificate_id,
+    })
 
 
 def count_account_orders(conn: psycopg.Connection, account_id: UUID) -> int:
-    row = conn.execute("SELECT count(*) FROM orders WHERE account_id = %s", (account_id,)).fetchone()
+    row = conn.execute(COUNT_OF_ACCOUNT, {"account_id": account_id}).fetchone()
     return int(row[0]) if row else 0

@@ -11,11 +11,12 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .paging import Page, order_by, page_clause
+from .db import fetch_all
+from .filters import Where
+from .paging import Page, order_by
 
-# Statuses a row can hold; the delivery worker only ever claims DUE ones.
+# Statuses a row can hold; the delivery worker only ever claims pending and failed ones.
 PENDING, FAILED, SENT, ABANDONED, SKIPPED = "pending", "failed", "sent", "abandoned", "skipped"
-DUE = (PENDING, FAILED)
 
 
 @dataclass(frozen=True)
@@ -123,20 +124,11 @@ def list_notifications(
     limit: int = 100,
 ) -> list[NotificationRow]:
     """Newest first, optionally filtered (admin views, tests)."""
-    return _rows(
-        conn,
-        f"SELECT {_COLS} FROM notifications"
-        f" WHERE (%s::text IS NULL OR kind = %s) AND (%s::text IS NULL OR status = %s)"
-        f" AND (%s::uuid IS NULL OR account_id = %s)"
-        f" ORDER BY created_at DESC, id LIMIT %s",
-        (kind, kind, status, status, account_id, account_id, limit),
-    )
-
-
-def count_by_status(conn: psycopg.Connection) -> dict[str, int]:
-    """{status: rows} over the whole outbox (health, metrics, tests)."""
-    rows = conn.execute("SELECT status, count(*) FROM notifications GROUP BY status").fetchall()
-    return {status: int(n) for status, n in rows}
+    where = Where().equal("kind", kind).equal("status", status).equal("account_id", account_id)
+    return fetch_all(conn, NotificationRow,
+                     f"SELECT {_COLS} FROM notifications WHERE {where}"
+                     f" ORDER BY created_at DESC, id LIMIT %(limit)s",
+                     where.params | {"limit": limit})
 
 
 # --- admin API: paged listing and operator-requested redelivery (acmeeh.authority.redelivery) ---
@@ -149,16 +141,11 @@ def list_page(
     account_id: UUID | None = None,
 ) -> list[NotificationRow]:
     """Newest first by (created_at, id), limit + 1 rows (keyset pagination)."""
-    where, params = page_clause(page)
-    for column, value in (("status", status), ("kind", kind), ("account_id", account_id)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    return _rows(
-        conn,
-        f"SELECT {_COLS} FROM notifications WHERE {' AND '.join(where)} {order_by()} LIMIT %s",
-        (*params, page.limit + 1),
-    )
+    where = (Where.after(page).equal("status", status).equal("kind", kind)
+             .equal("account_id", account_id))
+    return fetch_all(conn, NotificationRow,
+                     f"SELECT {_COLS} FROM notifications WHERE {where} {order_by()}"
+                     f" LIMIT %(limit)s", where.params | {"limit": page.limit + 1})
 
 
 def get_notification(conn: psycopg.Connection, notification_id: UUID) -> NotificationRow | None:

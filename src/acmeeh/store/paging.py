@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 # The tie-breaker of each kind of key, compared in its own type (uuid byte order, text in the
 # "C" collation) so that ORDER BY and the cursor comparison always agree.
-UUID_KEY = ("{p}id", "%s::uuid")
-KID_KEY = ('{p}kid COLLATE "C"', '%s COLLATE "C"')
+UUID_KEY = ("{p}id", "%(after_key)s::uuid")
+KID_KEY = ('{p}kid COLLATE "C"', '%(after_key)s COLLATE "C"')
 
 
 @dataclass(frozen=True)
@@ -24,19 +23,7 @@ class Page:
     after_key: str | None = None
 
 
-def page_clause(
-    page: Page, key: tuple[str, str] = UUID_KEY, *, alias: str = ""
-) -> tuple[list[str], list[Any]]:
-    """WHERE fragments and parameters that start the page after the cursor position."""
-    column, placeholder = key
-    column = column.format(p=f"{alias}." if alias else "")
-    if page.after_created is None or page.after_key is None:
-        return ["true"], []
-    created = f"{alias}.created_at" if alias else "created_at"
-    return [f"({created}, {column}) < (%s, {placeholder})"], [page.after_created, page.after_key]
-
-
 def order_by(key: tuple[str, str] = UUID_KEY, *, alias: str = "") -> str:
-    """The ORDER BY matching page_clause: newest first."""
+    """The ORDER BY of a keyset page (filters.Where.after): newest first."""
     prefix = f"{alias}." if alias else ""
     return f"ORDER BY {prefix}created_at DESC, {key[0].format(p=prefix)} DESC"

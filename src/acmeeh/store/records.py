@@ -3,9 +3,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from enum import StrEnum
 from functools import cache
 from typing import Any, TypeVar
 from uuid import UUID
+
+from ..protocol.status import (
+    AccountStatus,
+    AuthzStatus,
+    ChallengeStatus,
+    ChallengeType,
+    IdentifierType,
+    OrderStatus,
+)
 
 P = TypeVar("P")
 C = TypeVar("C")
@@ -45,24 +55,37 @@ def parent_with_children(
     return pairs[0][0], [c for _, c in pairs if c is not None]
 
 
+def as_enums(row: object, **kinds: type[StrEnum]) -> None:
+    """Turn the text columns `kinds` names into their StrEnum (in __post_init__ of a frozen
+    row): a record carries the vocabulary of protocol.status, not bare strings; a value the
+    enum does not know raises ValueError (the database holds something no code wrote)."""
+    for name, kind in kinds.items():
+        value = getattr(row, name)
+        if type(value) is not kind:
+            object.__setattr__(row, name, kind(value))
+
+
 @dataclass(frozen=True)
 class AccountRow:
     id: UUID
     jwk: dict[str, Any]
     thumbprint: str
-    status: str
+    status: AccountStatus
     contact: list[str]
     tos_agreed: bool
     eab_kid: str | None
     created_at: datetime
     updated_at: datetime
 
+    def __post_init__(self) -> None:
+        as_enums(self, status=AccountStatus)
+
 
 @dataclass(frozen=True)
 class OrderRow:
     id: UUID
     account_id: UUID
-    status: str
+    status: OrderStatus
     identifiers: list[dict[str, str]]
     not_before: datetime | None
     not_after: datetime | None
@@ -73,28 +96,34 @@ class OrderRow:
     created_at: datetime
     updated_at: datetime
 
+    def __post_init__(self) -> None:
+        as_enums(self, status=OrderStatus)
+
 
 @dataclass(frozen=True)
 class AuthzRow:
     id: UUID
     account_id: UUID
-    identifier_type: str
+    identifier_type: IdentifierType
     identifier_value: str
     wildcard: bool
-    status: str
+    status: AuthzStatus
     expires: datetime
     created_at: datetime
     updated_at: datetime
     caa_checked_at: datetime | None
+
+    def __post_init__(self) -> None:
+        as_enums(self, status=AuthzStatus, identifier_type=IdentifierType)
 
 
 @dataclass(frozen=True)
 class ChallengeRow:
     id: UUID
     authorization_id: UUID
-    type: str
+    type: ChallengeType
     token: str
-    status: str
+    status: ChallengeStatus
     validated_at: datetime | None
     error: dict[str, Any] | None
     records: list[dict[str, Any]] | None
@@ -104,6 +133,9 @@ class ChallengeRow:
     updated_at: datetime
     retries: int  # transient failures tried again (RFC 8555 §8.2)
     retry_at: datetime | None  # when the next attempt is due, while retrying
+
+    def __post_init__(self) -> None:
+        as_enums(self, status=ChallengeStatus, type=ChallengeType)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .paging import Page, order_by, page_clause
+from .db import R, fetch_all
+from .filters import Where
+from .paging import Page, order_by
 from .records import AccountRow, AuthzRow, CertificateRow, OrderRow, columns
 
 _CERT_COLS = columns(CertificateRow)
@@ -56,90 +57,57 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _fetch(conn: psycopg.Connection, cls: type, query: str, params: list[Any]) -> list[Any]:
-    cur: Any
-    with conn.cursor(row_factory=class_row(cls)) as cur:
-        return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
-
-
-def _page_of(
-    conn: psycopg.Connection, record: type, table: str, where: list[str], params: list[Any],
-    page: Page,
-) -> list[Any]:
-    """One page of `table` rows matching every clause of `where`, newest first, plus one row
-    to tell whether another page follows."""
-    return _fetch(conn, record, f"SELECT {columns(record)} FROM {table}"
-                  f" WHERE {' AND '.join(where)} {order_by()} LIMIT %s", [*params, page.limit + 1])
-
-
-def _add(where: list[str], params: list[Any], clause: str, *values: Any) -> None:
-    where.append(clause)
-    params.extend(values)
+def _page_of(conn: psycopg.Connection, record: type[R], table: str, where: Where,
+             page: Page) -> list[R]:
+    """One page of `table` rows matching `where`, newest first, plus one row to tell whether
+    another page follows."""
+    dataclass_type: type = record
+    return fetch_all(conn, record, f"SELECT {columns(dataclass_type)} FROM {table}"
+                     f" WHERE {where} {order_by()} LIMIT %(limit)s",
+                     where.params | {"limit": page.limit + 1})
 
 
 def list_accounts(conn: psycopg.Connection, page: Page, flt: AccountFilter) -> list[AccountRow]:
-    where, params = page_clause(page)
-    if flt.contact is not None:
-        _add(where, params, "EXISTS (SELECT 1 FROM unnest(contact) AS c WHERE c ILIKE %s)",
-             _like(flt.contact))
-    if flt.status is not None:
-        _add(where, params, "status = %s", flt.status)
-    if flt.thumbprint is not None:
-        _add(where, params, "thumbprint = %s", flt.thumbprint)
-    if flt.eab_kid is not None:
-        _add(where, params, "eab_kid = %s", flt.eab_kid)
-    return _page_of(conn, AccountRow, "accounts", where, params, page)
+    where = Where.after(page).equal("status", flt.status).equal("thumbprint", flt.thumbprint)
+    where.equal("eab_kid", flt.eab_kid)
+    where.add("EXISTS (SELECT 1 FROM unnest(contact) AS c WHERE c ILIKE %(contact)s)",
+              contact=_like(flt.contact) if flt.contact is not None else None)
+    return _page_of(conn, AccountRow, "accounts", where, page)
 
 
 def list_orders(conn: psycopg.Connection, page: Page, flt: OrderFilter) -> list[OrderRow]:
-    where, params = page_clause(page)
-    if flt.account_id is not None:
-        _add(where, params, "account_id = %s", flt.account_id)
-    if flt.status is not None:
-        _add(where, params, "status = %s", flt.status)
-    if flt.identifier is not None:
-        _add(where, params, "identifiers @> %s", Jsonb([{"value": flt.identifier}]))
-    if flt.created_after is not None:
-        _add(where, params, "created_at >= %s", flt.created_after)
-    if flt.created_before is not None:
-        _add(where, params, "created_at < %s", flt.created_before)
-    return _page_of(conn, OrderRow, "orders", where, params, page)
+    where = Where.after(page).equal("account_id", flt.account_id).equal("status", flt.status)
+    where.add("identifiers @> %(identifier)s",
+              identifier=Jsonb([{"value": flt.identifier}]) if flt.identifier is not None else None)
+    where.add("created_at >= %(created_after)s", created_after=flt.created_after)
+    where.add("created_at < %(created_before)s", created_before=flt.created_before)
+    return _page_of(conn, OrderRow, "orders", where, page)
 
 
 def list_authorizations(conn: psycopg.Connection, page: Page, flt: AuthzFilter) -> list[AuthzRow]:
-    where, params = page_clause(page)
-    if flt.account_id is not None:
-        _add(where, params, "account_id = %s", flt.account_id)
-    if flt.status is not None:
-        _add(where, params, "status = %s", flt.status)
+    where = Where.after(page).equal("account_id", flt.account_id).equal("status", flt.status)
     if flt.identifier is not None:
         wildcard = flt.identifier.startswith("*.")
-        _add(where, params, "identifier_value = %s AND wildcard = %s",
-             flt.identifier[2:] if wildcard else flt.identifier, wildcard)
-    return _page_of(conn, AuthzRow, "authorizations", where, params, page)
+        where.add("identifier_value = %(identifier_value)s AND wildcard = %(wildcard)s",
+                  identifier_value=flt.identifier[2:] if wildcard else flt.identifier,
+                  wildcard=wildcard)
+    return _page_of(conn, AuthzRow, "authorizations", where, page)
 
 
-def _certificate_where(flt: CertificateFilter) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    if flt.serial is not None:
-        _add(where, params, "serial = %s", flt.serial)
-    if flt.account_id is not None:
-        _add(where, params, "account_id = %s", flt.account_id)
-    if flt.expires_after is not None:
-        _add(where, params, "not_after >= %s", flt.expires_after)
-    if flt.expires_before is not None:
-        _add(where, params, "not_after < %s", flt.expires_before)
+def _certificate_where(where: Where, flt: CertificateFilter) -> Where:
+    where.equal("serial", flt.serial).equal("account_id", flt.account_id)
+    where.add("not_after >= %(expires_after)s", expires_after=flt.expires_after)
+    where.add("not_after < %(expires_before)s", expires_before=flt.expires_before)
     if flt.status == "revoked":
-        where.append("revoked_at IS NOT NULL")
+        where.add("revoked_at IS NOT NULL")
     elif flt.status == "valid":
-        _add(where, params, "revoked_at IS NULL AND not_after > %s", flt.now)
+        where.add("revoked_at IS NULL AND not_after > %(now)s", now=flt.now)
     elif flt.status == "expired":
-        _add(where, params, "revoked_at IS NULL AND not_after <= %s", flt.now)
-    return where, params
+        where.add("revoked_at IS NULL AND not_after <= %(now)s", now=flt.now)
+    return where
 
 
-def _certificate_rows(flt: CertificateFilter) -> tuple[str, list[Any]]:
+def _certificate_rows(flt: CertificateFilter) -> tuple[str, dict[str, Any]]:
     """A CTE prefix and the relation a certificate search reads from.
 
     A name narrows the rows first, through the GIN index on `names` (migration 0008), in a
@@ -147,37 +115,35 @@ def _certificate_rows(flt: CertificateFilter) -> tuple[str, list[Any]]:
     index over every certificate.
     """
     if flt.name is None:
-        return "", []
+        return "", {}
     return ("WITH named AS MATERIALIZED (SELECT id, created_at, revoked_at, not_after,"
-            " account_id, serial FROM certificates WHERE names @> ARRAY[%s]::text[]) "), [flt.name]
+            " account_id, serial FROM certificates WHERE names @> ARRAY[%(name)s]::text[]) "), {
+        "name": flt.name}
 
 
 def list_certificates(
     conn: psycopg.Connection, page: Page, flt: CertificateFilter
 ) -> list[CertificateRow]:
-    where, params = page_clause(page)
-    more, more_params = _certificate_where(flt)
+    where = _certificate_where(Where.after(page), flt)
     cte, cte_params = _certificate_rows(flt)
     if cte:  # the page's ids from the narrowed rows, then those rows in full
+        params = where.params | cte_params | {"limit": page.limit + 1}
         ids = [r[0] for r in conn.execute(
-            f"{cte}SELECT id FROM named WHERE {' AND '.join(where + more)} {order_by()} LIMIT %s",
-            [*cte_params, *params, *more_params, page.limit + 1])]
-        return _fetch(conn, CertificateRow, f"SELECT {_CERT_COLS} FROM certificates"
-                      f" WHERE id = ANY(%s) {order_by()}", [ids])
-    return _page_of(conn, CertificateRow, "certificates", where + more, [*params, *more_params],
-                    page)
+            f"{cte}SELECT id FROM named WHERE {where} {order_by()} LIMIT %(limit)s", params)]
+        return fetch_all(conn, CertificateRow, f"SELECT {_CERT_COLS} FROM certificates"
+                         f" WHERE id = ANY(%(ids)s) {order_by()}", {"ids": ids})
+    return _page_of(conn, CertificateRow, "certificates", where, page)
 
 
 def unrevoked_certificate_ids(
     conn: psycopg.Connection, flt: CertificateFilter, limit: int
 ) -> list[UUID]:
     """Ids of the matching certificates not yet revoked (at most `limit`), oldest first."""
-    where, params = _certificate_where(flt)
-    where.append("revoked_at IS NULL")
+    where = _certificate_where(Where(), flt).add("revoked_at IS NULL")
     cte, cte_params = _certificate_rows(flt)
     rows = conn.execute(
         f"{cte}SELECT id FROM {'named' if cte else 'certificates'}"
-        f" WHERE {' AND '.join(where) or 'true'} ORDER BY created_at, id LIMIT %s",
-        (*cte_params, *params, limit),
+        f" WHERE {where} ORDER BY created_at, id LIMIT %(limit)s",
+        where.params | cte_params | {"limit": limit},
     ).fetchall()
     return [r[0] for r in rows]

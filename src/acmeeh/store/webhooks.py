@@ -12,7 +12,9 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .paging import Page, order_by, page_clause
+from .db import fetch_all
+from .filters import Where
+from .paging import Page, order_by
 
 PENDING, FAILED, DELIVERED, DEAD = "pending", "failed", "delivered", "dead"
 
@@ -88,9 +90,10 @@ def get_webhook(conn: psycopg.Connection, webhook_id: UUID) -> WebhookRow | None
 
 
 def list_webhooks(conn: psycopg.Connection, page: Page) -> list[WebhookRow]:
-    where, params = page_clause(page)
-    return _hooks(conn, f"SELECT {_HOOK} FROM webhooks WHERE {' AND '.join(where)}"
-                        f" {order_by()} LIMIT %s", (*params, page.limit + 1))
+    where = Where.after(page)
+    return fetch_all(conn, WebhookRow,
+                     f"SELECT {_HOOK} FROM webhooks WHERE {where} {order_by()} LIMIT %(limit)s",
+                     where.params | {"limit": page.limit + 1})
 
 
 UPDATE_WEBHOOK = """
@@ -201,14 +204,11 @@ def postpone(conn: psycopg.Connection, delivery_ids: Sequence[UUID], until: date
 
 def list_deliveries(conn: psycopg.Connection, page: Page, *, webhook_id: UUID | None = None,
                     status: str | None = None, event: str | None = None) -> list[DeliveryRow]:
-    where, params = page_clause(page)
-    for column, value in (("webhook_id", webhook_id), ("status", status), ("event", event)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    return _deliveries(conn, f"SELECT {_DELIVERY} FROM webhook_deliveries"
-                             f" WHERE {' AND '.join(where)} {order_by()} LIMIT %s",
-                       (*params, page.limit + 1))
+    where = (Where.after(page).equal("webhook_id", webhook_id).equal("status", status)
+             .equal("event", event))
+    return fetch_all(conn, DeliveryRow,
+                     f"SELECT {_DELIVERY} FROM webhook_deliveries WHERE {where} {order_by()}"
+                     f" LIMIT %(limit)s", where.params | {"limit": page.limit + 1})
 
 
 def get_delivery(conn: psycopg.Connection, delivery_id: UUID) -> DeliveryRow | None:
@@ -226,11 +226,6 @@ def requeue(conn: psycopg.Connection, delivery_id: UUID, now: datetime) -> Deliv
         (now, now, delivery_id),
     )
     return rows[0] if rows else None
-
-
-def count_by_status(conn: psycopg.Connection) -> dict[str, int]:
-    rows = conn.execute("SELECT status, count(*) FROM webhook_deliveries GROUP BY status")
-    return {status: int(n) for status, n in rows.fetchall()}
 
 
 def delete_delivered(conn: psycopg.Connection, before: datetime, limit: int) -> int:

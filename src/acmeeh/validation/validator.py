@@ -1,22 +1,27 @@
-"""The Validator: one entry point that runs a challenge and never raises for network trouble."""
+"""The Validator seam and its implementation: one entry point that runs a challenge and never
+raises for network trouble, one that checks CAA, one that says whether the resolvers answer."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from acmeeh.config.settings import ChallengesSettings
 from acmeeh.protocol import problems
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.problems import Problem
+from acmeeh.protocol.status import ChallengeType
 
 from . import caa, dns01, http01, tlsalpn01
 from .network import AddressPolicy, Transient
 from .resolver import Resolver
 
 log = logging.getLogger(__name__)
-
-HTTP_01, DNS_01, TLS_ALPN_01 = "http-01", "dns-01", "tls-alpn-01"
+# RFC 6761 §6.4: ".invalid" is answered NXDOMAIN and is never a real name.
+DNS_PROBE_NAME = "acmeeh-health-check.invalid"
 
 
 @dataclass(frozen=True)
@@ -29,17 +34,44 @@ class ValidationResult:
 
     ok: bool
     problem: Problem | None
-    records: tuple[dict, ...]
+    records: tuple[dict[str, Any], ...]
     transient: bool = False
 
 
-class Validator:
-    """Runs http-01, dns-01 and tls-alpn-01 under `settings.challenges`.
+class Validator(Protocol):
+    """What the authority needs to prove control of an identifier (authority.env.Env.validator).
+
+    An implementation touches no database and never raises for the network: every failure is
+    a Problem in the result (or the returned Problem).
+    """
+
+    def validate(
+        self, challenge_type: ChallengeType, identifier: Identifier, token: str,
+        key_authorization: str,
+    ) -> ValidationResult:
+        """Run one attempt of `challenge_type` for `identifier`."""
+        ...
+
+    def check_caa(
+        self, identifier: Identifier, issuer_domains: Sequence[str], *, account_uri: str,
+        method: str,
+    ) -> Problem | None:
+        """RFC 8659 / RFC 8657: None when the CAA records let this CA issue."""
+        ...
+
+    def resolvers_answer(self, timeout: float) -> bool:
+        """Whether the configured DNS resolvers answer within `timeout` seconds (health)."""
+        ...
+
+
+class NetworkValidator:
+    """The Validator: http-01, dns-01 and tls-alpn-01 over the network, under
+    `settings.challenges`.
 
     Construction raises ValueError for an unusable resolver or network entry.
     """
 
-    def __init__(self, challenges_settings: Any) -> None:
+    def __init__(self, challenges_settings: ChallengesSettings) -> None:
         self.settings = challenges_settings
         self.resolver = Resolver(
             tuple(challenges_settings.dns01.resolvers),
@@ -48,10 +80,11 @@ class Validator:
         self.policy = AddressPolicy(tuple(challenges_settings.allowed_networks))
 
     def validate(
-        self, challenge_type: str, identifier: Identifier, token: str, key_authorization: str
+        self, challenge_type: ChallengeType, identifier: Identifier, token: str,
+        key_authorization: str,
     ) -> ValidationResult:
         """Prove control of `identifier`; every failure is a Problem in the result."""
-        records: list[dict] = []
+        records: list[dict[str, Any]] = []
         try:
             self._run(str(challenge_type), identifier, token, key_authorization, records)
         except Transient as failure:
@@ -66,7 +99,7 @@ class Validator:
         return ValidationResult(True, None, tuple(records))
 
     def check_caa(
-        self, identifier: Identifier, issuer_domains: tuple[str, ...], *, account_uri: str,
+        self, identifier: Identifier, issuer_domains: Sequence[str], *, account_uri: str,
         method: str,
     ) -> Problem | None:
         """RFC 8659 / RFC 8657 check for the account at `account_uri` whose authorization was
@@ -85,23 +118,32 @@ class Validator:
             log.exception("CAA check of %s crashed", identifier.value)
             return problems.server_internal("CAA check failed unexpectedly")
 
+    def resolvers_answer(self, timeout: float) -> bool:
+        """An answer of any kind (NXDOMAIN included) for a name that never exists shows the
+        resolvers respond; a timeout or server failure shows they do not."""
+        try:
+            self.resolver.txt(DNS_PROBE_NAME, deadline=time.monotonic() + timeout)
+        except Exception:  # noqa: BLE001 - LookupFailed or worse: the resolvers do not answer
+            return False
+        return True
+
     def _run(
         self,
         challenge_type: str,
         identifier: Identifier,
         token: str,
         key_authorization: str,
-        records: list[dict],
+        records: list[dict[str, Any]],
     ) -> None:
         if challenge_type not in tuple(str(t) for t in self.settings.enabled):
             raise problems.malformed(f"challenge type {challenge_type!r} is not enabled")
         if identifier.type not in ("dns", "ip"):
             raise problems.malformed(f"cannot validate identifier type {identifier.type!r}")
         # RFC 8555 §7.1.3: wildcard authorizations are proven with dns-01 only.
-        if identifier.wildcard and challenge_type != DNS_01:
+        if identifier.wildcard and challenge_type != ChallengeType.DNS_01:
             raise problems.malformed(f"{challenge_type} cannot validate a wildcard identifier")
         s = self.settings
-        if challenge_type == HTTP_01:
+        if challenge_type == ChallengeType.HTTP_01:
             http01.validate(
                 identifier,
                 token,
@@ -111,7 +153,7 @@ class Validator:
                 settings=s.http01,
                 records=records,
             )
-        elif challenge_type == DNS_01:
+        elif challenge_type == ChallengeType.DNS_01:
             dns01.validate(
                 identifier,
                 token,
@@ -120,7 +162,7 @@ class Validator:
                 settings=s.dns01,
                 records=records,
             )
-        elif challenge_type == TLS_ALPN_01:
+        elif challenge_type == ChallengeType.TLS_ALPN_01:
             tlsalpn01.validate(
                 identifier,
                 token,

@@ -12,11 +12,10 @@ from ..protocol import problems
 from ..protocol.messages import AuthorizationUpdate, NewAuthorization
 from ..protocol.status import AuthzStatus, ChallengeStatus
 from . import envelope, render
-from .blueprint import acme, json_response, retry_after
+from .blueprint import json_response, retry_after
 from .context import ctx
 
 
-@acme.post("/new-authz")
 def new_authz() -> Response:
     """Pre-authorization (RFC 8555 §7.4.1): 201 with the new authorization."""
     signed = envelope.verify("kid")
@@ -28,7 +27,6 @@ def new_authz() -> Response:
                          location=urls.authz(state.authz.id), retry_after=retry_after())
 
 
-@acme.post("/authz/<uuid:authz_id>")
 def authz(authz_id: uuid.UUID) -> Response:
     signed = envelope.verify("kid")
     account = signed.need_account()
@@ -44,7 +42,6 @@ def authz(authz_id: uuid.UUID) -> Response:
     return json_response(render.authorization(state, ctx().urls), retry_after=wait)
 
 
-@acme.post("/chall/<uuid:challenge_id>")
 def challenge(challenge_id: uuid.UUID) -> Response:
     """POST {} asks for validation; POST-as-GET reads (RFC 8555 §7.5.1)."""
     signed = envelope.verify("kid")

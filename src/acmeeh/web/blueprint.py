@@ -1,16 +1,17 @@
-"""The ACME blueprint and what every ACME response carries (RFC 8555 §6.5, §7.1)."""
+"""What every ACME response carries (RFC 8555 §6.5, §7.1) and the response helpers of the
+ACME handlers; web/routes.py builds the blueprint."""
 from __future__ import annotations
 
 import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Response, request
 
 from ..authority import nonces
 from .context import ctx
 
-acme = Blueprint("acme", __name__)
+NAME = "acme"  # the blueprint's name: its endpoints are acme.<handler>
 log = logging.getLogger("acmeeh.web")
 
 
@@ -18,13 +19,12 @@ def _is_acme_request() -> bool:
     """Whether the request was addressed to the ACME API, routed or not: a URL under the
     prefix that names nothing (an unknown or unparsable id) is still an ACME request."""
     if request.blueprint is not None:
-        return request.blueprint == acme.name
+        return request.blueprint == NAME
     prefix = ctx().env.settings.acme.path_prefix
     return request.url_rule is None and (not prefix or request.path.startswith(prefix + "/"))
 
 
-@acme.after_app_request
-def _fresh_nonce(resp: Response) -> Response:
+def fresh_nonce(resp: Response) -> Response:
     """Every ACME response carries a fresh nonce and a link to the directory: RFC 8555 §6.5
     wants a Replay-Nonce on every answer to a POST, errors included, whatever failed
     (routing: 404 and 405; the envelope: 413, 415). Minting one costs no database work."""

@@ -8,13 +8,11 @@ from flask import Response, request
 from ..authority import certificates, revocation
 from ..protocol.messages import Revocation
 from . import envelope
-from .blueprint import acme
 from .context import ctx
 
 PEM_CHAIN = "application/pem-certificate-chain"  # RFC 8555 §9.1
 
 
-@acme.post("/cert/<uuid:cert_id>")
 def certificate(cert_id: uuid.UUID) -> Response:
     signed = envelope.verify("kid")
     signed.require_post_as_get()
@@ -25,7 +23,6 @@ def certificate(cert_id: uuid.UUID) -> Response:
     return resp
 
 
-@acme.route("/issuer", methods=["GET", "POST"])
 def issuer() -> Response:
     """The signing CA's certificate: GET, or POST-as-GET as RFC 8555 §6.3 has clients fetch
     every resource a Link header names."""
@@ -34,10 +31,9 @@ def issuer() -> Response:
     return Response(certificates.issuer_pem(ctx().env), content_type=PEM_CHAIN)
 
 
-@acme.post("/revoke-cert")
 def revoke_cert() -> Response:
     signed = envelope.verify("either")
     msg = Revocation.parse(signed.payload)
-    revocation.revoke(ctx().env, msg.certificate, msg.reason,
+    revocation.revoke(ctx().env, msg,
                       account=signed.account, jwk=None if signed.account else signed.jwk)
     return Response(status=200)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol, cast
 
 from flask import current_app
 
@@ -17,5 +18,12 @@ class WebContext:
     keys: KeyCache = field(default_factory=KeyCache)
 
 
+class WebHost(Protocol):
+    """An application that carries a WebContext (acmeeh.app.AcmeehApp)."""
+
+    web: WebContext
+
+
 def ctx() -> WebContext:
-    return current_app.extensions["acmeeh"]
+    """The WebContext of the application serving this request."""
+    return cast(WebHost, current_app).web

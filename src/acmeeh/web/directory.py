@@ -4,12 +4,11 @@ from __future__ import annotations
 from flask import Response, request
 
 from . import envelope
-from .blueprint import acme, json_response
+from .blueprint import json_response
 from .context import ctx
 from .pki import renewal_info_url
 
 
-@acme.route("/directory", methods=["GET", "POST"])
 def directory() -> Response:
     """GET, or POST-as-GET: every response links here with rel="index" (RFC 8555 §7.1)."""
     if request.method == "POST":
@@ -39,7 +38,6 @@ def directory() -> Response:
     return resp
 
 
-@acme.route("/new-nonce", methods=["HEAD", "GET"])
 def new_nonce() -> Response:
     """HEAD → 200, GET → 204 (RFC 8555 §7.2); the nonce is added to every response."""
     resp = Response(status=200 if request.method == "HEAD" else 204, content_type=None)

@@ -15,8 +15,8 @@ import logging
 import socket
 import threading
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from flask import Blueprint, Flask, Response
@@ -25,6 +25,7 @@ import acmeeh
 
 from ..authority import crl
 from ..authority.env import Env
+from ..protocol.status import ChallengeType
 from ..store import db
 
 log = logging.getLogger("acmeeh.web.health")
@@ -34,7 +35,14 @@ DATABASE_TIMEOUT_SECONDS = 1.0
 AUX_TIMEOUT_SECONDS = 0.5
 AUX_CACHE_SECONDS = 30.0
 CA_CACHE_SECONDS = 5.0
-DNS_PROBE_NAME = "acmeeh-health-check.invalid"  # RFC 6761 §6.4: answered NXDOMAIN, never real
+
+
+class Loops(Protocol):
+    """What the probes read from the background loops (workers.supervisor.Supervisor)."""
+
+    def status(self) -> dict[str, bool]: ...
+
+    def leaders(self) -> dict[str, bool]: ...
 
 
 class Lifecycle(Protocol):
@@ -42,7 +50,9 @@ class Lifecycle(Protocol):
 
     started: bool
     shutting_down: bool
-    supervisor: Any
+
+    @property
+    def supervisor(self) -> Loops | None: ...
 
 
 def _respond(body: dict[str, Any], status: int = 200) -> Response:
@@ -103,16 +113,9 @@ def smtp_check(env: Env) -> dict[str, Any]:
 
 
 def dns_check(env: Env) -> dict[str, Any]:
-    if "dns-01" not in env.settings.challenges.enabled:
+    if ChallengeType.DNS_01 not in env.settings.challenges.enabled:
         return {"status": "disabled"}
-    resolver = getattr(env.validator, "resolver", None)
-    if resolver is None:
-        return {"status": "unknown"}
-    try:  # an answer of any kind (NXDOMAIN included) shows the resolvers respond
-        resolver.txt(DNS_PROBE_NAME, deadline=time.monotonic() + AUX_TIMEOUT_SECONDS)
-    except Exception:  # noqa: BLE001 - LookupFailed or worse: the resolvers do not answer
-        return {"status": "error"}
-    return {"status": "ok"}
+    return {"status": "ok" if env.validator.resolvers_answer(AUX_TIMEOUT_SECONDS) else "error"}
 
 
 class _Cached:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 
 from .. import metrics
 from ..config import ConfigError
+from ..config.settings import Settings
 
 REALM = "acmeeh metrics"
 
@@ -27,7 +27,7 @@ def _authorized(token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def install(app: Flask, settings: Any, *, started: float,
+def install(app: Flask, settings: Settings, *, started: float,
             refresh: Callable[[], None] | None = None) -> None:
     """Serve the metrics at `settings.metrics.path` when `metrics.enabled`.
 
@@ -38,12 +38,13 @@ def install(app: Flask, settings: Any, *, started: float,
     cfg = settings.metrics
     if not cfg.enabled:
         return
-    if cfg.auth_required and not cfg.token:
+    token = cfg.token
+    if cfg.auth_required and not token:
         raise ConfigError(["metrics.token: required when metrics.auth_required is true"])
     bp = Blueprint("metrics", __name__)
 
     def scrape() -> Response:
-        if cfg.auth_required and not _authorized(cfg.token):
+        if cfg.auth_required and not (token and _authorized(token)):
             resp = Response("authentication required\n", status=401, content_type="text/plain")
             resp.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
             return resp

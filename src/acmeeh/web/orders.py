@@ -11,7 +11,7 @@ from ..authority.orders import OrderState
 from ..protocol.messages import Finalize, NewOrder
 from ..protocol.status import OrderStatus
 from . import envelope, render
-from .blueprint import acme, json_response, retry_after
+from .blueprint import json_response, retry_after
 from .context import ctx
 
 
@@ -22,7 +22,6 @@ def _order_response(state: OrderState, status: int = 200) -> Response:
                          location=urls.order(state.order.id), retry_after=wait)
 
 
-@acme.post("/new-order")
 def new_order() -> Response:
     signed = envelope.verify("kid")
     msg = NewOrder.parse(signed.payload)
@@ -31,17 +30,15 @@ def new_order() -> Response:
     return _order_response(state, 201)
 
 
-@acme.post("/order/<uuid:order_id>")
 def order(order_id: uuid.UUID) -> Response:
     signed = envelope.verify("kid")
     signed.require_post_as_get()
     return _order_response(orders.get_order(ctx().env, signed.need_account(), order_id))
 
 
-@acme.post("/order/<uuid:order_id>/finalize")
 def finalize(order_id: uuid.UUID) -> Response:
     signed = envelope.verify("kid")
     msg = Finalize.parse(signed.payload)
-    state = finalizing.finalize(ctx().env, signed.need_account(), order_id, msg.csr,
+    state = finalizing.finalize(ctx().env, signed.need_account(), order_id, msg,
                                 remote_addr=request.remote_addr)
     return _order_response(state)

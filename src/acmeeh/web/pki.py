@@ -10,19 +10,18 @@ import base64
 import binascii
 import hashlib
 from datetime import datetime
-from typing import Any
 
 from flask import Blueprint, Response, request
 
 from ..authority import crl, renewal
 from ..authority.env import Env
 from ..authority.ocsp import OCSPAnswer, OCSPResponder
+from ..config.settings import Settings
 from ..protocol import problems
-from .blueprint import acme, json_response
+from .blueprint import json_response
 from .context import ctx
 
 CRL_TYPE = "application/pkix-crl"  # RFC 5280 §4.2.1.13 / RFC 2585 §4.2
-OCSP_REQUEST = "application/ocsp-request"  # RFC 6960 Appendix C.1
 OCSP_RESPONSE = "application/ocsp-response"  # RFC 6960 Appendix C.2
 RENEWAL_INFO_PATH = "/renewal-info"
 # A GET request is a few hundred bytes of base64; refuse anything absurd before decoding.
@@ -34,7 +33,7 @@ def renewal_info_url(base: str) -> str:
     return f"{base}{RENEWAL_INFO_PATH}"
 
 
-def status_urls(settings: Any) -> tuple[str | None, str | None]:
+def status_urls(settings: Settings) -> tuple[str | None, str | None]:
     """(CRL URL, OCSP URL) that issued certificates carry (CRL DP, AIA OCSP); None when off."""
     base = settings.server.external_url.rstrip("/")
     crl_url = f"{base}{settings.crl.path}" if settings.crl.enabled else None
@@ -46,10 +45,9 @@ def _max_age(until: datetime, now: datetime) -> int:
     return max(0, int((until - now).total_seconds()))
 
 
-def blueprint(env: Env) -> Blueprint:
-    """A new blueprint serving crl.path and ocsp.path (each only when enabled).
-
-    Loads the CA key (and the delegated OCSP responder) now, so a bad CA fails at start-up.
+def blueprint(env: Env, responder: OCSPResponder | None) -> Blueprint:
+    """A new blueprint serving crl.path (when enabled) and ocsp.path (when a `responder` is
+    given: ocsp.enabled). Loads the CRL signer now, so a bad CA fails at start-up.
     """
     bp = Blueprint("pki", __name__)
     settings = env.settings
@@ -60,19 +58,17 @@ def blueprint(env: Env) -> Blueprint:
             return crl_response(env, crl.current(env, signer))
 
         bp.add_url_rule(settings.crl.path, "crl", serve_crl, methods=["GET"])
-    if settings.ocsp.enabled:
-        responder = OCSPResponder.from_env(env)
-        # The dashboard shows the responder's signer (extensions are the app's registry).
-        bp.record_once(lambda state: state.app.extensions.__setitem__("acmeeh.ocsp", responder))
+    if responder is not None:
+        ocsp = responder
 
         def ocsp_post() -> Response:
             # RFC 6960 A.1: the body is the DER OCSPRequest (application/ocsp-request).
             der = request.get_data(cache=False)
-            return ocsp_response(env, responder.respond(der), conditional=False)
+            return ocsp_response(env, ocsp.respond(der), conditional=False)
 
         def ocsp_get(encoded: str) -> Response:
             # RFC 6960 A.1: GET {url}/{url-encoding of base64 encoding of the DER request}.
-            return ocsp_response(env, responder.respond(decode_get(encoded)), conditional=True)
+            return ocsp_response(env, ocsp.respond(decode_get(encoded)), conditional=True)
 
         path = settings.ocsp.path
         bp.add_url_rule(path, "ocsp_post", ocsp_post, methods=["POST"])
@@ -127,7 +123,6 @@ def crl_response(env: Env, row: crl.CRLRow) -> Response:
     return resp
 
 
-@acme.get(f"{RENEWAL_INFO_PATH}/<cert_id>")
 def renewal_info(cert_id: str) -> Response:
     """RFC 9773 §4.1: GET {renewalInfo}/{certID} → RenewalInfo with Retry-After."""
     env = ctx().env

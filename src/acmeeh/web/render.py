@@ -6,6 +6,7 @@ from typing import Any
 
 from ..authority.authorizations import AuthzState
 from ..authority.orders import OrderState
+from ..protocol.status import AuthzStatus, ChallengeStatus, OrderStatus
 from ..store.records import AccountRow, ChallengeRow
 from .urls import Urls
 
@@ -35,9 +36,9 @@ def order(state: OrderState, urls: Urls) -> dict[str, Any]:
         "authorizations": [urls.authz(a.id) for a in state.authorizations],
         "finalize": urls.finalize(row.id),
     }
-    if row.certificate_id is not None and row.status == "valid":
+    if row.certificate_id is not None and row.status == OrderStatus.VALID:
         body["certificate"] = urls.certificate(row.certificate_id)
-    if row.error is not None and row.status == "invalid":
+    if row.error is not None and row.status == OrderStatus.INVALID:
         body["error"] = row.error
     if row.replaces:
         body["replaces"] = row.replaces
@@ -74,8 +75,8 @@ def authorization(state: AuthzState, urls: Urls) -> dict[str, Any]:
 def _shown(state: AuthzState) -> list[ChallengeRow]:
     """RFC 8555 §7.1.4: a valid authorization lists the challenge that was validated, an
     invalid one the challenge that failed; a pending one every challenge on offer."""
-    if state.status in ("valid", "invalid"):
-        final = [c for c in state.challenges if c.status == state.status]
+    if state.status in (AuthzStatus.VALID, AuthzStatus.INVALID):
+        final = [c for c in state.challenges if c.status == ChallengeStatus(state.status)]
         if final:
             return final
     return state.challenges

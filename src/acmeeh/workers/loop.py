@@ -73,7 +73,6 @@ class LeaderLoop:
         self.cycles = 0
         self.ticks = 0
         self.errors = 0
-        self.last_tick_at: float | None = None
 
     # --- state -----------------------------------------------------------------------------
     @property
@@ -172,5 +171,4 @@ class LeaderLoop:
             log.exception("worker %s: cycle failed", self.name, extra={"worker": self.name})
         finally:
             self.ticks += 1
-            self.last_tick_at = self._clock()
             metrics.WORKER_RUNS.labels(worker=self.name).inc()

@@ -3,9 +3,8 @@
 LOOPS is the one list of background loops. Each entry names its advisory lock, how often it
 runs, how to build its tick from the env, and whether the settings enable it. Every process
 runs every enabled loop; the advisory lock makes one instance the leader per loop, elected
-every workers.election_seconds whatever the loop's interval.
-Lock ids: migrations 712000, cleanup 712001, expiration 712002, challenge 712003, crl 712004,
-notifications 712005, ocsp-responder rotation 712006, webhooks 712007.
+every workers.election_seconds whatever the loop's interval. The lock ids are
+store.locks.LockId.
 """
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..authority.env import Env
-from ..store.locks import Leadership, LockSession
+from ..store.locks import Leadership, LockId, LockSession
 from . import challenge, crl, delivery, expiration, webhooks
 from .cleanup import CleanupWorker
 from .loop import LeaderLoop
@@ -35,7 +34,7 @@ class Tick:
 @dataclass(frozen=True)
 class LoopSpec:
     name: str
-    lock_id: int
+    lock_id: LockId
     build: Callable[[Env], Tick]
     enabled: Callable[[Any], bool]
 
@@ -66,14 +65,15 @@ def _crl(env: Env) -> Tick:
 
 
 LOOPS: tuple[LoopSpec, ...] = (
-    LoopSpec("challenge", 712003, _challenge, lambda s: s.challenges.background_worker.enabled),
-    LoopSpec("cleanup", 712001, _cleanup, lambda s: True),
-    LoopSpec("expiration", 712002, _expiration,
+    LoopSpec("challenge", LockId.CHALLENGE, _challenge,
+             lambda s: s.challenges.background_worker.enabled),
+    LoopSpec("cleanup", LockId.CLEANUP, _cleanup, lambda s: True),
+    LoopSpec("expiration", LockId.EXPIRATION, _expiration,
              lambda s: s.notifications.enabled or s.webhooks.enabled),
-    LoopSpec("notifications", 712005, _delivery,
+    LoopSpec("notifications", LockId.NOTIFICATIONS, _delivery,
              lambda s: s.notifications.enabled and s.smtp.enabled),
-    LoopSpec("crl", 712004, _crl, lambda s: s.crl.enabled),
-    LoopSpec("webhooks", 712007, _webhooks, lambda s: s.webhooks.enabled),
+    LoopSpec("crl", LockId.CRL, _crl, lambda s: s.crl.enabled),
+    LoopSpec("webhooks", LockId.WEBHOOKS, _webhooks, lambda s: s.webhooks.enabled),
 )
 
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from ..authority.env import ValidationQueueFull
+from ..authority.env import Env, ValidationQueueFull
 from ..store import db
 
 log = logging.getLogger("acmeeh.workers.validation")
@@ -27,21 +27,25 @@ DATABASE_RETRIES = 5
 
 
 class ValidationRunner:
-    """A thread pool that calls `validate(challenge_id)` for each dispatched challenge.
+    """A thread pool that calls `validate(env, challenge_id)` for each dispatched challenge,
+    and `keep_alive(env, challenge_ids)` for those it owns every `heartbeat_seconds`.
 
     `capacity` bounds the challenges owned at once (queued, running or waiting for a retry);
-    `submit` raises ValidationQueueFull beyond it. The callables are bound after construction
-    because they need the env that holds this runner's `submit` as its dispatcher.
+    `submit` raises ValidationQueueFull beyond it. The env arrives with `start(env)`: the env
+    holds this runner's `submit` as its dispatcher, so it is built after the runner.
     """
 
     def __init__(self, threads: int, *, capacity: int, heartbeat_seconds: float,
+                 validate: Callable[[Env, uuid.UUID], None],
+                 keep_alive: Callable[[Env, list[uuid.UUID]], object],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="acmeeh-validate")
         self.capacity = capacity
         self._heartbeat = heartbeat_seconds
         self._clock = clock
-        self._validate: Callable[[uuid.UUID], None] | None = None
-        self._keep_alive: Callable[[list[uuid.UUID]], object] = lambda ids: None
+        self._validate = validate
+        self._keep_alive = keep_alive
+        self._env: Env | None = None
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closed = False
@@ -50,11 +54,10 @@ class ValidationRunner:
         self._due: dict[uuid.UUID, float] = {}  # waiting: when to run again
         self._failures: dict[uuid.UUID, int] = {}  # runs that met an unavailable database
 
-    def bind(self, validate: Callable[[uuid.UUID], None],
-             keep_alive: Callable[[list[uuid.UUID]], object] | None = None) -> None:
-        self._validate = validate
-        if keep_alive is not None:
-            self._keep_alive = keep_alive
+    def start(self, env: Env) -> None:
+        """Run validations in `env` from now on (runtime.start calls it once per process)."""
+        with self._lock:
+            self._env = env
 
     @property
     def busy(self) -> set[uuid.UUID]:
@@ -73,6 +76,8 @@ class ValidationRunner:
                 # Shutting down: the challenge stays in processing and is recovered as stale.
                 log.warning("validation not started, shutting down", extra={"challenge_id": str(challenge_id)})
                 return
+            if self._env is None:
+                raise RuntimeError("the validation runner was not started (runtime.start)")
             owned = challenge_id in self.in_flight
             if not owned and len(self.in_flight) >= self.capacity:
                 raise ValidationQueueFull(f"{len(self.in_flight)} validations in progress")
@@ -88,9 +93,10 @@ class ValidationRunner:
         self._executor.submit(self._run, challenge_id)
 
     def _run(self, challenge_id: uuid.UUID) -> None:
+        env = self._env
         try:
-            assert self._validate is not None, "ValidationRunner.bind was not called"
-            self._validate(challenge_id)
+            assert env is not None, "submit refuses challenges before start"
+            self._validate(env, challenge_id)
         except db.Unavailable as exc:
             if self._again_later(challenge_id):
                 log.warning("validation postponed: database unavailable (%s)", type(exc).__name__,
@@ -150,8 +156,11 @@ class ValidationRunner:
         ids = list(owned)
         if not ids:
             return
+        env = self._env
+        if env is None:
+            return
         try:
-            self._keep_alive(ids)
+            self._keep_alive(env, ids)
         except Exception as exc:  # noqa: BLE001 - the next beat tries again; stale only after stale_seconds
             log.warning("validation heartbeat failed: %s", type(exc).__name__)
 

@@ -18,6 +18,7 @@ from acmeeh.authority.env import Env
 from acmeeh.store import accounts as account_store
 from acmeeh.store import certs as cert_store
 from acmeeh.store import orders as order_store
+from acmeeh.store.certs import NewCertificate
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +80,10 @@ class Seed:
                 conn, order_id, account_id=account.id, status="processing",
                 identifiers=[{"type": "dns", "value": n} for n in names],
                 expires=not_after, authorization_ids=[])
-            stored = states.complete_order(  # as finalize stores a certificate
-                conn, order_id, cert_id, serial=cert_id.hex[:20], account_id=account.id,
-                der=b"\x30\x00", pem_chain="", names=names, not_before=not_after - timedelta(days=90),
-                not_after=not_after, fingerprint=cert_id.hex, spki_sha256=cert_id.hex)
+            stored = states.complete_order(conn, order_id, NewCertificate(  # as finalize does
+                id=cert_id, serial=cert_id.hex[:20], account_id=account.id, der=b"\x30\x00",
+                pem_chain="", names=names, not_before=not_after - timedelta(days=90),
+                not_after=not_after, fingerprint=cert_id.hex, spki_sha256=cert_id.hex))
             assert stored is not None
             row = stored[0]
             if revoked:

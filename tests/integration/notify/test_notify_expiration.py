@@ -12,7 +12,7 @@ from notify_support import WAIT_SECONDS, smtp_overrides, whole_second_clock
 from prometheus_client import REGISTRY
 
 from acmeeh.authority import expiration
-from acmeeh.store import notices, outbox
+from acmeeh.store import outbox
 from acmeeh.workers import expiration as expiration_worker
 from acmeeh.workers.delivery import Deliverer
 from acmeeh.workers.loop import LeaderLoop
@@ -32,7 +32,10 @@ def outbox_rows(env, kind: str = "expiration_warning") -> list[outbox.Notificati
 
 def notice_days(env, cert_id) -> list[int]:
     with env.pool.connection() as conn:
-        return [d for d, _ in notices.list_notices(conn, cert_id)]
+        rows = conn.execute(
+            "SELECT threshold_days FROM certificate_expiration_notices"
+            " WHERE certificate_id = %s ORDER BY threshold_days DESC", (cert_id,)).fetchall()
+        return [int(d) for (d,) in rows]
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ database (no background loops). Helpers live in opstools.py."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,10 +44,10 @@ def make_app(ops_db: str, dev_ca: DevCA) -> Iterator[Callable[..., Flask]]:
     built: list[Flask] = []
 
     def build(overrides: dict | None = None) -> Flask:
-        app = create_app(app_settings(ops_db, dev_ca, overrides), start_workers=False)
+        app = create_app(app_settings(ops_db, dev_ca, overrides))  # not started: no loops
         built.append(app)
         return app
 
     yield build
     for app in built:
-        app.extensions["acmeeh.runtime"].shutdown(timeout=1)
+        app.runtime.shutdown(timeout=1)

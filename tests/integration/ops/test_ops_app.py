@@ -23,6 +23,7 @@ from acmeeh.config import ConfigError
 from acmeeh.issuance import load_backend
 from acmeeh.logs import configure_logging
 from acmeeh.web import health
+from acmeeh.workers.validation import ValidationRunner
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -51,7 +52,7 @@ def test_healthz_shape(app: Flask) -> None:
     assert set(checks["database"]["pool"]) == {"size", "available", "waiting"}
     assert checks["ca_backend"]["status"] == "ok" and checks["ca_backend"]["checked_at"]
     assert checks["crl"]["stale"] is False and checks["crl"]["status"] in ("ok", "missing")
-    assert checks["workers"] == {}  # start_workers=False: no loops in this process
+    assert checks["workers"] == {}  # runtime not started: no loops in this process
     assert checks["smtp"] == {"status": "disabled"}
     assert checks["dns_resolver"]["status"] in ("ok", "error")  # reported, never fatal
 
@@ -62,14 +63,14 @@ def test_healthz_shape(app: Flask) -> None:
     (True, True, 503, {"ready": False, "reason": "shutting down"}),
 ])
 def test_readyz(app: Flask, started: bool, stopping: bool, status: int, body: dict) -> None:
-    runtime = app.extensions["acmeeh.runtime"]
+    runtime = app.runtime
     runtime.started, runtime.shutting_down = started, stopping
     resp = app.test_client().get("/readyz")
     assert (resp.status_code, resp.json) == (status, body)
 
 
 def test_healthz_reports_shutting_down(app: Flask) -> None:
-    app.extensions["acmeeh.runtime"].begin_shutdown()
+    app.runtime.begin_shutdown()
     assert app.test_client().get("/healthz").json["shutting_down"] is True
 
 
@@ -81,7 +82,7 @@ def test_healthz_reports_shutting_down(app: Flask) -> None:
 ])
 def test_healthz_503_triggers(app: Flask, years: int, crl_enabled: bool, code: int, ca: str,
                               crl: bool) -> None:
-    env = app.extensions["acmeeh"].env
+    env = app.web.env
     app.test_client().get("/crl")  # make sure a CRL exists
     now = [datetime.now(UTC)]  # the backend loads at today's date, then time moves on
     settings = dataclasses.replace(
@@ -90,7 +91,7 @@ def test_healthz_503_triggers(app: Flask, years: int, crl_enabled: bool, code: i
                                 ca=load_backend(settings.ca, clock=lambda: now[0]))
     now[0] += timedelta(days=365 * years)
     ok = lambda: {"status": "ok"}
-    body, status = health.health_report(moved, app.extensions["acmeeh.runtime"], ok, ok)
+    body, status = health.health_report(moved, app.runtime, ok, ok)
     assert status == code, body
     assert body["checks"]["ca_backend"]["status"] == ca
     assert body["checks"]["crl"]["stale"] is crl
@@ -220,15 +221,17 @@ def _status(db_url: str, challenge: uuid.UUID) -> str:
 @pytest.mark.parametrize(("hold", "released"), [(True, 1), (False, 0)])
 def test_shutdown_puts_unfinished_validations_back_to_pending(
         app: Flask, ops_db: str, hold: bool, released: int) -> None:
-    runtime = app.extensions["acmeeh.runtime"]
+    runtime = app.runtime
     challenge = _processing_challenge(ops_db)
     gate, entered = threading.Event(), threading.Event()
 
-    def validate(challenge_id: uuid.UUID) -> None:  # a validation that outlives the timeout
+    def validate(env: object, challenge_id: uuid.UUID) -> None:  # outlives the timeout
         entered.set()
         gate.wait(5 if hold else 0)
 
-    runtime.runner.bind(validate)
+    runtime.runner = ValidationRunner(1, capacity=1, heartbeat_seconds=60, validate=validate,
+                                      keep_alive=lambda env, ids: None)
+    runtime.start(loops=False)
     runtime.runner.submit(challenge)
     assert entered.wait(5)
     try:

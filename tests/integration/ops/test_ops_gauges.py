@@ -29,7 +29,7 @@ def value(name: str, **labels: str) -> float | None:
 
 def moved(app: Flask, days: float, *, crl: bool = True) -> tuple[object, datetime]:
     """The app's env with its clock (and its CA backend's) `days` ahead."""
-    env = app.extensions["acmeeh"].env
+    env = app.web.env
     now = [datetime.now(UTC)]  # the backend loads at today's date, then time moves on
     settings = dataclasses.replace(env.settings,
                                    crl=dataclasses.replace(env.settings.crl, enabled=crl))
@@ -78,7 +78,7 @@ def test_a_crl_never_built_is_minus_infinity(make_app: Callable[..., Flask], ops
     app = make_app()
     with psycopg.connect(ops_db, autocommit=True) as conn:
         conn.execute("DELETE FROM crls")
-    gauges.refresh(app.extensions["acmeeh"].env)
+    gauges.refresh(app.web.env)
     assert value("acmeeh_crl_next_update_seconds") == -math.inf
     assert math.isnan(value("acmeeh_crl_age_seconds"))
 
@@ -118,7 +118,7 @@ def test_expiry_backlog(make_app: Callable[..., Flask], ops_db: str) -> None:
 
 def test_pool_sampler_counts_use_waits_and_timeouts(make_app: Callable[..., Flask]) -> None:
     app = make_app({"database": {"min_connections": 1, "max_connections": 1}})
-    pool = app.extensions["acmeeh"].env.pool  # no background loops: only this test uses it
+    pool = app.web.env.pool  # no background loops: only this test uses it
     sampler = PoolSampler(pool)
     try:
         assert sampler.sample().in_use == 0  # counts what the pool saw since it opened

@@ -38,7 +38,7 @@ def app(make_app: Callable[..., Flask]) -> Flask:
 @pytest.fixture
 def exhausted(app: Flask) -> Iterator[None]:
     """The pool's only connection is busy for the whole test."""
-    with app.extensions["acmeeh"].env.pool.connection():
+    with app.web.env.pool.connection():
         yield
 
 
@@ -47,7 +47,7 @@ def new_account_jws(app: Flask) -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     url = f"{EXTERNAL}/acme/new-account"
     protected = {"alg": "ES256", "jwk": public_jwk(key), "url": url,
-                 "nonce": nonces.new_nonce(app.extensions["acmeeh"].env)}
+                 "nonce": nonces.new_nonce(app.web.env)}
     return json.dumps(flattened_jws(key, "ES256", protected, b'{"termsOfServiceAgreed": true}'))
 
 

@@ -20,7 +20,7 @@ from trust_support import TRUST_OVERRIDES
 
 from acmeeh.authority.env import Env
 from acmeeh.issuance import generate_dev_ca, load_backend
-from acmeeh.validation import Validator
+from acmeeh.validation import NetworkValidator
 
 @pytest.fixture(scope="session")
 def trust_server(tmp_path_factory: pytest.TempPathFactory,
@@ -78,7 +78,7 @@ def authority(trust_db: str, trust_pool: ConnectionPool, trust_ca: dict[str, str
     def build(overrides: dict | None = None) -> Env:
         settings = settings_for(trust_db, deep_merge(AUTHORITY_BASE, {"ca": trust_ca, **(overrides or {})}))
         return Env(settings=settings, pool=trust_pool, ca=load_backend(settings.ca),
-                   validator=Validator(settings.challenges), dispatch=lambda _id: None,
+                   validator=NetworkValidator(settings.challenges), dispatch=lambda _id: None,
                    account_url=lambda account_id: f"http://127.0.0.1:1/acme/account/{account_id}")
 
     return build

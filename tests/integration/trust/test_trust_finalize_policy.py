@@ -12,7 +12,7 @@ from trust_support import certificates_of, new_account, ready_order, unique
 
 from acmeeh.authority import allowlists, orders
 from acmeeh.authority.finalize import finalize
-from acmeeh.protocol.messages import NewOrder
+from acmeeh.protocol.messages import Finalize, NewOrder
 from acmeeh.protocol.problems import Problem
 
 
@@ -22,7 +22,7 @@ def dns(value: str) -> dict:
 
 def refused(env, account, order_id, csr: bytes) -> Problem:
     with pytest.raises(Problem) as info:
-        finalize(env, account, order_id, csr)
+        finalize(env, account, order_id, Finalize(csr=csr))
     assert orders.get_order(env, account, order_id).order.status == "ready"
     assert certificates_of(env, account) == 0
     return info.value
@@ -47,7 +47,7 @@ def test_finalize_applies_the_configuration_in_force(authority, later, code) -> 
     problem = refused(authority(later), account, order_id, csr)
     assert (problem.code, problem.status) == (code, 400 if code != "unauthorized" else 403)
     assert [s.identifier for s in problem.subproblems] == [dns(name)]
-    finalize(before, account, order_id, csr)  # unchanged configuration: issued
+    finalize(before, account, order_id, Finalize(csr=csr))  # unchanged configuration: issued
     assert certificates_of(before, account) == 1
 
 

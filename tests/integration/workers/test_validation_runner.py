@@ -15,6 +15,7 @@ from acmeeh.authority.env import ValidationQueueFull
 from acmeeh.workers.validation import ValidationRunner
 
 WAIT = 5.0  # every wait below is bounded by this
+ENV = object()  # the runner hands its env to validate and keep_alive; these ignore it
 
 
 def until(predicate: Callable[[], bool], timeout: float = WAIT) -> None:
@@ -34,8 +35,10 @@ def gate() -> Iterator[threading.Event]:
 def make_runner(validate: Callable[[uuid.UUID], None], *, capacity: int = 2,
                 heartbeat: float = 0.1) -> tuple[ValidationRunner, list[list[uuid.UUID]]]:
     beats: list[list[uuid.UUID]] = []
-    runner = ValidationRunner(1, capacity=capacity, heartbeat_seconds=heartbeat)
-    runner.bind(validate, lambda ids: beats.append(sorted(ids)))
+    runner = ValidationRunner(1, capacity=capacity, heartbeat_seconds=heartbeat,
+                              validate=lambda env, cid: validate(cid),
+                              keep_alive=lambda env, ids: beats.append(sorted(ids)))
+    runner.start(ENV)
     return runner, beats
 
 

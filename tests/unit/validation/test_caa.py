@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from dnslib import CAA, CNAME, A
 
-from acmeeh.validation import Validator
+from acmeeh.validation import NetworkValidator
 
 from .conftest import dns_id, ip_id
 
@@ -14,7 +14,7 @@ ACCOUNT = "https://acme.internal.test/acme/account/1"
 
 
 def caa_problem(settings, identifier, issuer_domains=OURS, *, account=ACCOUNT, method="http-01"):
-    return Validator(settings).check_caa(identifier, issuer_domains, account_uri=account,
+    return NetworkValidator(settings).check_caa(identifier, issuer_domains, account_uri=account,
                                          method=method)
 
 

@@ -9,7 +9,7 @@ import time
 import pytest
 from dnslib import CNAME, TXT, A
 
-from acmeeh.validation import Validator
+from acmeeh.validation import NetworkValidator
 from acmeeh.validation.dns01 import txt_value
 
 from .conftest import KEY_AUTHZ, TOKEN, dns_id, ip_id
@@ -69,7 +69,7 @@ def _setup(zone, case: str) -> None:
 )
 def test_dns01(make_settings, zone, case, identifier, problem, detail) -> None:
     _setup(zone, case)
-    validator = Validator(make_settings(dns01={"timeout_seconds": 0.8}))
+    validator = NetworkValidator(make_settings(dns01={"timeout_seconds": 0.8}))
     start = time.monotonic()
     result = validator.validate("dns-01", dns_id(identifier), TOKEN, KEY_AUTHZ)
     assert time.monotonic() - start < 2.5
@@ -87,17 +87,17 @@ def test_dns01(make_settings, zone, case, identifier, problem, detail) -> None:
 
 def test_dns01_queries_only_the_challenge_name(make_settings, zone) -> None:
     zone.add("_acme-challenge.site.test", "TXT", TXT(GOOD))
-    Validator(make_settings()).validate("dns-01", dns_id("*.site.test"), TOKEN, KEY_AUTHZ)
+    NetworkValidator(make_settings()).validate("dns-01", dns_id("*.site.test"), TOKEN, KEY_AUTHZ)
     assert zone.queries == [("_acme-challenge.site.test.", "TXT")]
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
 def test_dns01_refuses_ip_identifiers(make_settings, zone, address: str) -> None:
-    result = Validator(make_settings()).validate("dns-01", ip_id(address), TOKEN, KEY_AUTHZ)
+    result = NetworkValidator(make_settings()).validate("dns-01", ip_id(address), TOKEN, KEY_AUTHZ)
     assert result.problem.code == "malformed" and zone.queries == []
 
 
 def test_dns01_unreachable_resolver_is_a_dns_problem(make_settings) -> None:
     settings = make_settings(dns01={"resolvers": ("127.0.0.1:1",), "timeout_seconds": 0.5})
-    result = Validator(settings).validate("dns-01", dns_id("site.test"), TOKEN, KEY_AUTHZ)
+    result = NetworkValidator(settings).validate("dns-01", dns_id("site.test"), TOKEN, KEY_AUTHZ)
     assert result.problem.code == "dns"

@@ -11,7 +11,7 @@ import pytest
 from dnslib import A
 
 from acmeeh.protocol.problems import Problem
-from acmeeh.validation import Validator, http01
+from acmeeh.validation import NetworkValidator, http01
 from acmeeh.validation.network import AddressPolicy
 from acmeeh.validation.resolver import Resolver
 
@@ -99,7 +99,7 @@ def test_http01(make_settings, web, zone, case, problem, detail, hops) -> None:
     zone.add("web.test", "A", A("127.0.0.1"))
     zone.add("linklocal.test", "A", A("169.254.1.1"))
     web.routes.update(_routes(case, web.port))
-    validator = Validator(make_settings(http01={"timeout_seconds": 1}))
+    validator = NetworkValidator(make_settings(http01={"timeout_seconds": 1}))
     start = time.monotonic()
     result = validator.validate("http-01", dns_id("web.test"), TOKEN, KEY_AUTHZ)
     assert time.monotonic() - start < 2.0  # one total deadline for all hops
@@ -123,7 +123,7 @@ def test_http01(make_settings, web, zone, case, problem, detail, hops) -> None:
 def test_host_header_and_request_path(make_settings, web, zone) -> None:
     zone.add("web.test", "A", A("127.0.0.1"))
     web.routes[PATH] = {"body": GOOD}
-    Validator(make_settings()).validate("http-01", dns_id("web.test"), TOKEN, KEY_AUTHZ)
+    NetworkValidator(make_settings()).validate("http-01", dns_id("web.test"), TOKEN, KEY_AUTHZ)
     assert web.requests == [(PATH, f"web.test:{web.port}")]
 
 
@@ -150,7 +150,7 @@ def _v6_available() -> bool:
 )
 def test_http01_ip_and_localhost(make_settings, web, zone, identifier, host) -> None:
     web.routes[PATH] = {"body": GOOD}
-    result = Validator(make_settings()).validate("http-01", identifier, TOKEN, KEY_AUTHZ)
+    result = NetworkValidator(make_settings()).validate("http-01", identifier, TOKEN, KEY_AUTHZ)
     assert result.ok, result.problem
     assert result.records[0]["url"] == f"http://{host}:{web.port}{PATH}"
     assert web.requests[-1] == (PATH, f"{host}:{web.port}")
@@ -162,7 +162,7 @@ def test_connection_refused(make_settings, web, zone) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings = make_settings(http01={"port": port})
-    result = Validator(settings).validate("http-01", ip_id("127.0.0.1"), TOKEN, KEY_AUTHZ)
+    result = NetworkValidator(settings).validate("http-01", ip_id("127.0.0.1"), TOKEN, KEY_AUTHZ)
     assert result.problem.code == "connection"
     assert "connection refused" in result.problem.detail
     assert "addressUsed" not in result.records[0]
@@ -171,7 +171,7 @@ def test_connection_refused(make_settings, web, zone) -> None:
 
 @pytest.mark.parametrize("token", ["../../etc/passwd", "a b", "tok?x=1", "", "x" * 300])
 def test_bad_token_is_malformed(make_settings, web, token: str) -> None:
-    result = Validator(make_settings()).validate("http-01", ip_id("127.0.0.1"), token, KEY_AUTHZ)
+    result = NetworkValidator(make_settings()).validate("http-01", ip_id("127.0.0.1"), token, KEY_AUTHZ)
     assert result.problem.code == "malformed" and web.requests == []
 
 

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from acmeeh.validation import Validator
+from acmeeh.validation import NetworkValidator
 from acmeeh.validation.network import AddressPolicy, own_addresses
 
 from .conftest import KEY_AUTHZ, TOKEN, dns_id, ip_id
@@ -89,7 +89,7 @@ def test_default_validator_refuses_loopback_before_connecting(
     make_settings, web, tls, challenge, identifier
 ) -> None:
     web.routes[f"/.well-known/acme-challenge/{TOKEN}"] = {"body": KEY_AUTHZ.encode()}
-    result = Validator(make_settings(allowed_networks=())).validate(
+    result = NetworkValidator(make_settings(allowed_networks=())).validate(
         challenge, identifier, TOKEN, KEY_AUTHZ
     )
     assert not result.ok

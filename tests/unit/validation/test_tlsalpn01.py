@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from acmeeh.protocol.problems import Problem
-from acmeeh.validation import Validator
+from acmeeh.validation import NetworkValidator
 from acmeeh.validation.tlsalpn01 import check_certificate, expected_extension_value, server_name
 
 from .conftest import KEY_AUTHZ, TOKEN, dns_id, ip_id
@@ -97,7 +97,7 @@ def test_tlsalpn01(make_settings, tls, tmp_path_factory, case, problem, detail) 
     sans, value, critical, alpn, identifier = CASES[case]
     directory = tmp_path_factory.mktemp("certs")
     tls.scenario = {"cert": make_cert(directory, "c", sans, value, critical), "alpn": alpn}
-    result = Validator(make_settings()).validate("tls-alpn-01", identifier, TOKEN, KEY_AUTHZ)
+    result = NetworkValidator(make_settings()).validate("tls-alpn-01", identifier, TOKEN, KEY_AUTHZ)
     record = result.records[0]
     assert record["port"] == tls.port and record["addressUsed"] == "127.0.0.1"
     assert record["serverName"] == server_name(identifier)
@@ -112,7 +112,7 @@ def test_tlsalpn01(make_settings, tls, tmp_path_factory, case, problem, detail) 
 
 def test_not_a_tls_server(make_settings, tls) -> None:
     tls.scenario = {"plain": True}
-    result = Validator(make_settings()).validate(
+    result = NetworkValidator(make_settings()).validate(
         "tls-alpn-01", ip_id("127.0.0.1"), TOKEN, KEY_AUTHZ
     )
     assert result.problem.code == "tls" and "handshake" in result.problem.detail
@@ -123,7 +123,7 @@ def test_connection_refused(make_settings) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings = make_settings(tlsalpn01={"port": port})
-    result = Validator(settings).validate("tls-alpn-01", ip_id("127.0.0.1"), TOKEN, KEY_AUTHZ)
+    result = NetworkValidator(settings).validate("tls-alpn-01", ip_id("127.0.0.1"), TOKEN, KEY_AUTHZ)
     assert result.problem.code == "connection" and "refused" in result.problem.detail
     assert result.transient
 
@@ -134,7 +134,7 @@ def test_silent_server_times_out(make_settings) -> None:
         settings = make_settings(
             tlsalpn01={"port": listener.getsockname()[1], "timeout_seconds": 0.5}
         )
-        result = Validator(settings).validate("tls-alpn-01", ip_id("127.0.0.1"), TOKEN, KEY_AUTHZ)
+        result = NetworkValidator(settings).validate("tls-alpn-01", ip_id("127.0.0.1"), TOKEN, KEY_AUTHZ)
     finally:
         listener.close()
     assert result.problem.code == "connection" and "timeout" in result.problem.detail

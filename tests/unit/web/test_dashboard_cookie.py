@@ -18,8 +18,8 @@ from acmeeh.admin.ui import session
 def test_cookie_flags(external: str, request_base: str, secure: bool) -> None:
     app = Flask("cookie")
     settings = SimpleNamespace(server=SimpleNamespace(external_url=external))
-    app.extensions["acmeeh.admin"] = SimpleNamespace(env=SimpleNamespace(settings=settings))
-    app.extensions["acmeeh.dashboard"] = "/admin"
+    app.admin = SimpleNamespace(env=SimpleNamespace(settings=settings))  # type: ignore[attr-defined]
+    app.dashboard = session.DashboardContext("/admin", {}, None)  # type: ignore[attr-defined]
     with app.test_request_context("/admin/login", base_url=request_base):
         resp = Response()
         session.set_cookie(resp, session.COOKIE, "token", 60)

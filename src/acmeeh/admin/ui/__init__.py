@@ -6,15 +6,18 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from .blueprint import dashboard
+from ...authority.ocsp import OCSPResponder
+from .routes import dashboard_blueprint
+from .session import DashboardContext
 
-# The view modules register their routes on the blueprint when imported.
-from . import views_keys, views_main, views_objects  # noqa: F401  isort: skip
+__all__ = ["DashboardContext", "install"]
 
 
-def install(app: Flask, path: str, loops: Mapping[str, int]) -> None:
+def install(app: Flask, path: str, loops: Mapping[str, int],
+            ocsp: OCSPResponder | None) -> DashboardContext:
     """Serve the dashboard at `path` (after the admin API is installed). `loops` names the
-    advisory lock of each background loop, for the worker leaders panel."""
-    app.extensions["acmeeh.dashboard"] = path
-    app.extensions["acmeeh.dashboard.loops"] = dict(loops)
-    app.register_blueprint(dashboard, url_prefix=path)
+    advisory lock of each background loop, for the worker leaders panel; `ocsp` is the
+    responder whose signer the overview shows. The caller keeps the returned context
+    (app.dashboard)."""
+    app.register_blueprint(dashboard_blueprint(), url_prefix=path)
+    return DashboardContext(path=path, loops=dict(loops), ocsp=ocsp)

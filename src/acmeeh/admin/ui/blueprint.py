@@ -10,8 +10,7 @@ from werkzeug.exceptions import HTTPException
 from ..inputs import encode_cursor
 from . import session
 
-dashboard = Blueprint("dashboard", __name__, template_folder="templates",
-                      static_folder="static", static_url_path="/static")
+NAME = "dashboard"  # the blueprint's name (ui/routes.py builds it)
 
 # No script, no frames, no third-party anything: styles and images from here only.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -34,7 +33,16 @@ def next_cursor(rows: list[Any], limit: int, key: str = "id") -> str | None:
     return encode_cursor(last.created_at, str(getattr(last, key)))
 
 
-@dashboard.after_request
+def new_blueprint() -> Blueprint:
+    """The dashboard's blueprint (templates, the stylesheet, security headers, HTML error
+    pages), without routes: ui/routes.py adds them."""
+    bp = Blueprint(NAME, __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/static")
+    bp.after_request(_headers)
+    bp.register_error_handler(HTTPException, _error)
+    return bp
+
+
 def _headers(resp: Response) -> Response:
     resp.headers["Content-Security-Policy"] = CSP
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -45,6 +53,5 @@ def _headers(resp: Response) -> Response:
     return resp
 
 
-@dashboard.errorhandler(HTTPException)
 def _error(exc: HTTPException) -> Response:
     return show("error.html", exc.code or 500, code=exc.code, message=exc.description)

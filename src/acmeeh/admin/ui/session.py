@@ -13,11 +13,13 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, cast
 
 from flask import abort, current_app, g, redirect, request
 from werkzeug.wrappers import Response
 
+from ...authority.ocsp import OCSPResponder
 from ...store.admin import TokenOwner
 from .. import audit, operators
 from ..audit import Actor
@@ -29,12 +31,30 @@ LOGIN_CSRF_COOKIE = "acmeeh_dashboard_login"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@dataclass(frozen=True)
+class DashboardContext:
+    path: str  # dashboard.path
+    loops: dict[str, int]  # background loop → its advisory lock id (workers.supervisor.LOOPS)
+    ocsp: OCSPResponder | None  # the responder whose signer the overview shows (ocsp.enabled)
+
+
+class DashboardHost(Protocol):
+    """An application with the dashboard installed (acmeeh.app.AcmeehApp)."""
+
+    admin: AdminContext
+    dashboard: DashboardContext
+
+
 def admin_ctx() -> AdminContext:
-    return current_app.extensions["acmeeh.admin"]
+    return cast(DashboardHost, current_app).admin
+
+
+def dashboard_ctx() -> DashboardContext:
+    return cast(DashboardHost, current_app).dashboard
 
 
 def base_path() -> str:
-    return current_app.extensions["acmeeh.dashboard"]
+    return dashboard_ctx().path
 
 
 def secure() -> bool:

@@ -18,13 +18,12 @@ from .. import audit, render
 from ..inputs import decode_cursor
 from ..views_eab import KID_PATTERN
 from . import session
-from .blueprint import dashboard, next_cursor, show
+from .blueprint import next_cursor, show
 
 PAGE = 25
 OUTCOMES = ("success", "failure", "denied")
 
 
-@dashboard.get("/eab")
 @session.page()
 def eab_keys() -> Response:
     status = request.args.get("status")
@@ -34,7 +33,6 @@ def eab_keys() -> Response:
     return show("eab.html", items=[render.eab_key(r) for r in rows[:100]], shown=status or "")
 
 
-@dashboard.post("/eab")
 @session.page(write=True)
 def create_eab() -> Response:
     env = session.admin_ctx().env
@@ -46,7 +44,6 @@ def create_eab() -> Response:
     return show("eab_created.html", key=render.eab_key(row), hmac_key=hmac_key)
 
 
-@dashboard.post("/eab/<kid>/revoke")
 @session.page(write=True)
 def revoke_eab(kid: str) -> Response:
     env = session.admin_ctx().env
@@ -65,7 +62,6 @@ def revoke_eab(kid: str) -> Response:
     return redirect(f"{session.base_path()}/eab", 303)
 
 
-@dashboard.get("/webhooks")
 @session.page()
 def webhooks_page() -> Response:
     with session.admin_ctx().env.pool.connection() as conn:
@@ -75,7 +71,6 @@ def webhooks_page() -> Response:
                 dead=[render.webhook_delivery(d) for d in dead[:PAGE]])
 
 
-@dashboard.post("/webhook-deliveries/<uuid:delivery_id>/retry")
 @session.page(write=True)
 def retry_delivery(delivery_id: uuid.UUID) -> Response:
     env = session.admin_ctx().env
@@ -91,7 +86,6 @@ def retry_delivery(delivery_id: uuid.UUID) -> Response:
     return redirect(f"{session.base_path()}/webhooks", 303)
 
 
-@dashboard.get("/audit")
 @session.page()
 def audit_log() -> Response:
     outcome = request.args.get("outcome")

@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, g, redirect, request
+from flask import g, redirect, request
 from werkzeug.wrappers import Response
 
 from ...authority import crl, maintenance
 from ...store import stats
 from .. import audit, operators
 from . import charts, session
-from .blueprint import dashboard, show
+from .blueprint import show
 
 DAYS, WEEKS = 7, 13
 
 
-@dashboard.get("/login")
 def login_form() -> Response:
     token = session.new_login_csrf()
     resp = show("login.html", login_csrf=token)
@@ -25,7 +24,6 @@ def login_form() -> Response:
     return resp
 
 
-@dashboard.post("/login")
 def login() -> Response:
     c = session.admin_ctx()
     if not session.login_csrf_ok():
@@ -63,7 +61,6 @@ def _refused(message: str, status: int) -> Response:
     return resp
 
 
-@dashboard.post("/logout")
 @session.page()
 def logout() -> Response:
     c = session.admin_ctx()
@@ -76,7 +73,6 @@ def logout() -> Response:
     return resp
 
 
-@dashboard.get("/")
 @session.page()
 def overview() -> Response:
     env = session.admin_ctx().env
@@ -87,7 +83,7 @@ def overview() -> Response:
         issued = stats.issued_per_hour(conn, since)
         expiring = stats.expiring_per_week(conn, now, WEEKS)
         order_failures, challenge_failures = stats.failures_since(conn, now - timedelta(days=DAYS))
-        loops = current_app.extensions["acmeeh.dashboard.loops"]
+        loops = session.dashboard_ctx().loops
         holders = stats.lock_holders(conn, list(loops.values()))
         dead_hooks, failed_mail = stats.dead_letters(conn)
     hours = [since + timedelta(hours=i) for i in range(DAYS * 24)]
@@ -108,7 +104,7 @@ def _ocsp(env: Any, now: datetime) -> dict[str, Any]:
     cfg = env.settings.ocsp
     if not cfg.enabled:
         return {"enabled": False}
-    responder = current_app.extensions.get("acmeeh.ocsp")
+    responder = session.dashboard_ctx().ocsp
     signer = responder.signer() if responder is not None else None
     until = signer.certificate.not_valid_after_utc if signer is not None else None
     return {"enabled": True, "delegated": bool(signer and signer.delegated),
@@ -122,7 +118,6 @@ def _leaders(loops: dict[str, int], holders: list[stats.LockHolder]) -> list[dic
             for name, lock_id in loops.items()]
 
 
-@dashboard.post("/maintenance")
 @session.page(write=True)
 def set_maintenance() -> Response:
     env = session.admin_ctx().env

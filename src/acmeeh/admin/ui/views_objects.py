@@ -17,7 +17,7 @@ from ...store.paging import Page
 from .. import audit, render
 from ..inputs import decode_cursor
 from . import session
-from .blueprint import dashboard, next_cursor, show
+from .blueprint import next_cursor, show
 
 PAGE = 25
 REASONS = ((0, "unspecified"), (1, "keyCompromise"), (3, "affiliationChanged"),
@@ -41,7 +41,6 @@ def _arg(name: str, limit: int = 256) -> str | None:
     return value[:limit] if value else None
 
 
-@dashboard.get("/certificates")
 @session.page()
 def certificates() -> Response:
     env = session.admin_ctx().env
@@ -70,7 +69,6 @@ def _certificate(cert_id: uuid.UUID):  # noqa: ANN202
     return row
 
 
-@dashboard.get("/certificates/<uuid:cert_id>")
 @session.page()
 def certificate(cert_id: uuid.UUID) -> Response:
     row = _certificate(cert_id)
@@ -79,7 +77,6 @@ def certificate(cert_id: uuid.UUID) -> Response:
                 reasons=REASONS)
 
 
-@dashboard.get("/certificates/<uuid:cert_id>/pem")
 @session.page()
 def certificate_pem(cert_id: uuid.UUID) -> Response:
     row = _certificate(cert_id)
@@ -88,7 +85,6 @@ def certificate_pem(cert_id: uuid.UUID) -> Response:
     return resp
 
 
-@dashboard.post("/certificates/<uuid:cert_id>/revoke")
 @session.page(write=True)
 def revoke(cert_id: uuid.UUID) -> Response:
     env = session.admin_ctx().env
@@ -108,7 +104,6 @@ def revoke(cert_id: uuid.UUID) -> Response:
     return redirect(f"{session.base_path()}/certificates/{cert_id}", 303)
 
 
-@dashboard.get("/accounts")
 @session.page()
 def accounts_page() -> Response:
     env = session.admin_ctx().env
@@ -123,7 +118,6 @@ def accounts_page() -> Response:
                 query={k: request.args.get(k, "") for k in ("contact", "status")})
 
 
-@dashboard.get("/accounts/<uuid:account_id>")
 @session.page()
 def account(account_id: uuid.UUID) -> Response:
     env = session.admin_ctx().env
@@ -139,7 +133,6 @@ def account(account_id: uuid.UUID) -> Response:
                 certs=[render.certificate(c, now) for c in certs[:PAGE]])
 
 
-@dashboard.post("/accounts/<uuid:account_id>/deactivate")
 @session.page(write=True)
 def deactivate(account_id: uuid.UUID) -> Response:
     env = session.admin_ctx().env

@@ -1,0 +1,80 @@
+"""store/challenges.py: each compare-and-set of a challenge's status, and the reads."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from support.rows import NOW, account, create
+
+from acmeeh.protocol.status import ChallengeStatus as C
+from acmeeh.store import challenges
+
+LATER = NOW + timedelta(minutes=1)
+
+
+@pytest.fixture
+def owner(conn) -> uuid.UUID:
+    return account(conn)
+
+
+@pytest.fixture
+def challenge(conn, owner):
+    _, (authz,) = create(conn, owner, ["a.example"])
+    return challenges.list_challenges(conn, [authz.id])[0]
+
+
+def test_reads(conn, challenge) -> None:
+    assert challenges.get_challenge(conn, challenge.id) == challenge
+    pair = challenges.get_with_authorization(conn, challenge.id, lock=True)
+    assert pair is not None and pair[0] == challenge and pair[1].id == challenge.authorization_id
+    found = challenges.get_for_validation(conn, challenge.id)
+    assert found is not None and found[2] == found[1].account_id.hex  # support.rows thumbprint
+    assert challenges.get_challenge(conn, uuid.uuid4()) is None
+
+
+def test_set_processing_once(conn, challenge) -> None:
+    moved = challenges.set_processing(conn, challenge.id, NOW)
+    assert moved is not None and moved.status is C.PROCESSING and moved.attempts == 1
+    assert moved.processing_since == NOW
+    assert challenges.set_processing(conn, challenge.id, NOW) is None
+
+
+@pytest.mark.parametrize(("cap", "answered"), [(1, False), (2, True)])
+def test_answer_respects_the_accounts_cap(conn, owner, challenge, cap: int, answered: bool) -> None:
+    _, (other,) = create(conn, owner, ["b.example"])
+    busy = challenges.list_challenges(conn, [other.id])[0]
+    assert challenges.set_processing(conn, busy.id, NOW) is not None
+    moved = challenges.answer(conn, challenge.id, NOW, account_id=owner, max_pending=cap)
+    assert (moved is not None) is answered
+
+
+def test_unanswer_undoes_the_answer(conn, challenge) -> None:
+    challenges.set_processing(conn, challenge.id, NOW)
+    back = challenges.unanswer(conn, challenge.id)
+    assert back is not None and back.status is C.PENDING and back.attempts == 0
+    assert back.processing_since is None and challenges.unanswer(conn, challenge.id) is None
+
+
+@pytest.mark.parametrize(("to", "validated"), [(C.VALID, True), (C.INVALID, False), (C.PENDING, False)])
+def test_finish_records_the_outcome(conn, challenge, to: C, validated: bool) -> None:
+    challenges.set_processing(conn, challenge.id, NOW)
+    error = None if to is C.VALID else {"type": "urn:ietf:params:acme:error:connection"}
+    done = challenges.finish(conn, challenge.id, to_status=to, now=LATER, error=error,
+                             records=[{"url": "http://a.example/"}])
+    assert done is not None and done.status is to and done.error == error
+    assert done.validated_at == (LATER if validated else None)
+    assert done.records == [{"url": "http://a.example/"}] and done.processing_since is None
+    assert challenges.finish(conn, challenge.id, to_status=to, now=LATER, error=None,
+                             records=[]) is None
+
+
+def test_retry_later_and_keep_alive(conn, challenge) -> None:
+    challenges.set_processing(conn, challenge.id, NOW)
+    error = {"type": "urn:ietf:params:acme:error:connection"}
+    later = challenges.retry_later(conn, challenge.id, now=NOW, retry_at=LATER, error=error,
+                                   records=[])
+    assert later is not None and later.status is C.PROCESSING
+    assert (later.retries, later.retry_at, later.error) == (1, LATER, error)
+    assert challenges.keep_alive(conn, [challenge.id, uuid.uuid4()], LATER) == 1
+    assert challenges.get_challenge(conn, challenge.id).processing_since == LATER

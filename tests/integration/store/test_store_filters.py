@@ -1,0 +1,39 @@
+"""store.filters.Where: None leaves a filter out; the cursor of a page; named parameters."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from support.rows import NOW
+
+from acmeeh.store.filters import Where
+from acmeeh.store.paging import KID_KEY, Page
+
+
+@pytest.mark.parametrize(("build", "text", "params"), [
+    (lambda: Where(), "true", {}),
+    (lambda: Where().equal("status", None), "true", {}),
+    (lambda: Where().equal("status", "valid"), "status = %(status)s", {"status": "valid"}),
+    (lambda: Where().equal("a.status", "valid").add("x > %(x)s", x=None),
+     "a.status = %(status)s", {"status": "valid"}),
+    (lambda: Where().add("revoked_at IS NOT NULL").equal("kind", "k"),
+     "revoked_at IS NOT NULL AND kind = %(kind)s", {"kind": "k"}),
+])
+def test_conditions(build, text: str, params: dict) -> None:
+    where = build()
+    assert (str(where), where.params) == (text, params)
+
+
+def test_after_the_cursor_of_a_page() -> None:
+    assert str(Where.after(Page(limit=5))) == "true"
+    key = str(uuid.uuid4())
+    where = Where.after(Page(limit=5, after_created=NOW, after_key=key), KID_KEY, alias="e")
+    assert str(where) == '(e.created_at, e.kid COLLATE "C") < (%(after_created)s, %(after_key)s COLLATE "C")'
+    assert where.params == {"after_created": NOW, "after_key": key}
+
+
+def test_the_database_accepts_what_it_builds(conn) -> None:
+    where = Where.after(Page(limit=1, after_created=NOW, after_key=str(uuid.uuid4())))
+    where.equal("status", "valid")
+    row = conn.execute(f"SELECT count(*) FROM accounts WHERE {where}", where.params).fetchone()
+    assert row == (0,)

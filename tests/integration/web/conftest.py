@@ -1,0 +1,82 @@
+"""The web tier: an app built by create_app on a real, migrated database, driven through
+Flask's test client (support.wsgi), with no gunicorn and no socket. The runtime is started
+without the background loops, so validations run on the runner's threads as in production;
+challenges.auto_accept stands in for the network check (validation/ has its own tests)."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from support.acme_client import AcmeClient, expect, make_csr
+from support.database import migrated_database
+from support.wsgi import BASE_URL, in_process_session
+
+from acmeeh import runtime
+from acmeeh.app import AcmeehApp, create_app
+from acmeeh.config.load import settings_from_dict
+from acmeeh.issuance import generate_dev_ca
+
+DIRECTORY = f"{BASE_URL}/acme/directory"
+
+
+@pytest.fixture(scope="module")
+def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeehApp]:
+    ca = generate_dev_ca(tmp_path_factory.mktemp("web_ca"))
+    with migrated_database("web") as url:
+        settings = settings_from_dict({
+            "server": {"external_url": BASE_URL},
+            "database": {"url": url, "max_connections": 4, "connect_timeout": 2},
+            "ca": ca.ca_settings(),
+            "challenges": {"auto_accept": True,
+                           "dns01": {"resolvers": ["127.0.0.1:9"], "timeout_seconds": 1}},
+            "security": {"identifiers": {"allowed_suffixes": ["localhost"],
+                                         "ip_addresses": False}},
+        })
+        app = create_app(settings)
+        runtime.start(app, loops=False)
+        try:
+            yield app
+        finally:
+            app.runtime.shutdown(timeout=1)
+
+
+@pytest.fixture
+def client_for(web_app: AcmeehApp) -> Callable[[], AcmeClient]:
+    """client_for() → a new ACME account's client (a fresh key) served in process."""
+    return lambda: AcmeClient(DIRECTORY, session=in_process_session(web_app, BASE_URL))
+
+
+@dataclass(frozen=True)
+class Issued:
+    client: AcmeClient
+    order: dict  # the final order object (status valid)
+    chain: str  # the PEM chain downloaded from order["certificate"]
+
+    @property
+    def certificate_id(self) -> uuid.UUID:
+        return uuid.UUID(self.order["certificate"].rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def issue(client_for: Callable[[], AcmeClient]) -> Callable[[], Issued]:
+    """issue() → a certificate for a fresh name, through the whole RFC 8555 flow in process."""
+
+    def run() -> Issued:
+        client = client_for()
+        expect(client.new_account(contact=["mailto:web@example.com"]), 201)
+        name = f"w-{uuid.uuid4().hex[:8]}.localhost"
+        order = expect(client.new_order([name]), 201)
+        authz_url = order.json()["authorizations"][0]
+        challenge = expect(client.post(authz_url), 200).json()["challenges"][0]
+        expect(client.respond(challenge["url"]), 200)
+        assert client.poll(authz_url, timeout=10).json()["status"] == "valid"
+        ready = client.poll(order.headers["Location"], until=("ready",), timeout=10).json()
+        expect(client.finalize(ready, make_csr([name])[0]), 200)
+        done = client.poll(order.headers["Location"], timeout=10).json()
+        assert done["status"] == "valid", done
+        chain = expect(client.download(done["certificate"]), 200)
+        return Issued(client, done, chain.text)
+
+    return run
