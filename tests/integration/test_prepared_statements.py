@@ -39,7 +39,8 @@ def prepared_after(conn, runs: int) -> int:
     [
         ("default", 2, 0),  # the schema's default, 2: run twice, then prepared
         ("default", 3, 1),
-        (0, 1, 1),  # at once
+        (1, 1, 0),
+        (1, 2, 1),  # from the second run on
         (5, 5, 0),
         (5, 6, 1),
         (None, 20, 0),  # never
@@ -55,17 +56,31 @@ def test_pool_prepares_after_the_threshold(database_url, threshold, runs, prepar
         pool.close()
 
 
-@pytest.mark.parametrize(("threshold", "prepared"), [(0, 1), (None, 0)])
+@pytest.mark.parametrize(("threshold", "prepared"), [(1, 1), (None, 0)])
 def test_cli_connection_follows_the_setting(database_url, threshold, prepared) -> None:
     with db.connect(database_settings(database_url, threshold)) as conn:
         assert prepared_after(conn, 3) == prepared
+
+
+def test_scripts_of_several_statements_still_run_at_the_lowest_threshold(database_url) -> None:
+    """Migrations run scripts of several statements; PostgreSQL cannot prepare those, so the
+    lowest threshold (1) runs them plainly the first time and psycopg never prepares them."""
+    settings = database_settings(database_url, 1)
+    script = "SELECT 1; SELECT 2"
+    pool = db.open_pool(settings, wait=True)
+    try:
+        with pool.connection() as conn:
+            for _ in range(3):
+                conn.execute(script)
+    finally:
+        pool.close()
 
 
 def test_default_is_two() -> None:
     assert database_settings("postgresql:///x").prepare_threshold == 2
 
 
-@pytest.mark.parametrize("bad", [-1, 1001, "2", 1.5, True])
+@pytest.mark.parametrize("bad", [0, -1, 1001, "2", 1.5, True])
 def test_bad_thresholds_are_refused(bad) -> None:
     with pytest.raises(ConfigError) as info:
         database_settings("postgresql:///x", bad)

@@ -8,6 +8,7 @@ a name belongs here only when a framework or protocol calls it by convention.
 _.audit_target  # admin/blueprint.py, read with g.get("audit_target")
 _.acmeeh_started  # web/observe.py, read with g.pop
 _.acmeeh_log_token  # web/observe.py, read with g.pop
+_.acmeeh_request_id  # web/observe.py, read with g.get
 _.sort_keys  # app.py: Flask's JSON provider option
 _.last_modified  # web/pki.py: werkzeug Response header property
 # Jinja2: attributes only the dashboard templates read.
@@ -21,6 +22,10 @@ fields_to_partial_json  # protocol/jws.py JWKOKP
 fields_from_json  # protocol/jws.py JWKOKP
 profile  # protocol/messages.py NewOrder: a field of the wire object
 # Standard-library and third-party protocols called by name.
+_._srcfile  # logs.py: logging reads it (the HOWTO's switch: no caller lookup per record)
+_.logThreads  # logs.py: logging reads it for each record
+_.logProcesses  # logs.py: logging reads it for each record
+_.logMultiprocessing  # logs.py: logging reads it for each record
 __getattr__  # server/wsgi.py: module attribute hook (PEP 562) for gunicorn's `application`
 handle_int  # server/gunicorn.py: gunicorn Arbiter signal handler
 load_config  # server/gunicorn.py: gunicorn BaseApplication hook

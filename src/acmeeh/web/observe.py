@@ -21,7 +21,7 @@ import time
 import uuid
 from urllib.parse import quote
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 
 from .. import logs, metrics
 
@@ -44,10 +44,13 @@ def request_id() -> str:
     return given if _VALID_ID.match(given) else uuid.uuid4().hex
 
 
+# The hooks below run on every request: each resolves Flask's `request` and `g` proxies once
+# (a proxy lookup goes through a context variable every time).
 def _begin() -> None:
-    g.acmeeh_started = time.perf_counter()
-    g.acmeeh_request_id = request_id()
-    g.acmeeh_log_token = logs.bind_request(g.acmeeh_request_id, request.remote_addr)
+    store = g._get_current_object()  # type: ignore[attr-defined]
+    store.acmeeh_started = time.perf_counter()
+    rid = store.acmeeh_request_id = request_id()
+    store.acmeeh_log_token = logs.bind_request(rid, request.remote_addr)
 
 
 def _finish(resp: Response) -> Response:
@@ -56,28 +59,31 @@ def _finish(resp: Response) -> Response:
 
 
 def _finish_logged(resp: Response) -> Response:
-    elapsed = _observe(resp)
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    elapsed = _observe(resp, req)
     size = resp.content_length
     if size is None and not resp.is_streamed:
         size = resp.calculate_content_length()
-    method, path, status = request.method, quote(request.path, safe=_PATH_SAFE), resp.status_code
+    method, path, status = req.method, quote(req.path, safe=_PATH_SAFE), resp.status_code
     _access.info("%s %s %d", method, path, status, extra={
         "method": method, "path": path, "status": status, "bytes": size,
         "duration_ms": round(elapsed * 1000, 2) if elapsed is not None else None,
-        "request_id": g.get("acmeeh_request_id"), "remote_addr": request.remote_addr,
+        "request_id": g.get("acmeeh_request_id"), "remote_addr": req.remote_addr,
     })
     return resp
 
 
-def _observe(resp: Response) -> float | None:
+def _observe(resp: Response, req: Request | None = None) -> float | None:
     """Echo the request id and count the request; returns its duration in seconds so far."""
-    started = g.pop("acmeeh_started", None)
+    req = req if req is not None else request._get_current_object()  # type: ignore[attr-defined]
+    store = g._get_current_object()  # type: ignore[attr-defined]
+    started = store.pop("acmeeh_started", None)
     elapsed = time.perf_counter() - started if started is not None else None
-    rid = g.get("acmeeh_request_id")
+    rid = store.get("acmeeh_request_id")
     if rid:
         resp.headers[HEADER] = rid
-    endpoint = request.endpoint or "unmatched"
-    method = request.method if request.method in _METHODS else "other"
+    endpoint = req.endpoint or "unmatched"
+    method = req.method if req.method in _METHODS else "other"
     metrics.HTTP_REQUESTS.labels(endpoint=endpoint, method=method, status=str(resp.status_code)).inc()
     if elapsed is not None:
         metrics.HTTP_LATENCY.labels(endpoint=endpoint, method=method).observe(elapsed)

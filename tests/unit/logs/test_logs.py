@@ -51,6 +51,25 @@ def test_text_lines() -> None:
     assert "ms=12" in line and "path=/acme/new-order" in line
 
 
+@pytest.mark.usefixtures("restore_root")
+def test_records_skip_what_no_line_shows() -> None:
+    """No stack walk for the caller and no thread or process names per record; the lines
+    still carry everything they show."""
+    stream = capture("text")
+    seen: list[logging.LogRecord] = []
+    probe = logging.Handler()
+    probe.emit = seen.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(probe)
+    try:
+        logging.getLogger("acmeeh.web").info("hello %s", "there", extra={"k": 1})
+    finally:
+        logging.getLogger().removeHandler(probe)
+    (record,) = seen
+    assert record.funcName == "(unknown function)" and record.lineno == 0
+    assert record.threadName is None and record.processName is None
+    assert " INFO acmeeh.web: hello there k=1" in stream.getvalue()
+
+
 @pytest.mark.parametrize(
     ("value", "written"),
     [
