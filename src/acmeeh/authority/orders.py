@@ -17,7 +17,7 @@ from ..store import orders as order_store
 from ..store.db import Connection
 from ..store.paging import Page
 from ..store.records import AccountRow, AuthzRow, OrderRow
-from . import allowlists, events, maintenance, policy, ratelimits, renewal, states
+from . import allowlists, events, maintenance, policy, profiles, ratelimits, renewal, states
 from .env import Env
 
 
@@ -41,6 +41,7 @@ def new_order(
     if msg.not_before is not None or msg.not_after is not None:
         raise problems.malformed("notBefore and notAfter are not supported; omit them")
     identifiers = policy.screen(msg.identifiers, env.settings.security.identifiers)
+    profiles.check_identifiers(profiles.configured(env.settings.ca, None), identifiers)
     enabled = env.settings.challenges.enabled
     offered = {i: policy.challenge_types(i, enabled) for i in identifiers}
     policy.raise_refusals([

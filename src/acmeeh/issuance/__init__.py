@@ -2,7 +2,7 @@
 
 backend.py  CABackend interface, load_backend(settings.ca), test_sign
 local.py    LocalCA: the signing key on local disk
-profiles.py the leaf: names, extensions, validity; IssuedCertificate
+profiles.py the leaf: names, extensions, validity, shaped by a LeafProfile; IssuedCertificate
 keyfiles.py reading PEM files, the 0600 key check; CAError
 devca.py    generate_dev_ca: root + issuing intermediate for development mode
 chains.py   what follows the leaf in a download (no trust anchor)

@@ -113,6 +113,8 @@ tls = _make("tls", 400)
 caa = _make("caa", 403)
 # RFC 9773 §5: the certificate named in `replaces` already has a replacement order.
 already_replaced = _make("alreadyReplaced", 409)
+# draft-ietf-acme-profiles §3: a profile the server does not offer, or not to this account.
+invalid_profile = _make("invalidProfile", 400)
 
 
 def malformed(
