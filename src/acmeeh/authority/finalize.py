@@ -61,8 +61,9 @@ def finalize(
             raise problems.bad_csr("CSR key refused: it is blocked (reported compromised)")
         methods = authz_store.validation_methods(conn, [a.id for a in state.authorizations])
         _recheck_policy(env, conn, account, identifiers, state.authorizations, methods)
-        profile = profiles.configured(env.settings.ca, None)
-        profiles.check_identifiers(profile, identifiers)  # the profile in force now decides
+        # The profile's configuration in force now decides (invalidProfile if it was removed).
+        profile = profiles.configured(env.settings.ca, order.profile)
+        profiles.check_identifiers(profile, identifiers)
         profiles.check_key(profile, parsed.public_key)
         leaf = profiles.leaf_profile(env.settings.ca, profile)
         stale = caa.due(env, state.authorizations, env.clock())

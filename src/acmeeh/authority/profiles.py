@@ -1,11 +1,13 @@
 """Certificate profiles (ca.profiles): which one an order gets, and what it allows.
 
 The ACME profiles extension (draft-ietf-acme-profiles) lets a client name a profile in newOrder;
-an order that names none gets ca.default_profile. The profile's leaf shape goes to the CA
-backend as an issuance.LeafProfile.
+an order that names none gets ca.default_profile. The admin API may restrict the profiles of
+the account bound to an EAB key and of one account (both narrow). The profile's leaf shape goes
+to the CA backend as an issuance.LeafProfile.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from ..config.settings import CASettings, ProfileSettings
@@ -13,7 +15,14 @@ from ..issuance.backend import LeafProfile
 from ..protocol import keys, problems
 from ..protocol.identifiers import Identifier
 from ..protocol.status import IdentifierType
+from ..store import accounts as account_store
+from ..store import eab as eab_store
+from ..store import profile_restrictions as restriction_store
+from ..store.db import Connection
+from ..store.profile_restrictions import ProfileRestrictionRow
+from ..store.records import AccountRow
 from . import policy
+from .env import Env
 
 
 def leaf_profile(ca: CASettings, profile: ProfileSettings) -> LeafProfile:
@@ -67,3 +76,50 @@ def check_key(profile: ProfileSettings, public_key: object) -> None:
         raise problems.bad_csr(
             f"profile {profile.name} does not accept {kind or 'these'} keys "
             f"(accepted: {', '.join(profile.key_types)})")
+
+
+def check_allowed(conn: Connection, account: AccountRow, profile: ProfileSettings) -> None:
+    """invalidProfile unless every restriction that binds the account (its own, its EAB
+    key's; set through the admin API) lists the profile."""
+    rows = restriction_store.restrictions_for(conn, account_id=account.id, eab_kid=account.eab_kid)
+    if any(profile.name not in row.profiles for row in rows):
+        allowed = set.intersection(*(set(row.profiles) for row in rows))
+        names = ", ".join(sorted(allowed)) or "none"
+        raise problems.invalid_profile(
+            f"profile {profile.name} is not allowed for this account (allowed: {names})")
+
+
+def check_scope(env: Env, scope: str, scope_id: str) -> None:
+    """notFound unless the EAB key (scope eab) or account (scope account) exists."""
+    with env.pool.connection() as conn:
+        if scope == "eab":
+            found = eab_store.get_key(conn, scope_id) is not None
+        else:
+            found = account_store.get_account(conn, uuid.UUID(scope_id)) is not None
+    if not found:
+        raise problems.not_found(f"no such {'EAB key' if scope == 'eab' else 'account'}")
+
+
+def restrict(env: Env, *, scope: str, scope_id: str, names: list[str] | None,
+             actor: str | None) -> ProfileRestrictionRow | None:
+    """Limit the profiles of an EAB key's account or of an account to `names` (each a profile
+    of ca.profiles, else malformed); None lifts the limit. notFound for an unknown key or
+    account. Returns the restriction now in force (None: none)."""
+    check_scope(env, scope, scope_id)
+    if names is not None:
+        configured_names = [p.name for p in env.settings.ca.profiles]
+        unknown = [n for n in names if n not in configured_names]
+        if unknown:
+            raise problems.malformed(f"unknown profile {', '.join(unknown)} "
+                                     f"(configured: {', '.join(configured_names)})")
+    with env.pool.connection() as conn:
+        if names is None:
+            restriction_store.lift_restriction(conn, scope=scope, scope_id=scope_id)
+            row = None
+        else:
+            row = restriction_store.set_restriction(
+                conn, scope=scope, scope_id=scope_id, profiles=list(dict.fromkeys(names)),
+                updated_by=actor)
+    env.log.info("profile restriction set", extra={"scope": scope, "scope_id": scope_id,
+                                                   "profiles": names, "actor": actor})
+    return row

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -21,11 +22,13 @@ from acmeeh.issuance import generate_dev_ca
 DIRECTORY = f"{BASE_URL}/acme/directory"
 
 
-@pytest.fixture(scope="module")
-def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeehApp]:
+@contextmanager
+def web_app_with(tmp_path_factory: pytest.TempPathFactory, **sections: dict) -> Iterator[AcmeehApp]:
+    """An app of the settings below, each section updated by `sections` (a module that needs
+    other settings overrides the web_app fixture with it)."""
     ca = generate_dev_ca(tmp_path_factory.mktemp("web_ca"))
     with migrated_database("web") as url:
-        settings = settings_from_dict({
+        config = {
             "server": {"external_url": BASE_URL},
             "database": {"url": url, "max_connections": 4, "connect_timeout": 2},
             "ca": ca.ca_settings(),
@@ -33,13 +36,21 @@ def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeehApp]:
                            "dns01": {"resolvers": ["127.0.0.1:9"], "timeout_seconds": 1}},
             "security": {"identifiers": {"allowed_suffixes": ["localhost"],
                                          "ip_addresses": False}},
-        })
-        app = create_app(settings)
+        }
+        for name, values in sections.items():
+            config[name] = {**config.get(name, {}), **values}
+        app = create_app(settings_from_dict(config))
         runtime.start(app, loops=False)
         try:
             yield app
         finally:
             app.runtime.shutdown(timeout=1)
+
+
+@pytest.fixture(scope="module")
+def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeehApp]:
+    with web_app_with(tmp_path_factory) as app:
+        yield app
 
 
 @pytest.fixture
