@@ -138,6 +138,7 @@ class CASettings:
     backdate_seconds: int
     hash: str
     client_auth: bool
+    alternate_chains: tuple[str, ...]
     default_profile: str
     profiles: tuple[ProfileSettings, ...]  # ca.profiles, in the order of the configuration file
 

@@ -70,24 +70,25 @@ class Issued:
         return uuid.UUID(self.order["certificate"].rsplit("/", 1)[1])
 
 
+def issue_in(client: AcmeClient) -> Issued:
+    """A certificate for a fresh name through the whole RFC 8555 flow, by a new account of
+    `client` (a fresh AcmeClient)."""
+    expect(client.new_account(contact=["mailto:web@example.com"]), 201)
+    name = f"w-{uuid.uuid4().hex[:8]}.localhost"
+    order = expect(client.new_order([name]), 201)
+    authz_url = order.json()["authorizations"][0]
+    challenge = expect(client.post(authz_url), 200).json()["challenges"][0]
+    expect(client.respond(challenge["url"]), 200)
+    assert client.poll(authz_url, timeout=10).json()["status"] == "valid"
+    ready = client.poll(order.headers["Location"], until=("ready",), timeout=10).json()
+    expect(client.finalize(ready, make_csr([name])[0]), 200)
+    done = client.poll(order.headers["Location"], timeout=10).json()
+    assert done["status"] == "valid", done
+    chain = expect(client.download(done["certificate"]), 200)
+    return Issued(client, done, chain.text)
+
+
 @pytest.fixture
 def issue(client_for: Callable[[], AcmeClient]) -> Callable[[], Issued]:
     """issue() → a certificate for a fresh name, through the whole RFC 8555 flow in process."""
-
-    def run() -> Issued:
-        client = client_for()
-        expect(client.new_account(contact=["mailto:web@example.com"]), 201)
-        name = f"w-{uuid.uuid4().hex[:8]}.localhost"
-        order = expect(client.new_order([name]), 201)
-        authz_url = order.json()["authorizations"][0]
-        challenge = expect(client.post(authz_url), 200).json()["challenges"][0]
-        expect(client.respond(challenge["url"]), 200)
-        assert client.poll(authz_url, timeout=10).json()["status"] == "valid"
-        ready = client.poll(order.headers["Location"], until=("ready",), timeout=10).json()
-        expect(client.finalize(ready, make_csr([name])[0]), 200)
-        done = client.poll(order.headers["Location"], timeout=10).json()
-        assert done["status"] == "valid", done
-        chain = expect(client.download(done["certificate"]), 200)
-        return Issued(client, done, chain.text)
-
-    return run
+    return lambda: issue_in(client_for())
