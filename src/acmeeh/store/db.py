@@ -112,12 +112,6 @@ def connect(database: Any) -> psycopg.Connection:
     )
 
 
-def transaction(conn: psycopg.Connection, *, needed: bool = True) -> contextlib.AbstractContextManager:
-    """`conn.transaction()`, or nothing when the block is one statement (autocommit makes a
-    single statement atomic on its own, and BEGIN/COMMIT would cost two round trips)."""
-    return conn.transaction() if needed else contextlib.nullcontext()
-
-
 # What callers outside the store catch when the database is unreachable or refuses.
 DatabaseError = psycopg.Error
 # The database cannot serve now but may soon: unreachable, the connection lost, no pooled
