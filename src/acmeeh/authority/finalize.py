@@ -21,7 +21,7 @@ from ..store import orders as order_store
 from ..store.certs import NewCertificate
 from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, CertificateRow, OrderRow
-from . import allowlists, caa, events, intents, policy, ratelimits, states
+from . import allowlists, caa, events, intents, policy, prelint, ratelimits, states
 from .env import Env
 from .orders import OrderState, load_order, refresh
 
@@ -79,6 +79,7 @@ def finalize(
         _signing_failed(env, account, order.id)
         _fail(env, order.id, problems.server_internal(), serial=plan.serial_hex)
         raise problems.server_internal() from exc
+    prelint.check(env, account, order.id, issued)  # lint.enabled: refused → invalid, revoked
     cert_id = uuid.uuid4()
     outbox = events.needed(env, Kind.CERTIFICATE_ISSUED, account)
     cert = NewCertificate(
