@@ -13,14 +13,14 @@ import time
 import uuid
 
 from .. import metrics
-from ..issuance.backend import CAError, IssuedCertificate
+from ..issuance.backend import IssuedCertificate
 from ..issuance.lint import Finding, refusing
 from ..logs import audit
 from ..protocol import problems
 from ..protocol.status import OrderStatus, RevocationReason
 from ..store import intents as intent_store
 from ..store.records import AccountRow
-from . import events, states
+from . import events, revocation, states
 from .env import Env
 
 ACTOR = "lint"
@@ -65,8 +65,4 @@ def _refuse(env: Env, account: AccountRow, order_id: uuid.UUID, issued: IssuedCe
     audit("certificate.revoked", actor=ACTOR, serial=serial,
           reason=RevocationReason.UNSPECIFIED.name, unstored="true")
     metrics.CERTIFICATES_REVOKED.inc()
-    try:
-        env.ca.revoked(issued.der, RevocationReason.UNSPECIFIED, now)
-    except CAError as exc:
-        env.log.warning("the CA backend was not told of a revocation: %s", exc,
-                        extra={"serial": serial})
+    revocation.tell_backend(env, serial, issued.der, RevocationReason.UNSPECIFIED, now)
