@@ -70,8 +70,15 @@ class Issued:
         return uuid.UUID(self.order["certificate"].rsplit("/", 1)[1])
 
 
-def issue_in(client: AcmeClient) -> Issued:
-    """A certificate for a fresh name through the whole RFC 8555 flow, by a new account of
+@dataclass(frozen=True)
+class Ready:
+    order: dict  # the order object, status ready
+    url: str  # the order's URL
+    name: str  # the one dns name it is for
+
+
+def ready_in(client: AcmeClient) -> Ready:
+    """An order for a fresh name, validated and ready to finalize, by a new account of
     `client` (a fresh AcmeClient)."""
     expect(client.new_account(contact=["mailto:web@example.com"]), 201)
     name = f"w-{uuid.uuid4().hex[:8]}.localhost"
@@ -80,9 +87,15 @@ def issue_in(client: AcmeClient) -> Issued:
     challenge = expect(client.post(authz_url), 200).json()["challenges"][0]
     expect(client.respond(challenge["url"]), 200)
     assert client.poll(authz_url, timeout=10).json()["status"] == "valid"
-    ready = client.poll(order.headers["Location"], until=("ready",), timeout=10).json()
-    expect(client.finalize(ready, make_csr([name])[0]), 200)
-    done = client.poll(order.headers["Location"], timeout=10).json()
+    url = order.headers["Location"]
+    return Ready(client.poll(url, until=("ready",), timeout=10).json(), url, name)
+
+
+def issue_in(client: AcmeClient) -> Issued:
+    """A certificate for a fresh name through the whole RFC 8555 flow (see ready_in)."""
+    ready = ready_in(client)
+    expect(client.finalize(ready.order, make_csr([ready.name])[0]), 200)
+    done = client.poll(ready.url, timeout=10).json()
     assert done["status"] == "valid", done
     chain = expect(client.download(done["certificate"]), 200)
     return Issued(client, done, chain.text)
