@@ -9,19 +9,17 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from conftest import DIRECTORY, ready_in
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from prometheus_client import REGISTRY
-from conftest import DIRECTORY, ready_in
 from support.acme_client import AcmeClient, expect, make_csr
 from support.wsgi import BASE_URL, in_process_session
 
 from acmeeh import runtime
 from acmeeh.app import AcmeehApp, create_app
 from acmeeh.config.settings import LintSettings
-
-
 
 SERVER_INTERNAL = "urn:ietf:params:acme:error:serverInternal"
 
