@@ -13,9 +13,8 @@ from ..protocol.csr import ParsedCSR, check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.messages import Finalize
 from ..protocol.status import OrderStatus
-from ..store import blocked_keys as blocked_store
-from ..store import authzs as authz_store
 from ..store import db
+from ..store import finalize_checks as checks_store
 from ..store import intents as intent_store
 from ..store import orders as order_store
 from ..store.certs import NewCertificate
@@ -53,13 +52,14 @@ def finalize(
         identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
         parsed = parse_csr(msg.csr)
         check_csr(parsed, identifiers, policy=keys.certificate_policy(sec))
-        uses = blocked_store.key_uses(conn, keys.spki_sha256(parsed.public_key))
+        checks = checks_store.key_uses_and_methods(conn, keys.spki_sha256(parsed.public_key),
+                                                   [a.id for a in state.authorizations])
+        uses, methods = checks.key, checks.methods
         if uses.account:
             # RFC 8555 §11.1: a certificate key is never an account key, this one's or another's.
             raise problems.bad_csr("CSR key refused: it is the key of an ACME account")
         if uses.blocked:  # RFC 8555 §7.6
             raise problems.bad_csr("CSR key refused: it is blocked (reported compromised)")
-        methods = authz_store.validation_methods(conn, [a.id for a in state.authorizations])
         _recheck_policy(env, conn, account, identifiers, state.authorizations, methods)
         # The profile's configuration in force now decides (invalidProfile if it was removed).
         profile = profiles.configured(env.settings.ca, order.profile)
