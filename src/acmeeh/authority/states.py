@@ -106,7 +106,7 @@ def complete_order(
 
 def pass_challenge(
     conn: Connection, challenge_id: UUID, authz_id: UUID, *, now: datetime, expires: datetime,
-    records: list[dict[str, Any]], caa_checked_at: datetime | None = None,
+    records: list[dict[str, object]], caa_checked_at: datetime | None = None,
 ) -> tuple[ChallengeRow, AuthzRow | None, list[OrderRow]] | None:
     """A passed validation: the challenge processing → valid, its authorization pending →
     valid (valid until `expires`) in the same statement, then each pending order whose
