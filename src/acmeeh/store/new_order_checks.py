@@ -28,8 +28,8 @@ ORDER BY l.scope, l.kind, l.value, p.scope
 
 @dataclass(frozen=True)
 class NewOrderChecks:
-    """Maintenance mode, and the account's allowlist entries and profile restrictions (as
-    allowlists.entries_for and profile_restrictions.restrictions_for give them)."""
+    """Maintenance mode, the account's allowlist entries (as allowlists.entries_for gives
+    them) and the profile restrictions that bind it (its own, its EAB key's; by scope)."""
 
     maintenance: bool
     allowlist: list[AllowlistRow]
