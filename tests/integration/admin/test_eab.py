@@ -124,7 +124,9 @@ def test_certbot_with_eab(eab_server, eab_admin: AdminClient, tmp_path: Path) ->
     assert "external account binding" in refused.stdout + refused.stderr
     certbot = Certbot(eab_server, tmp_path / "certbot2")
     certbot.certonly_standalone("eab-certbot.localhost",
-                                extra=("--eab-kid", kid, "--eab-hmac-key", key))
+                                # KEY=VALUE: a key may start with "-" (base64url), which
+                                # argparse would take for an option
+                                extra=(f"--eab-kid={kid}", f"--eab-hmac-key={key}"))
     assert dns_names(certbot.certificate("eab-certbot.localhost")) == {"eab-certbot.localhost"}
     assert eab_admin.get(f"/eab/{kid}").json()["status"] == "used"
 
