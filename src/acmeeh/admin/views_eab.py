@@ -10,7 +10,7 @@ from ..authority import allowlists, eab
 from ..store import allowlists as allowlist_store
 from ..store import eab as eab_store
 from . import problems, render
-from .blueprint import actor, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, ctx, found, json_response, note, paged
 from .inputs import Query
 
 KID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -24,11 +24,9 @@ def _kid(kid: str) -> str:
 
 def list_eab_keys() -> Response:
     q = Query(("limit", "cursor", "status"))
-    page = q.page(ctx().cfg.max_page_size, uuid_key=False)
     status = q.choice("status", ("unused", "used", "revoked"))
-    with ctx().env.pool.connection() as conn:
-        rows = eab_store.list_keys(conn, page, status=status)
-    return listing(rows, page, render.eab_key, key=lambda r: r.kid)
+    return paged(q, lambda conn, page: eab_store.list_keys(conn, page, status=status),
+                 render.eab_key, key=lambda r: r.kid)
 
 
 @audited("eab.create")
@@ -43,12 +41,8 @@ def create_eab_key() -> Response:
 
 
 def get_eab_key(kid: str) -> Response:
-    Query(())
-    with ctx().env.pool.connection() as conn:
-        row = eab_store.get_key(conn, _kid(kid))
-    if row is None:
-        raise problems.not_found("no such EAB key")
-    return json_response(render.eab_key(row))
+    return json_response(render.eab_key(found(lambda conn: eab_store.get_key(conn, _kid(kid)),
+                                              "no such EAB key")))
 
 
 @audited("eab.revoke")
@@ -60,12 +54,9 @@ def revoke_eab_key(kid: str) -> Response:
 
 def list_allowlist() -> Response:
     q = Query(("limit", "cursor", "scope", "scope_id"))
-    page = q.page(ctx().cfg.max_page_size)
-    scope = q.choice("scope", allowlists.SCOPES)
-    scope_id = q.text("scope_id")
-    with ctx().env.pool.connection() as conn:
-        rows = allowlist_store.list_entries(conn, page, scope=scope, scope_id=scope_id)
-    return listing(rows, page, render.allowlist_entry)
+    scope, scope_id = q.choice("scope", allowlists.SCOPES), q.text("scope_id")
+    return paged(q, lambda conn, page: allowlist_store.list_entries(
+        conn, page, scope=scope, scope_id=scope_id), render.allowlist_entry)
 
 
 @audited("allowlist.add")
@@ -80,11 +71,7 @@ def add_allowlist_entry() -> Response:
 
 
 def get_allowlist_entry(entry_id: uuid.UUID) -> Response:
-    Query(())
-    with ctx().env.pool.connection() as conn:
-        row = allowlist_store.get_entry(conn, entry_id)
-    if row is None:
-        raise problems.not_found("no such allowlist entry")
+    row = found(lambda conn: allowlist_store.get_entry(conn, entry_id), "no such allowlist entry")
     return json_response(render.allowlist_entry(row))
 
 

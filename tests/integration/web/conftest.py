@@ -11,38 +11,57 @@ from dataclasses import dataclass
 import pytest
 from support.acme_client import AcmeClient, expect, make_csr
 from support.database import migrated_database
-from support.wsgi import BASE_URL, in_process_session
+from support.server import deep_merge
+from support.wsgi import BASE_URL, DIRECTORY, in_process_session
 
 from acmeeh import runtime
 from acmeeh.app import AcmeehApp, create_app
+from acmeeh.config import Settings
 from acmeeh.config.load import settings_from_dict
 from acmeeh.issuance import generate_dev_ca
 
-DIRECTORY = f"{BASE_URL}/acme/directory"
+
+def _settings(url: str, ca: dict, overrides: dict | None = None) -> Settings:
+    return settings_from_dict(deep_merge({
+        "server": {"external_url": BASE_URL},
+        "database": {"url": url, "max_connections": 4, "connect_timeout": 2},
+        "ca": ca,
+        "challenges": {"auto_accept": True,
+                       "dns01": {"resolvers": ["127.0.0.1:9"], "timeout_seconds": 1}},
+        "security": {"identifiers": {"allowed_suffixes": ["localhost"],
+                                     "ip_addresses": False}},
+    }, overrides or {}))
 
 
 @pytest.fixture(scope="module")
-def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeehApp]:
-    ca = generate_dev_ca(tmp_path_factory.mktemp("web_ca"))
+def web_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., AcmeehApp]]:
+    """web_apps(overrides=None) → an app built by create_app and started (without the
+    background loops) on the module's migrated database, its settings changed by `overrides`;
+    every app is shut down when the module ends."""
+    ca = generate_dev_ca(tmp_path_factory.mktemp("web_ca")).ca_settings()
+    started: list[AcmeehApp] = []
     with migrated_database("web") as url:
-        settings = settings_from_dict({
-            "server": {"external_url": BASE_URL},
-            "database": {"url": url, "max_connections": 4, "connect_timeout": 2},
-            "ca": ca.ca_settings(),
-            "challenges": {"auto_accept": True,
-                           "dns01": {"resolvers": ["127.0.0.1:9"], "timeout_seconds": 1}},
-            "security": {"identifiers": {"allowed_suffixes": ["localhost"],
-                                         "ip_addresses": False}},
-        })
-        app = create_app(settings)
-        runtime.start(app, loops=False)
+
+        def build(overrides: dict | None = None) -> AcmeehApp:
+            app = create_app(_settings(url, ca, overrides))
+            runtime.start(app, loops=False)
+            started.append(app)
+            return app
+
         try:
-            yield app
+            yield build
         finally:
-            app.runtime.shutdown(timeout=1)
+            for app in started:
+                app.runtime.shutdown(timeout=1)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def web_app(web_apps: Callable[..., AcmeehApp]) -> AcmeehApp:
+    """The module's app with the default test settings."""
+    return web_apps()
+
+
+@pytest.fixture(scope="module")
 def client_for(web_app: AcmeehApp) -> Callable[[], AcmeClient]:
     """client_for() → a new ACME account's client (a fresh key) served in process."""
     return lambda: AcmeClient(DIRECTORY, session=in_process_session(web_app, BASE_URL))

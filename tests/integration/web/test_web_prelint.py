@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from prometheus_client import REGISTRY
 from support.acme_client import AcmeClient, expect, make_csr
-from support.wsgi import BASE_URL, in_process_session
+from support.wsgi import BASE_URL, DIRECTORY, in_process_session
 
 from acmeeh import runtime
 from acmeeh.app import AcmeehApp, create_app
@@ -22,7 +22,6 @@ from acmeeh.config.settings import LintSettings
 
 
 
-DIRECTORY = f"{BASE_URL}/acme/directory"
 SERVER_INTERNAL = "urn:ietf:params:acme:error:serverInternal"
 
 
