@@ -20,10 +20,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from .. import metrics
 from ..protocol import problems
+from ..config.settings import RateLimitSettings, RateLimitsSettings
 from ..protocol.identifiers import Identifier
 from ..store import ratelimits as counter_store
 from ..store.db import Connection
@@ -70,7 +70,7 @@ def window(now: datetime, seconds: int) -> tuple[datetime, datetime]:
     return begin, begin + timedelta(seconds=seconds)
 
 
-def _active(env: Env, remote_addr: str | None) -> Any:
+def _active(env: Env, remote_addr: str | None) -> RateLimitsSettings | None:
     """The rate-limit settings when limits apply to this client, else None."""
     cfg = env.settings.security.rate_limits
     if not cfg.enabled or (cfg.exempt_networks and is_exempt(cfg.exempt_networks, remote_addr)):
@@ -93,7 +93,7 @@ def _refuse(name: str, detail: str, retry_after: int) -> problems.Problem:
     return problems.rate_limited(detail, retry_after)
 
 
-def _take(env: Env, conn: Connection, name: str, limit: Any, key: str) -> None:
+def _take(env: Env, conn: Connection, name: str, limit: RateLimitSettings, key: str) -> None:
     if limit.count <= 0:  # this limit is turned off
         return
     now = env.clock()
@@ -123,18 +123,23 @@ def take_new_order(
     env: Env, conn: Connection, account: AccountRow, remote_addr: str | None
 ) -> None:
     """Count a new order against the account; rateLimited when over."""
-    cfg = _active(env, remote_addr)
-    if cfg is not None:
-        _take(env, conn, NEW_ORDERS_PER_ACCOUNT, cfg.new_orders_per_account, str(account.id))
+    _take_for_account(env, conn, account, remote_addr, NEW_ORDERS_PER_ACCOUNT,
+                      lambda cfg: cfg.new_orders_per_account)
 
 
 def take_certificate(
     env: Env, conn: Connection, account: AccountRow, remote_addr: str | None
 ) -> None:
     """Count a certificate about to be signed against the account; rateLimited when over."""
-    cfg = _active(env, remote_addr)
-    if cfg is not None:
-        _take(env, conn, CERTIFICATES_PER_ACCOUNT, cfg.certificates_per_account, str(account.id))
+    _take_for_account(env, conn, account, remote_addr, CERTIFICATES_PER_ACCOUNT,
+                      lambda cfg: cfg.certificates_per_account)
+
+
+def _take_for_account(env: Env, conn: Connection, account: AccountRow, remote_addr: str | None,
+                      name: str, limit: Callable[[RateLimitsSettings], RateLimitSettings]) -> None:
+    """Count one against the account's counter `name` when limits apply to this client."""
+    if (cfg := _active(env, remote_addr)) is not None:
+        _take(env, conn, name, limit(cfg), str(account.id))
 
 
 def check_failed_validations(
