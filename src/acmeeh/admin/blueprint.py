@@ -79,6 +79,11 @@ def json_response(data: Any, status: int = 200, *, location: str | None = None) 
     return resp
 
 
+def created(data: Any, path: str) -> Response:
+    """201 Created for a new resource at `path` under the API's base URL (its Location)."""
+    return json_response(data, 201, location=f"{ctx().base_url}{path}")
+
+
 def listing(rows: Sequence[Any], page: Page, render: Callable[[Any], dict[str, Any]],
             key: Callable[[Any], str] = lambda r: str(r.id)) -> Response:
     """One page: {"items", "next_cursor"} plus Link rel="next" (RFC 8288) when more follow."""

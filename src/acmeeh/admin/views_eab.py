@@ -10,7 +10,7 @@ from ..authority import allowlists, eab
 from ..store import allowlists as allowlist_store
 from ..store import eab as eab_store
 from . import problems, render
-from .blueprint import actor, audited, body, ctx, found, json_response, note, paged
+from .blueprint import actor, audited, body, created, ctx, found, json_response, note, paged
 from .inputs import Query
 
 KID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -36,8 +36,7 @@ def create_eab_key() -> Response:
     row, hmac_key = eab.create_key(ctx().env, label=data.get("label", ""),
                                    created_by=actor().username)
     note(target=f"eab:{row.kid}", label=row.label)
-    return json_response({**render.eab_key(row), "hmac_key": hmac_key}, 201,
-                         location=f"{ctx().base_url}/eab/{row.kid}")
+    return created({**render.eab_key(row), "hmac_key": hmac_key}, f"/eab/{row.kid}")
 
 
 def get_eab_key(kid: str) -> Response:
@@ -66,8 +65,7 @@ def add_allowlist_entry() -> Response:
                                kind=data["kind"], value=data["value"], actor=actor().username)
     note(target=f"allowlist:{row.id}", scope=row.scope, scope_id=row.scope_id, kind=row.kind,
          value=row.value)
-    return json_response(render.allowlist_entry(row), 201,
-                         location=f"{ctx().base_url}/allowlists/{row.id}")
+    return created(render.allowlist_entry(row), f"/allowlists/{row.id}")
 
 
 def get_allowlist_entry(entry_id: uuid.UUID) -> Response:

@@ -10,7 +10,7 @@ from ..authority import blocked_keys
 from ..protocol import keys
 from ..store import blocked_keys as blocked_store
 from . import problems, render
-from .blueprint import actor, audited, body, ctx, found, json_response, note, paged
+from .blueprint import actor, audited, body, created, ctx, found, json_response, note, paged
 from .inputs import Query
 
 _SPKI_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -56,8 +56,7 @@ def block_key() -> Response:
     note(target=f"key:{spki}", comment=data.get("comment", ""))
     row = blocked_keys.block(ctx().env, spki, comment=data.get("comment", ""),
                              actor=f"admin:{actor().username}")
-    return json_response(render.blocked_key(row), 201,
-                         location=f"{ctx().base_url}/blocked-keys/{row.spki_sha256}")
+    return created(render.blocked_key(row), f"/blocked-keys/{row.spki_sha256}")
 
 
 def get_blocked_key(spki_sha256: str) -> Response:

@@ -8,7 +8,7 @@ from flask import Response, g, request
 
 from ..store import admin as admin_store
 from . import audit, operators, problems, render
-from .blueprint import audited, body, ctx, json_response, note, paged
+from .blueprint import audited, body, created, ctx, json_response, note, paged
 from .inputs import Query
 
 
@@ -78,8 +78,8 @@ def create_user() -> Response:
     )
     note(target=f"user:{row.id}", username=row.username, role=row.role,
          generated=("password" not in data))
-    return json_response({"user": render.user(row, ctx().env.clock()), "password": password},
-                         201, location=f"{ctx().base_url}/users/{row.id}")
+    return created({"user": render.user(row, ctx().env.clock()), "password": password},
+                   f"/users/{row.id}")
 
 
 def get_user(user_id: uuid.UUID) -> Response:

@@ -9,7 +9,7 @@ from flask import Response
 from ..authority import webhooks
 from ..store import webhooks as webhook_store
 from . import render
-from .blueprint import actor, audited, body, ctx, found, json_response, note, paged
+from .blueprint import actor, audited, body, created, ctx, found, json_response, note, paged
 from .inputs import Query
 
 def list_webhooks() -> Response:
@@ -23,8 +23,7 @@ def create_webhook() -> Response:
     row = webhooks.create(ctx().env, url=data["url"], events=data["events"],
                           description=data.get("description", ""), created_by=actor().username)
     note(target=f"webhook:{row.id}", url=row.url, events=row.events)
-    return json_response({**render.webhook(row), "secret": row.secret}, 201,
-                         location=f"{ctx().base_url}/webhooks/{row.id}")
+    return created({**render.webhook(row), "secret": row.secret}, f"/webhooks/{row.id}")
 
 
 def get_webhook(webhook_id: uuid.UUID) -> Response:
