@@ -123,23 +123,18 @@ def take_new_order(
     env: Env, conn: Connection, account: AccountRow, remote_addr: str | None
 ) -> None:
     """Count a new order against the account; rateLimited when over."""
-    _take_for_account(env, conn, account, remote_addr, NEW_ORDERS_PER_ACCOUNT,
-                      lambda cfg: cfg.new_orders_per_account)
+    cfg = _active(env, remote_addr)
+    if cfg is not None:
+        _take(env, conn, NEW_ORDERS_PER_ACCOUNT, cfg.new_orders_per_account, str(account.id))
 
 
 def take_certificate(
     env: Env, conn: Connection, account: AccountRow, remote_addr: str | None
 ) -> None:
     """Count a certificate about to be signed against the account; rateLimited when over."""
-    _take_for_account(env, conn, account, remote_addr, CERTIFICATES_PER_ACCOUNT,
-                      lambda cfg: cfg.certificates_per_account)
-
-
-def _take_for_account(env: Env, conn: Connection, account: AccountRow, remote_addr: str | None,
-                      name: str, limit: Callable[[RateLimitsSettings], RateLimitSettings]) -> None:
-    """Count one against the account's counter `name` when limits apply to this client."""
-    if (cfg := _active(env, remote_addr)) is not None:
-        _take(env, conn, name, limit(cfg), str(account.id))
+    cfg = _active(env, remote_addr)
+    if cfg is not None:
+        _take(env, conn, CERTIFICATES_PER_ACCOUNT, cfg.certificates_per_account, str(account.id))
 
 
 def check_failed_validations(
