@@ -114,6 +114,21 @@ class WorkersSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileSettings:
+    """One entry of ca.profiles; `name` is its key there."""
+
+    name: str
+    description: str
+    validity_days: int | None
+    key_usage: tuple[str, ...]
+    extended_key_usage: tuple[str, ...]
+    key_types: tuple[str, ...]
+    max_names: int
+    common_name: bool
+    ip_addresses: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CASettings:
     certificate: str | None
     key: str | None
@@ -123,6 +138,9 @@ class CASettings:
     backdate_seconds: int
     hash: str
     client_auth: bool
+    alternate_chains: tuple[str, ...]
+    default_profile: str
+    profiles: tuple[ProfileSettings, ...]  # ca.profiles, in the order of the configuration file
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,11 +25,19 @@ from acmeeh.issuance.keyfiles import (
     read_private_key,
 )
 from acmeeh.issuance.local import Clock, LocalCA, utc_now
-from acmeeh.issuance.profiles import IssuedCertificate, LeafPlan
+from acmeeh.issuance.profiles import IssuedCertificate, LeafPlan, LeafProfile
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType, RevocationReason
 
-__all__ = ["CABackend", "CAError", "IssuedCertificate", "LeafPlan", "load_backend", "test_sign"]
+__all__ = [
+    "CABackend",
+    "CAError",
+    "IssuedCertificate",
+    "LeafPlan",
+    "LeafProfile",
+    "load_backend",
+    "test_sign",
+]
 
 # RFC 2606 §2: ".invalid" can never be a real name, so a test leaf cannot be misused.
 TEST_SIGN_NAME = "test-sign.invalid"
@@ -52,9 +60,9 @@ class CABackend(Protocol):
         """Issuer PEM then ca.chain PEMs, trust anchors left out (what follows the leaf)."""
         ...
 
-    def plan(self, *, validity_days: int | None = None) -> LeafPlan:
-        """The serial and validity of the next leaf, decided before signing; CAError when
-        the CA cannot issue now."""
+    def plan(self, profile: LeafProfile) -> LeafPlan:
+        """The serial and validity of the next leaf of `profile` (its validity_days),
+        decided before signing; CAError when the CA cannot issue now."""
         ...
 
     def sign(
@@ -62,11 +70,12 @@ class CABackend(Protocol):
         csr: x509.CertificateSigningRequest,
         identifiers: Sequence[Identifier],
         *,
-        validity_days: int | None = None,
+        profile: LeafProfile,
         plan: LeafPlan | None = None,
     ) -> IssuedCertificate:
-        """Issue a leaf for the CSR's key naming `identifiers`, with `plan`'s serial and
-        validity when given; CAError when impossible."""
+        """Issue a leaf for the CSR's key naming `identifiers`, shaped by `profile` (key
+        usage, extended key usage, CN, lifetime; its `name` for a backend that maps profiles
+        onto its own), with `plan`'s serial and validity when given; CAError when impossible."""
         ...
 
     def check(self) -> None:
@@ -110,10 +119,8 @@ def load_backend(
         certificate=certificate,
         key=key,
         chain=chain,
-        validity_days=ca_settings.validity_days,
         backdate_seconds=ca_settings.backdate_seconds,
         hash_name=ca_settings.hash,
-        client_auth=ca_settings.client_auth,
         crl_url=crl_url,
         ocsp_url=ocsp_url,
         clock=clock or utc_now,
@@ -167,8 +174,9 @@ def check_chain(
             ) from None
 
 
-def test_sign(backend: CABackend) -> IssuedCertificate:
-    """Sign a throwaway P-256 leaf for "test-sign.invalid" (the `ca test-sign` command)."""
+def test_sign(backend: CABackend, profile: LeafProfile | None = None) -> IssuedCertificate:
+    """Sign a throwaway P-256 leaf of `profile` (the schema's `tlsserver` when None) for
+    "test-sign.invalid" (the `ca test-sign` command)."""
     key = ec.generate_private_key(ec.SECP256R1())
     csr = (
         x509.CertificateSigningRequestBuilder()
@@ -176,7 +184,8 @@ def test_sign(backend: CABackend) -> IssuedCertificate:
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(TEST_SIGN_NAME)]), critical=False)
         .sign(key, hashes.SHA256())
     )
-    return backend.sign(csr, [Identifier(IdentifierType.DNS, TEST_SIGN_NAME)])
+    identifiers = [Identifier(IdentifierType.DNS, TEST_SIGN_NAME)]
+    return backend.sign(csr, identifiers, profile=profile or LeafProfile())
 
 
 # pytest would otherwise collect test_sign as a test when this module is imported in a test.
