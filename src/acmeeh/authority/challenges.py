@@ -73,7 +73,13 @@ def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Challenge
                 challenge, authz = _load(conn, account, challenge_id, lock=True)
                 if not _answerable(challenge, authz, now):
                     return ChallengeState(challenge, authz)
-                moved = challenge_store.set_processing(conn, challenge.id, now)
+                if refusal is None:  # pending → processing → valid: one statement
+                    accepted = _accept(env, conn, challenge, authz, caa_checked)
+                    if accepted is not None:
+                        return ChallengeState(accepted, authz)
+                    moved = None
+                else:
+                    moved = challenge_store.set_processing(conn, challenge.id, now)
                 if moved is not None:
                     done = _record_locked(env, conn, moved, authz, ok=refusal is None,
                                           problem=refusal, records=[],
@@ -248,6 +254,20 @@ def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, 
         invalidate_orders(conn, env, moved, f"validation of {authz.identifier_value} failed: "
                                             f"{problem.detail}", validation_error=error)
     return done
+
+
+def _accept(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow,
+            caa_checked_at) -> ChallengeRow | None:
+    """Trusted-network mode: the answered challenge is valid at once, stored as record()
+    stores a passed validation, inside respond's transaction (`authz` locked)."""
+    now = env.clock()
+    valid_for = timedelta(seconds=env.settings.order.valid_authz_lifetime_seconds)
+    passed = states.accept_challenge(conn, challenge.id, authz.id, now=now,
+                                     expires=now + valid_for, caa_checked_at=caa_checked_at)
+    if passed is None:
+        return None
+    _finished(env, challenge, ChallengeStatus.VALID)
+    return passed[0]
 
 
 def _finished(env: Env, challenge: ChallengeRow, to: ChallengeStatus) -> None:

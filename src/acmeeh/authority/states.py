@@ -113,13 +113,35 @@ def pass_challenge(
     authorizations are now all valid pending → ready. Returns the challenge, the authorization
     when it moved, and the orders promoted; None, and nothing moved, when the challenge was
     no longer processing. The caller holds the authorization's lock, in a transaction."""
+    return _pass(conn, challenge_id, authz_id, C.PROCESSING, now=now, expires=expires,
+                 records=records, caa_checked_at=caa_checked_at)
+
+
+def accept_challenge(
+    conn: Connection, challenge_id: UUID, authz_id: UUID, *, now: datetime, expires: datetime,
+    caa_checked_at: datetime | None = None,
+) -> tuple[ChallengeRow, AuthzRow | None, list[OrderRow]] | None:
+    """pass_challenge for a challenge answered in trusted-network mode (challenges.
+    auto_accept): pending → processing → valid in the same statement, the answer counted as
+    an attempt; None, and nothing moved, when the challenge was no longer pending."""
+    _check(CHALLENGE_TRANSITIONS, "challenge", C.PENDING, C.PROCESSING)
+    return _pass(conn, challenge_id, authz_id, C.PENDING, now=now, expires=expires, records=[],
+                 caa_checked_at=caa_checked_at)
+
+
+def _pass(
+    conn: Connection, challenge_id: UUID, authz_id: UUID, frm: ChallengeStatus, *,
+    now: datetime, expires: datetime, records: list[dict[str, object]],
+    caa_checked_at: datetime | None,
+) -> tuple[ChallengeRow, AuthzRow | None, list[OrderRow]] | None:
     _check(CHALLENGE_TRANSITIONS, "challenge", C.PROCESSING, C.VALID)
     _check(AUTHZ_TRANSITIONS, "authorization", A.PENDING, A.VALID)
     _check(ORDER_TRANSITIONS, "order", O.PENDING, O.READY)
     passed = challenge_store.pass_with_authorization(
-        conn, challenge_id, authz_id, from_status=C.PROCESSING, to_status=C.VALID,
+        conn, challenge_id, authz_id, from_status=frm, to_status=C.VALID,
         authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, now=now,
         expires=expires, records=records, caa_checked_at=caa_checked_at,
+        answered=frm == C.PENDING,
     )
     if passed is None:
         return None

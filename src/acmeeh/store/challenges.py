@@ -65,7 +65,7 @@ PASS_WITH_AUTHORIZATION = f"""
 WITH c AS (
     UPDATE challenges SET status = %(to_status)s, error = NULL, records = %(records)s,
            validated_at = %(now)s, processing_since = NULL, retry_at = NULL,
-           updated_at = now()
+           attempts = attempts + %(answered)s, updated_at = now()
     WHERE id = %(id)s AND status = %(from_status)s
     RETURNING {_COLS}
 ), a AS (
@@ -99,14 +99,16 @@ def pass_with_authorization(
     conn: psycopg.Connection, challenge_id: UUID, authz_id: UUID, *, from_status: str,
     to_status: str, authz_from: str, authz_to: str, order_from: str, now: datetime,
     expires: datetime, records: list[dict[str, Any]], caa_checked_at: datetime | None,
+    answered: bool = False,
 ) -> Passed | None:
     """A passed validation, in one statement (callers go through authority.states); None, and
-    nothing moved, when the challenge was no longer `from_status`."""
+    nothing moved, when the challenge was no longer `from_status`. `answered`: the answer
+    is recorded too (one more attempt), for a challenge accepted straight from pending."""
     row = conn.execute(PASS_WITH_AUTHORIZATION, {
         "id": challenge_id, "authz_id": authz_id, "from_status": from_status,
         "to_status": to_status, "authz_from": authz_from, "authz_to": authz_to,
         "order_from": order_from, "now": now, "expires": expires, "records": Jsonb(records),
-        "caa_checked_at": caa_checked_at,
+        "caa_checked_at": caa_checked_at, "answered": int(answered),
     }).fetchone()
     if row is None:
         return None

@@ -121,3 +121,17 @@ def test_pass_with_authorization_moves_nothing_unless_processing(conn, owner) ->
     assert challenges.get_challenge(conn, challenge.id).status is C.PENDING
     status = conn.execute("SELECT status FROM authorizations WHERE id = %s", (authz.id,)).fetchone()
     assert status == (A.PENDING,)
+
+
+def test_pass_with_authorization_straight_from_pending_counts_the_answer(conn, owner) -> None:
+    order, (authz,) = create(conn, owner, ["a.example"])
+    challenge = challenges.list_challenges(conn, [authz.id])[0]
+    passed = challenges.pass_with_authorization(
+        conn, challenge.id, authz.id, from_status=C.PENDING, to_status=C.VALID,
+        authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, now=LATER,
+        expires=LATER + timedelta(days=30), records=[], caa_checked_at=None, answered=True)
+    assert passed is not None and passed.orders_locked == 1
+    assert passed.challenge.status is C.VALID and passed.challenge.attempts == 1
+    assert passed.challenge.processing_since is None and passed.authz is not None
+    assert passed.authz.status is A.VALID and passed.authz.caa_checked_at is None
+    assert orders.get_order(conn, order.id).status is O.PENDING
