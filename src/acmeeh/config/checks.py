@@ -25,13 +25,29 @@ def _get(doc: Any, dotted: str) -> Any:
     return doc
 
 
+def _ca_backend_errors(doc: Any) -> Iterator[tuple[str, str]]:
+    """What each built-in ca.backend needs (a third-party backend checks its own settings)."""
+    backend = _get(doc, "ca.backend") or "file"
+    cert, key = _get(doc, "ca.certificate"), _get(doc, "ca.key")
+    if backend == "file":
+        if key and not cert:
+            yield "ca.key", "is set but ca.certificate is not"
+        if cert and not key:
+            yield "ca.certificate", "is set but ca.key is not"
+    elif backend == "pkcs11":
+        if key:
+            yield "ca.key", "must be empty with ca.backend pkcs11 (the key is in the token)"
+        if not _get(doc, "ca.pkcs11.module"):
+            yield "ca.pkcs11.module", "is required with ca.backend pkcs11"
+        if not _get(doc, "ca.pkcs11.token_label") and _get(doc, "ca.pkcs11.slot") is None:
+            yield "ca.pkcs11.token_label", "or ca.pkcs11.slot is required with ca.backend pkcs11"
+        if not _get(doc, "ca.pkcs11.key_label") and not _get(doc, "ca.pkcs11.key_id"):
+            yield "ca.pkcs11.key_label", "or ca.pkcs11.key_id is required with ca.backend pkcs11"
+
+
 def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """Relations between keys and string formats; tolerant of values the schema refused."""
-    cert, key = _get(doc, "ca.certificate"), _get(doc, "ca.key")
-    if key and not cert:
-        yield "ca.key", "is set but ca.certificate is not"
-    if cert and not key:
-        yield "ca.certificate", "is set but ca.key is not"
+    yield from _ca_backend_errors(doc)
 
     for dotted in ("challenges.http01.port", "challenges.tlsalpn01.port"):
         port = _get(doc, dotted)

@@ -114,6 +114,24 @@ class WorkersSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class BackendOption:
+    name: str
+    value: str = dataclasses.field(repr=False)  # may be a secret
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Pkcs11Settings:
+    module: str | None
+    token_label: str | None
+    slot: int | None
+    key_label: str | None
+    key_id: str | None
+    pin: str | None = dataclasses.field(repr=False)
+    max_sessions: int
+    session_wait_seconds: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CASettings:
     certificate: str | None
     key: str | None
@@ -123,6 +141,9 @@ class CASettings:
     backdate_seconds: int
     hash: str
     client_auth: bool
+    backend: str
+    options: tuple[BackendOption, ...]
+    pkcs11: Pkcs11Settings
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
