@@ -133,6 +133,7 @@ def build_app(workdir: Path, pg: Any, name: str, overrides: dict[str, object]) -
     """The application on its own database of `pg`, and its directory URL."""
     from harness import acmeeh_config, free_port, generate_ca
 
+    from acmeeh import runtime
     from acmeeh.app import create_app
     from acmeeh.config import settings_from_dict
 
@@ -151,7 +152,8 @@ def build_app(workdir: Path, pg: Any, name: str, overrides: dict[str, object]) -
         overrides={"database.min_connections": 1, **overrides},
     )
     config["database"]["auto_setup"] = True
-    app = create_app(settings_from_dict(config, environ={}), start_workers=False)
+    app = create_app(settings_from_dict(config, environ={}))
+    runtime.start(app, loops=False)  # the validation runner, as in a worker; no background loops
     return app, f"http://127.0.0.1:{port}/acme/directory"
 
 
@@ -212,7 +214,7 @@ def run(
             return [dict(t.session.cpu) for t in targets]
         finally:
             for app, _ in apps:
-                app.extensions["acmeeh.runtime"].shutdown(timeout=2)
+                app.runtime.shutdown(timeout=2)
             pg.stop()
             log.close()
 

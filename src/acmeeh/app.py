@@ -21,6 +21,7 @@ from .authority.env import Env
 from .authority.ocsp import OCSPResponder
 from .config.settings import Settings
 from .issuance import load_backend
+from .issuance.lint import Linter
 from .runtime import Runtime
 from .store import db, migrate
 from .store.db import Pool
@@ -98,6 +99,7 @@ def _build(settings: Settings, pool: Pool) -> AcmeehApp:
         validator=NetworkValidator(settings.challenges),
         dispatch=runner.submit,
         account_url=urls.account,  # CAA accounturi (RFC 8657)
+        linter=Linter(settings.lint.linter, settings.lint.ignore) if settings.lint.enabled else None,
     )
     runtime = Runtime(env=env, pool=pool, runner=runner,
                       started_at=float(os.environ.get(STARTED_AT_ENV) or time.time()))

@@ -45,6 +45,13 @@ VALIDATIONS_REFUSED = Counter(
     "Challenge answers refused with 503 because the process's validation queue was full"
 )
 CA_SIGNING_ERRORS = Counter("acmeeh_ca_signing_errors_total", "CA signing errors")
+LINT_FINDINGS = Counter(
+    "acmeeh_lint_findings_total", "Pre-issuance lint findings (pkilint) by severity and code",
+    ["severity", "code"])
+LINT_REFUSALS = Counter(
+    "acmeeh_lint_refusals_total", "Leaves refused by pre-issuance lint (order invalid, serial revoked)")
+LINT_SECONDS = Histogram(
+    "acmeeh_lint_seconds", "Time to lint one leaf", buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1))
 CAA_CHECKS = Counter(
     "acmeeh_caa_checks_total", "CAA checks of dns identifiers (RFC 8659) by outcome", ["result"]
 )

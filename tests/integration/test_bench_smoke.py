@@ -206,3 +206,17 @@ def test_peer_table_gives_the_ratios(bench_modules: None) -> None:
     assert table.splitlines()[-1] == (
         "| 4 | 60.0 | 100.0 | 0.60 | 14.00 | 4.00 | 3.50 | 19.00 | 4.75 |"
     )
+
+
+def test_inprocess_runs_an_a_b_comparison() -> None:
+    """bench/inprocess.py builds the app as a worker does and drives whole flows through it;
+    with a variant it reports both applications (here: pre-issuance lint on in B)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "inprocess.py"), "--flows", "2",
+         "--variant", "lint.enabled=true"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = re.findall(r"^RESULT inprocess_ms_per_issuance median=([\d.]+) ", done.stdout, re.M)
+    assert len(results) == 2 and all(float(r) > 0 for r in results), done.stdout
+    assert "B: lint.enabled=true" in done.stdout

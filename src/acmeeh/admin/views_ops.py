@@ -11,9 +11,6 @@ from . import render
 from .blueprint import actor, audited, body, ctx, json_response, listing, note
 from .inputs import Query
 
-NOTIFICATION_STATUSES = ("pending", "failed", "sent", "abandoned", "skipped")
-
-
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this API (public: it holds no data)."""
     resp = json_response(ctx().spec.served(ctx().base_url, ctx().cfg.max_page_size))
@@ -38,7 +35,7 @@ def set_maintenance() -> Response:
 def list_notifications() -> Response:
     q = Query(("limit", "cursor", "status", "kind", "account_id"))
     page = q.page(ctx().cfg.max_page_size)
-    status, kind = q.choice("status", NOTIFICATION_STATUSES), q.text("kind")
+    status, kind = q.choice("status", outbox.NotificationStatus), q.text("kind")
     account_id = q.uuid("account_id")
     with ctx().env.pool.connection() as conn:
         rows = outbox.list_page(conn, page, status=status, kind=kind, account_id=account_id)

@@ -12,9 +12,6 @@ from . import problems, render
 from .blueprint import actor, audited, body, ctx, json_response, listing, note
 from .inputs import Query
 
-DELIVERY_STATUSES = ("pending", "failed", "delivered", "dead")
-
-
 def list_webhooks() -> Response:
     q = Query(("limit", "cursor"))
     page = q.page(ctx().cfg.max_page_size)
@@ -66,7 +63,7 @@ def list_webhook_deliveries() -> Response:
     with ctx().env.pool.connection() as conn:
         rows = webhook_store.list_deliveries(
             conn, page, webhook_id=q.uuid("webhook_id"),
-            status=q.choice("status", DELIVERY_STATUSES), event=q.choice("event", webhooks.EVENTS))
+            status=q.choice("status", webhook_store.DeliveryStatus), event=q.choice("event", webhooks.EVENTS))
     return listing(rows, page, render.webhook_delivery)
 
 

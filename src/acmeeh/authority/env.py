@@ -10,6 +10,7 @@ from uuid import UUID
 
 from ..config.settings import Settings
 from ..issuance.backend import CABackend
+from ..issuance.lint import Linter
 from ..store.db import Pool
 from ..validation import Validator
 
@@ -39,7 +40,8 @@ class Env:
     `dispatch(challenge_id, delay=0.0)` queues a validation off the request thread (workers
     room), after `delay` seconds for a retry, and raises ValidationQueueFull when the queue
     is full; tests may pass a synchronous one. `nonce_key` signs nonces (empty: none are
-    accepted). `account_url(id)` is an account's URL as the ACME API hands it out.
+    accepted). `linter` is settings.lint's pkilint checker, None when lint is off.
+    `account_url(id)` is an account's URL as the ACME API hands it out.
     """
 
     settings: Settings
@@ -51,4 +53,5 @@ class Env:
     nonce_key: bytes = field(default=b"", repr=False)  # authority.nonces.load_key
     # The account URL clients see (web.urls), for CAA accounturi (RFC 8657); None matches none.
     account_url: Callable[[UUID], str] | None = None
+    linter: Linter | None = None  # lint.enabled: every leaf is linted before it is stored
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("acmeeh.authority"))

@@ -19,9 +19,9 @@ from ..store import db
 from ..store import intents as intent_store
 from ..store import orders as order_store
 from ..store.certs import NewCertificate
-from ..store.db import Connection, transaction
-from ..store.records import AccountRow, AuthzRow, OrderRow
-from . import allowlists, caa, events, intents, policy, ratelimits, states
+from ..store.db import Connection
+from ..store.records import AccountRow, AuthzRow, CertificateRow, OrderRow
+from . import allowlists, caa, events, intents, policy, prelint, ratelimits, states
 from .env import Env
 from .orders import OrderState, load_order, refresh
 
@@ -79,6 +79,7 @@ def finalize(
         _signing_failed(env, account, order.id)
         _fail(env, order.id, problems.server_internal(), serial=plan.serial_hex)
         raise problems.server_internal() from exc
+    prelint.check(env, account, order.id, issued)  # lint.enabled: refused → invalid, revoked
     cert_id = uuid.uuid4()
     outbox = events.needed(env, Kind.CERTIFICATE_ISSUED, account)
     cert = NewCertificate(
@@ -147,14 +148,21 @@ def _intent(plan: LeafPlan, identifiers: list[Identifier], parsed: ParsedCSR) ->
 
 def _start_processing(env: Env, conn: Connection, account: AccountRow, order: OrderRow,
                       limited: bool, remote_addr: str | None, intent: dict) -> None:
-    """ready → processing together with recording the issuance intent, one statement
-    committed before anything is signed (orderNotReady when another finalize won), taking the
-    certificates_per_account count in the same transaction when limits apply."""
-    with transaction(conn, needed=limited):
-        if states.start_issuance(conn, order.id, **intent) is None:
-            raise problems.order_not_ready("order is no longer ready")
-        if limited:
-            ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
+    """ready → processing together with recording the issuance intent, committed before
+    anything is signed (orderNotReady when another finalize won). Without rate limits it is
+    one statement, atomic on its own under autocommit (BEGIN/COMMIT would cost two round
+    trips); with them, the certificates_per_account count is taken in the same transaction."""
+    if not limited:
+        _move_to_processing(conn, order, intent)
+        return
+    with conn.transaction():
+        _move_to_processing(conn, order, intent)
+        ratelimits.take_certificate(env, conn, account, remote_addr)  # refused: stays ready
+
+
+def _move_to_processing(conn: Connection, order: OrderRow, intent: dict) -> None:
+    if states.start_issuance(conn, order.id, **intent) is None:
+        raise problems.order_not_ready("order is no longer ready")
 
 
 def _store(env: Env, account: AccountRow, order_id: uuid.UUID, new: NewCertificate, *,
@@ -170,17 +178,14 @@ def _store(env: Env, account: AccountRow, order_id: uuid.UUID, new: NewCertifica
     deadline = time.monotonic() + STORE_DEADLINE_SECONDS
     for attempt in range(STORE_ATTEMPTS):
         try:
-            with env.pool.connection() as conn, transaction(conn, needed=outbox):
-                stored = states.complete_order(conn, order_id, new)
-                if stored is None:
-                    if attempt and (done := _stored_before(conn, order_id, new.id)) is not None:
-                        return done
-                    # recovered as stale meanwhile: do not hand out a certificate
-                    raise problems.order_not_ready("order left processing before the certificate was stored")
-                cert, done = stored
-                if outbox:  # the mail and webhook rows commit with the certificate
-                    events.certificate_issued(conn, env, account, cert)
-                return done
+            with env.pool.connection() as conn:
+                if not outbox:  # one statement, atomic on its own under autocommit
+                    return _complete(conn, order_id, new, retried=attempt > 0)[1]
+                with conn.transaction():  # the mail and webhook rows commit with the certificate
+                    cert, done = _complete(conn, order_id, new, retried=attempt > 0)
+                    if cert is not None:  # None: an earlier attempt committed them already
+                        events.certificate_issued(conn, env, account, cert)
+                    return done
         except db.Unavailable:
             if time.monotonic() + STORE_RETRY_SECONDS >= deadline or attempt == STORE_ATTEMPTS - 1:
                 env.log.error("signed certificate not stored: the database stayed unavailable",
@@ -190,6 +195,19 @@ def _store(env: Env, account: AccountRow, order_id: uuid.UUID, new: NewCertifica
                             extra={"order_id": str(order_id), "attempt": attempt + 1})
             time.sleep(STORE_RETRY_SECONDS)
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _complete(conn: Connection, order_id: uuid.UUID, new: NewCertificate, *,
+              retried: bool) -> tuple[CertificateRow | None, OrderRow]:
+    """Store the certificate and move the order processing → valid: (certificate, order), or
+    (None, order) when an earlier attempt had committed this very certificate."""
+    stored = states.complete_order(conn, order_id, new)
+    if stored is not None:
+        return stored
+    if retried and (done := _stored_before(conn, order_id, new.id)) is not None:
+        return None, done
+    # recovered as stale meanwhile: do not hand out a certificate
+    raise problems.order_not_ready("order left processing before the certificate was stored")
 
 
 def _stored_before(conn: db.Connection, order_id: uuid.UUID, cert_id: uuid.UUID) -> OrderRow | None:

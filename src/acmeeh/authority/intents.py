@@ -118,7 +118,9 @@ def revoke(env: Env, serial: str, reason: int, *, operator: str | None = None) -
     intent holds it (never recorded, or stored since: revoke the certificate), alreadyRevoked
     twice. An order still processing is given up first, so a finalize still running cannot
     store (and hand out) the revoked certificate. keyCompromise blocks the key and revokes
-    the account's other unexpired certificates with it, as for a certificate."""
+    the account's other unexpired certificates with it, as for a certificate. The CA backend
+    is told (CABackend.revoked) when the signed leaf was kept: without it there is no
+    certificate to name, only a serial the database keeps revoked."""
     revocation.check_reason(reason, revocation.ADMIN_REASONS)
     actor = revocation.operator_actor(operator)
     gone = problems.not_found("no unstored issuance has this serial")
@@ -153,5 +155,7 @@ def revoke(env: Env, serial: str, reason: int, *, operator: str | None = None) -
     metrics.CERTIFICATES_REVOKED.inc()
     audit("certificate.revoked", actor=actor, serial=serial, reason=RevocationReason(reason).name,
           unstored="true")
+    if row.der is not None and row.revoked_at is not None:  # the signed leaf was kept
+        revocation.tell_backend(env, serial, row.der, reason, row.revoked_at)
     revocation.report(env, done, reason, actor)
     return row

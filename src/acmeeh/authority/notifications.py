@@ -20,7 +20,7 @@ from ..notify import Kind, MailError
 from ..protocol.status import RevocationReason
 from ..store import outbox
 from ..store.db import Connection
-from ..store.outbox import NotificationRow
+from ..store.outbox import NotificationRow, NotificationStatus
 from ..store.records import AccountRow, CertificateRow
 from .env import Env
 
@@ -92,7 +92,7 @@ def enqueue(
         return 0
     if account_id is None and isinstance(account_or_contacts, AccountRow):
         account_id = account_or_contacts.id
-    status = outbox.PENDING if env.settings.smtp.enabled else outbox.SKIPPED
+    status = NotificationStatus.PENDING if env.settings.smtp.enabled else NotificationStatus.SKIPPED
     rows = outbox.insert_notifications(
         conn, kind=kind.value, recipients=recipients, account_id=account_id,
         context=jsonable_mapping(context), status=status, now=env.clock(),
@@ -190,8 +190,8 @@ def _record_failure(conn: Connection, env: Env, row: NotificationRow, exc: Excep
     )
     if done is None:
         return
-    (report.failed if done.status == outbox.FAILED else report.abandoned).append(done)
-    log = env.log.warning if done.status == outbox.FAILED else env.log.error
+    (report.failed if done.status == NotificationStatus.FAILED else report.abandoned).append(done)
+    log = env.log.warning if done.status == NotificationStatus.FAILED else env.log.error
     log("notification delivery failed", extra={
         "notification_id": str(row.id), "kind": row.kind, "attempts": done.attempts,
         "status": done.status, "error": error[:300],

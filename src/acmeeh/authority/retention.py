@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from ..store import admin as admin_store
 from ..store import audit as audit_store
 from ..store import outbox
+from ..store.outbox import NotificationStatus
 from . import webhooks
 from .env import Env
 
@@ -22,7 +23,7 @@ def _before(env: Env, days: int) -> datetime:
 def purge_notifications(env: Env, *, limit: int) -> int:
     """Sent and skipped notifications older than retention.notifications_days."""
     with env.pool.connection() as conn:
-        return outbox.delete_finished(conn, (outbox.SENT, outbox.SKIPPED),
+        return outbox.delete_finished(conn, (NotificationStatus.SENT, NotificationStatus.SKIPPED),
                                       _before(env, env.settings.retention.notifications_days),
                                       limit)
 

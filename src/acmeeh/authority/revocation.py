@@ -12,6 +12,7 @@ that carry it are revoked with it.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from dataclasses import dataclass, field
 
 import josepy
@@ -200,8 +201,14 @@ def report(env: Env, done: Revoked, code: int, actor: str) -> None:
 
 def _tell_backend(env: Env, cert: CertificateRow) -> None:
     assert cert.revoked_at is not None and cert.revocation_reason is not None
+    tell_backend(env, cert.serial, cert.der, cert.revocation_reason, cert.revoked_at)
+
+
+def tell_backend(env: Env, serial: str, der: bytes, reason: int, when: datetime) -> None:
+    """CABackend.revoked for one committed revocation; a CAError is logged, the revocation
+    stands (the CRL and OCSP answers come from the database)."""
     try:
-        env.ca.revoked(cert.der, R(cert.revocation_reason), cert.revoked_at)
+        env.ca.revoked(der, R(reason), when)
     except CAError as exc:
         env.log.warning("the CA backend was not told of a revocation: %s", exc,
-                        extra={"serial": cert.serial})
+                        extra={"serial": serial})

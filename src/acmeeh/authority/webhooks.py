@@ -24,7 +24,7 @@ from ..notify.webhook import IPAddress, Sender, WebhookError, literal, parse_tar
 from ..protocol import problems
 from ..store import webhooks as store
 from ..store.db import Connection
-from ..store.webhooks import DeliveryRow, DueDelivery, WebhookRow
+from ..store.webhooks import DeliveryRow, DeliveryStatus, DueDelivery, WebhookRow
 from ..validation.network import AddressPolicy
 from .env import Env
 from .notifications import jsonable
@@ -190,7 +190,7 @@ def deliver_due(env: Env, post: Callable[[DueDelivery], int], *,
             status = post(due)
         except WebhookError as exc:
             row = _failed(env, due.delivery, exc, report)
-            if exc.connection and row is not None and row.status == store.FAILED:
+            if exc.connection and row is not None and row.status == DeliveryStatus.FAILED:
                 down[hook] = row.next_attempt_at
             continue
         with env.pool.connection() as conn:
@@ -210,8 +210,8 @@ def _failed(env: Env, delivery: DeliveryRow, exc: WebhookError,
                                                                   delivery.attempts + 1, now))
     if row is None:
         return None
-    (report.failed if row.status == store.FAILED else report.dead).append(row)
-    log = env.log.warning if row.status == store.FAILED else env.log.error
+    (report.failed if row.status == DeliveryStatus.FAILED else report.dead).append(row)
+    log = env.log.warning if row.status == DeliveryStatus.FAILED else env.log.error
     log("webhook delivery failed", extra={"delivery_id": str(row.id), "event": row.event,
                                           "attempts": row.attempts, "status": row.status,
                                           "error": str(exc)[:300]})

@@ -147,6 +147,13 @@ class CASettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LintSettings:
+    enabled: bool
+    linter: str
+    ignore: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class IdentifiersSettings:
     allowed_suffixes: tuple[str, ...]
     forbidden_names: tuple[str, ...]
@@ -360,6 +367,7 @@ class Settings:
     caa: CaaSettings
     workers: WorkersSettings
     ca: CASettings
+    lint: LintSettings
     security: SecuritySettings
     nonce: NonceSettings
     order: OrderSettings

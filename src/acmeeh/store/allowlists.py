@@ -8,7 +8,7 @@ from uuid import UUID
 import psycopg
 
 from .db import fetch_all, fetch_one
-from .filters import Where
+from .filters import Where, listing
 from .paging import Page, order_by
 
 
@@ -78,7 +78,7 @@ def list_entries(
     scope_id: str | None = None,
 ) -> list[AllowlistRow]:
     where = Where.after(page).equal("scope", scope).equal("scope_id", scope_id)
-    query = LIST.format(where=where, order=order_by())
+    query = listing(LIST, where, order_by())
     return fetch_all(conn, AllowlistRow, query, where.params | {"limit": page.limit + 1})
 
 

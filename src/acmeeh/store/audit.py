@@ -10,8 +10,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from .db import fetch_all
-from .filters import Where
+from .filters import Where, listing
 from .paging import Page, order_by
+from .records import columns
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,23 @@ class AuditFilter:
     outcome: str | None = None
 
 
-_COLS = "id, actor, actor_id, action, target, outcome, details, remote_addr, created_at"
+_COLS = columns(AuditRow)
+
+INSERT = """
+INSERT INTO audit_log (id, actor, actor_id, action, target, outcome, details, remote_addr)
+VALUES (%(id)s, %(actor)s, %(actor_id)s, %(action)s, %(target)s, %(outcome)s, %(details)s,
+        %(remote_addr)s)
+"""
+
+# A page of the log: {where} and {order} are filled in by list_audit.
+LIST = f"""
+SELECT {_COLS} FROM audit_log WHERE {{where}} {{order}} LIMIT %(limit)s
+"""
+
+DELETE_OLDER = """
+DELETE FROM audit_log WHERE id IN (
+    SELECT id FROM audit_log WHERE created_at < %(before)s ORDER BY created_at LIMIT %(limit)s)
+"""
 
 
 def insert_audit(
@@ -44,11 +61,11 @@ def insert_audit(
     action: str, target: str | None, outcome: str, details: dict[str, Any],
     remote_addr: str | None,
 ) -> None:
-    conn.execute(
-        "INSERT INTO audit_log (id, actor, actor_id, action, target, outcome, details, remote_addr)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (audit_id, actor, actor_id, action, target, outcome, Jsonb(details), remote_addr),
-    )
+    conn.execute(INSERT, {
+        "id": audit_id, "actor": actor, "actor_id": actor_id, "action": action,
+        "target": target, "outcome": outcome, "details": Jsonb(details),
+        "remote_addr": remote_addr,
+    })
 
 
 def list_audit(conn: psycopg.Connection, page: Page, flt: AuditFilter) -> list[AuditRow]:
@@ -60,15 +77,10 @@ def list_audit(conn: psycopg.Connection, page: Page, flt: AuditFilter) -> list[A
         where.add("starts_with(action, %(action_prefix)s)", action_prefix=flt.action[:-1])
     else:
         where.equal("action", flt.action)
-    return fetch_all(conn, AuditRow,
-                     f"SELECT {_COLS} FROM audit_log WHERE {where} {order_by()} LIMIT %(limit)s",
+    return fetch_all(conn, AuditRow, listing(LIST, where, order_by()),
                      where.params | {"limit": page.limit + 1})
 
 
 def delete_older(conn: psycopg.Connection, before: datetime, limit: int) -> int:
     """Delete up to `limit` audit rows written before `before`, oldest first (retention)."""
-    return conn.execute(
-        "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE created_at < %s"
-        " ORDER BY created_at LIMIT %s)",
-        (before, limit),
-    ).rowcount
+    return conn.execute(DELETE_OLDER, {"before": before, "limit": limit}).rowcount

@@ -20,16 +20,18 @@ Pool = ConnectionPool
 R = TypeVar("R")
 # Named parameters of a statement: the keys of its %(name)s placeholders.
 Params = Mapping[str, Any]
+# A statement: a named constant, or one composed with psycopg.sql (a listing's filters).
+Query = str | sql.Composed
 
 
-def fetch_one(conn: psycopg.Connection, record: type[R], query: str, params: Params) -> R | None:
+def fetch_one(conn: psycopg.Connection, record: type[R], query: Query, params: Params) -> R | None:
     """The first row of `query` as a `record` (a frozen dataclass of records.py or of the
     module), or None; the one typed read of the store (fetch_all for every row)."""
     with conn.cursor(row_factory=class_row(record)) as cur:
         return cur.execute(query, params).fetchone()
 
 
-def fetch_all(conn: psycopg.Connection, record: type[R], query: str, params: Params) -> list[R]:
+def fetch_all(conn: psycopg.Connection, record: type[R], query: Query, params: Params) -> list[R]:
     """Every row of `query` as a `record`."""
     with conn.cursor(row_factory=class_row(record)) as cur:
         return cur.execute(query, params).fetchall()
@@ -110,12 +112,6 @@ def connect(database: Any) -> psycopg.Connection:
         connect_timeout=database.connect_timeout,
         prepare_threshold=database.prepare_threshold,
     )
-
-
-def transaction(conn: psycopg.Connection, *, needed: bool = True) -> contextlib.AbstractContextManager:
-    """`conn.transaction()`, or nothing when the block is one statement (autocommit makes a
-    single statement atomic on its own, and BEGIN/COMMIT would cost two round trips)."""
-    return conn.transaction() if needed else contextlib.nullcontext()
 
 
 # What callers outside the store catch when the database is unreachable or refuses.

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
 
-from .db import fetch_all
-from .filters import Where
+from .db import fetch_all, fetch_one
+from .filters import Where, listing
 from .paging import KID_KEY, Page, order_by
+from .records import columns
 
 
 @dataclass(frozen=True)
@@ -29,59 +28,76 @@ class EabKeyRow:
     created_at: datetime
 
 
-_COLS = "kid, label, created_by, account_id, used_at, revoked_at, created_at"
+_COLS = columns(EabKeyRow)
 
+INSERT = f"""
+INSERT INTO eab_keys (kid, hmac_key, label, created_by)
+VALUES (%(kid)s, %(hmac_key)s, %(label)s, %(created_by)s)
+RETURNING {_COLS}
+"""
 
-def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> EabKeyRow | None:
-    with conn.cursor(row_factory=class_row(EabKeyRow)) as cur:
-        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
+GET = f"""
+SELECT {_COLS} FROM eab_keys WHERE kid = %(kid)s
+"""
+
+# The secret of a key that can still bind an account (unrevoked, unused).
+GET_HMAC_KEY = """
+SELECT hmac_key FROM eab_keys
+WHERE kid = %(kid)s AND revoked_at IS NULL AND account_id IS NULL AND used_at IS NULL
+"""
+
+# unused → used by one account, once.
+BIND = f"""
+UPDATE eab_keys SET account_id = %(account_id)s, used_at = %(now)s
+WHERE kid = %(kid)s AND revoked_at IS NULL AND account_id IS NULL AND used_at IS NULL
+RETURNING {_COLS}
+"""
+
+REVOKE = f"""
+UPDATE eab_keys SET revoked_at = %(now)s WHERE kid = %(kid)s AND revoked_at IS NULL
+RETURNING {_COLS}
+"""
+
+# A page of keys: {where} and {order} are filled in by list_keys.
+LIST = f"""
+SELECT {_COLS} FROM eab_keys WHERE {{where}} {{order}} LIMIT %(limit)s
+"""
+
+# The status filter of list_keys: SQL text of ours, never a value.
+_KEY_STATUS = {
+    "revoked": "revoked_at IS NOT NULL",
+    "used": "revoked_at IS NULL AND used_at IS NOT NULL",
+    "unused": "revoked_at IS NULL AND used_at IS NULL",
+}
 
 
 def insert_key(
     conn: psycopg.Connection, kid: str, *, hmac_key: bytes, label: str, created_by: str | None
 ) -> EabKeyRow:
-    row = _one(
-        conn,
-        f"INSERT INTO eab_keys (kid, hmac_key, label, created_by) VALUES (%s, %s, %s, %s)"
-        f" RETURNING {_COLS}",
-        (kid, hmac_key, label, created_by),
-    )
+    row = fetch_one(conn, EabKeyRow, INSERT, {"kid": kid, "hmac_key": hmac_key, "label": label,
+                                             "created_by": created_by})
     assert row is not None
     return row
 
 
 def get_key(conn: psycopg.Connection, kid: str) -> EabKeyRow | None:
-    return _one(conn, f"SELECT {_COLS} FROM eab_keys WHERE kid = %s", (kid,))
+    return fetch_one(conn, EabKeyRow, GET, {"kid": kid})
 
 
 def get_hmac_key(conn: psycopg.Connection, kid: str) -> bytes | None:
     """The secret of an unrevoked, unused key, or None."""
-    row = conn.execute(
-        "SELECT hmac_key FROM eab_keys WHERE kid = %s AND revoked_at IS NULL"
-        " AND account_id IS NULL AND used_at IS NULL",
-        (kid,),
-    ).fetchone()
+    row = conn.execute(GET_HMAC_KEY, {"kid": kid}).fetchone()
     return bytes(row[0]) if row else None
 
 
 def bind_key(conn: psycopg.Connection, kid: str, account_id: UUID, now: datetime) -> EabKeyRow | None:
     """unused → used by `account_id`, once; None when revoked or already used."""
-    return _one(
-        conn,
-        f"UPDATE eab_keys SET account_id = %s, used_at = %s WHERE kid = %s"
-        f" AND revoked_at IS NULL AND account_id IS NULL AND used_at IS NULL RETURNING {_COLS}",
-        (account_id, now, kid),
-    )
+    return fetch_one(conn, EabKeyRow, BIND, {"account_id": account_id, "now": now, "kid": kid})
 
 
 def revoke_key(conn: psycopg.Connection, kid: str, now: datetime) -> EabKeyRow | None:
     """Revoke once; None when unknown or already revoked."""
-    return _one(
-        conn,
-        f"UPDATE eab_keys SET revoked_at = %s WHERE kid = %s AND revoked_at IS NULL"
-        f" RETURNING {_COLS}",
-        (now, kid),
-    )
+    return fetch_one(conn, EabKeyRow, REVOKE, {"now": now, "kid": kid})
 
 
 def list_keys(conn: psycopg.Connection, page: Page, *, status: str | None = None) -> list[EabKeyRow]:
@@ -89,13 +105,5 @@ def list_keys(conn: psycopg.Connection, page: Page, *, status: str | None = None
     where = Where.after(page, KID_KEY)
     if status in _KEY_STATUS:
         where.add(_KEY_STATUS[status])
-    return fetch_all(conn, EabKeyRow,
-                     f"SELECT {_COLS} FROM eab_keys WHERE {where} {order_by(KID_KEY)}"
-                     f" LIMIT %(limit)s", where.params | {"limit": page.limit + 1})
-
-
-_KEY_STATUS = {
-    "revoked": "revoked_at IS NOT NULL",
-    "used": "revoked_at IS NULL AND used_at IS NOT NULL",
-    "unused": "revoked_at IS NULL AND used_at IS NULL",
-}
+    return fetch_all(conn, EabKeyRow, listing(LIST, where, order_by(KID_KEY)),
+                     where.params | {"limit": page.limit + 1})

@@ -1,17 +1,21 @@
 """The WHERE clause of a listing, built from optional filters with named parameters.
 
+    # LIST, a named statement: SELECT ... FROM t WHERE {where} {order} LIMIT %(limit)s
     where = Where.after(page)            # keyset position of the page (paging.py)
     where.equal("scope", scope)          # left out when scope is None
-    fetch_all(conn, Row, f"SELECT ... WHERE {where} ORDER BY ... LIMIT %(limit)s",
-              where.params | {"limit": page.limit + 1})
+    fetch_all(conn, Row, listing(LIST, where, order_by()), where.params | {"limit": page.limit + 1})
 
 A filter whose value is None is left out of the statement, rather than compared with
 `(%s IS NULL OR column = %s)`, so each combination gets the plan its conditions deserve.
+The conditions are SQL text this package writes (never a value: values are parameters), and
+they reach the statement through psycopg.sql composition, not string formatting.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from psycopg import sql
 
 from .paging import UUID_KEY, Page
 
@@ -45,5 +49,13 @@ class Where:
         name = column.rsplit(".", 1)[-1]
         return self.add(f"{column} = %({name})s", **{name: value})
 
-    def __str__(self) -> str:
-        return " AND ".join(self.conditions) or "true"
+    def sql(self) -> sql.Composable:
+        """The conditions joined by AND (`true` when there are none)."""
+        if not self.conditions:
+            return sql.SQL("true")
+        return sql.SQL(" AND ").join(sql.SQL(c) for c in self.conditions)
+
+
+def listing(statement: str, where: Where, order: sql.Composable = sql.SQL("")) -> sql.Composed:
+    """A named listing statement with its `{where}` (and `{order}`) placeholders filled in."""
+    return sql.SQL(statement).format(where=where.sql(), order=order)

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
 
-from .db import fetch_all
-from .filters import Where
+from .db import fetch_all, fetch_one
+from .filters import Where, listing
 from .paging import Page, order_by
 from .records import OrderRow, columns
 
@@ -41,19 +39,56 @@ class IntentRow:
 
 _COLS = columns(IntentRow)
 
-
-def _one(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> IntentRow | None:
-    with conn.cursor(row_factory=class_row(IntentRow)) as cur:
-        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
-
-
-_BEGIN = (
-    "WITH o AS (UPDATE orders SET status = %s, updated_at = now()"
-    " WHERE id = %s AND status = %s RETURNING *),"
-    " i AS (INSERT INTO issuance_intents (serial, order_id, account_id, names, not_before,"
-    " not_after, spki_sha256) SELECT %s, o.id, o.account_id, %s, %s, %s, %s FROM o)"
-    f" SELECT {columns(OrderRow)} FROM o"
+# The order moves (compare-and-set on %(from_status)s) and the intent to sign %(serial)s is
+# recorded, in one statement: nothing is recorded when the order was no longer in from_status.
+START_ISSUANCE = f"""
+WITH o AS (
+    UPDATE orders SET status = %(to_status)s, updated_at = now()
+    WHERE id = %(order_id)s AND status = %(from_status)s
+    RETURNING *
+), i AS (
+    INSERT INTO issuance_intents (serial, order_id, account_id, names, not_before, not_after,
+                                  spki_sha256)
+    SELECT %(serial)s, o.id, o.account_id, %(names)s, %(not_before)s, %(not_after)s,
+           %(spki_sha256)s
+    FROM o
 )
+SELECT {columns(OrderRow)} FROM o
+"""
+
+# The signed leaf, kept with its intent when its certificate row could not be stored.
+KEEP_SIGNED = """
+UPDATE issuance_intents SET der = %(der)s, pem_chain = %(pem_chain)s, signed_at = %(now)s
+WHERE serial = %(serial)s AND der IS NULL
+"""
+
+LOCK_FOR_ORDER = f"""
+SELECT {_COLS} FROM issuance_intents WHERE order_id = %(order_id)s FOR UPDATE
+"""
+
+LOCK = f"""
+SELECT {_COLS} FROM issuance_intents WHERE serial = %(serial)s FOR UPDATE
+"""
+
+GET = f"""
+SELECT {_COLS} FROM issuance_intents WHERE serial = %(serial)s
+"""
+
+ABANDON = """
+UPDATE issuance_intents SET abandoned_at = %(now)s
+WHERE serial = %(serial)s AND abandoned_at IS NULL
+"""
+
+SET_REVOKED = f"""
+UPDATE issuance_intents SET revoked_at = %(now)s, revocation_reason = %(reason)s
+WHERE serial = %(serial)s AND revoked_at IS NULL
+RETURNING {_COLS}
+"""
+
+# A page of intents: {where} and {order} are filled in by list_page.
+LIST = f"""
+SELECT {_COLS} FROM issuance_intents WHERE {{where}} {{order}} LIMIT %(limit)s
+"""
 
 
 def begin(
@@ -63,59 +98,47 @@ def begin(
     """Move the order (compare-and-set on `from_status`) and record the intent to sign
     `serial` for it, in one statement; None, and nothing recorded, when the order was no
     longer `from_status`. Callers go through acmeeh.authority.states."""
-    with conn.cursor(row_factory=class_row(OrderRow)) as cur:
-        return cur.execute(  # type: ignore[arg-type]
-            _BEGIN,
-            (to_status, order_id, from_status, serial, names, not_before, not_after, spki_sha256),
-        ).fetchone()
+    return fetch_one(conn, OrderRow, START_ISSUANCE, {
+        "to_status": to_status, "order_id": order_id, "from_status": from_status,
+        "serial": serial, "names": names, "not_before": not_before, "not_after": not_after,
+        "spki_sha256": spki_sha256,
+    })
 
 
 def keep_signed(conn: psycopg.Connection, serial: str, *, der: bytes, pem_chain: str,
                 now: datetime) -> bool:
     """Keep the signed leaf with its intent (its certificate row could not be stored)."""
-    cur = conn.execute(
-        "UPDATE issuance_intents SET der = %s, pem_chain = %s, signed_at = %s"
-        " WHERE serial = %s AND der IS NULL",
-        (der, pem_chain, now, serial),
-    )
+    cur = conn.execute(KEEP_SIGNED, {"der": der, "pem_chain": pem_chain, "now": now,
+                                     "serial": serial})
     return cur.rowcount == 1
 
 
 def lock_for_order(conn: psycopg.Connection, order_id: UUID) -> IntentRow | None:
     """The intent of an order, locked until the transaction ends (the caller has locked the
     order first, as storing a certificate does)."""
-    return _one(conn, f"SELECT {_COLS} FROM issuance_intents WHERE order_id = %s FOR UPDATE",
-                (order_id,))
+    return fetch_one(conn, IntentRow, LOCK_FOR_ORDER, {"order_id": order_id})
 
 
 def lock(conn: psycopg.Connection, serial: str) -> IntentRow | None:
-    return _one(conn, f"SELECT {_COLS} FROM issuance_intents WHERE serial = %s FOR UPDATE",
-                (serial,))
+    return fetch_one(conn, IntentRow, LOCK, {"serial": serial})
 
 
 def get(conn: psycopg.Connection, serial: str) -> IntentRow | None:
-    return _one(conn, f"SELECT {_COLS} FROM issuance_intents WHERE serial = %s", (serial,))
+    return fetch_one(conn, IntentRow, GET, {"serial": serial})
 
 
 def abandon(conn: psycopg.Connection, serial: str, now: datetime) -> None:
-    conn.execute("UPDATE issuance_intents SET abandoned_at = %s WHERE serial = %s"
-                 " AND abandoned_at IS NULL", (now, serial))
+    conn.execute(ABANDON, {"now": now, "serial": serial})
 
 
 def set_revoked(conn: psycopg.Connection, serial: str, *, reason: int,
                 now: datetime) -> IntentRow | None:
     """Record the revocation once; None when it was already revoked."""
-    return _one(
-        conn,
-        f"UPDATE issuance_intents SET revoked_at = %s, revocation_reason = %s"
-        f" WHERE serial = %s AND revoked_at IS NULL RETURNING {_COLS}",
-        (now, reason, serial),
-    )
+    return fetch_one(conn, IntentRow, SET_REVOKED, {"now": now, "reason": reason, "serial": serial})
 
 
 def list_page(conn: psycopg.Connection, page: Page) -> list[IntentRow]:
     """One page, newest first (limit + 1 rows: the extra one says another page follows)."""
     where = Where.after(page, SERIAL_KEY)
-    return fetch_all(conn, IntentRow,
-                     f"SELECT {_COLS} FROM issuance_intents WHERE {where} {order_by(SERIAL_KEY)}"
-                     f" LIMIT %(limit)s", where.params | {"limit": page.limit + 1})
+    return fetch_all(conn, IntentRow, listing(LIST, where, order_by(SERIAL_KEY)),
+                     where.params | {"limit": page.limit + 1})

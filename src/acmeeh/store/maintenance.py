@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
-from psycopg.rows import class_row
+
+from .db import fetch_one
 
 
 @dataclass(frozen=True)
@@ -15,32 +16,41 @@ class MaintenanceRow:
     changed_at: datetime
 
 
+GET = """
+SELECT enabled, changed_by, changed_at FROM maintenance WHERE singleton
+"""
+
+IS_ENABLED = """
+SELECT enabled FROM maintenance WHERE singleton
+"""
+
+SET = """
+INSERT INTO maintenance (singleton, enabled, changed_by, changed_at)
+VALUES (true, %(enabled)s, %(changed_by)s, %(now)s)
+ON CONFLICT (singleton) DO UPDATE
+SET enabled = EXCLUDED.enabled, changed_by = EXCLUDED.changed_by,
+    changed_at = EXCLUDED.changed_at
+RETURNING enabled, changed_by, changed_at
+"""
+
+
 def get_maintenance(conn: psycopg.Connection) -> MaintenanceRow:
     """The switch (a missing row, e.g. before migration 0005, reads as off)."""
-    with conn.cursor(row_factory=class_row(MaintenanceRow)) as cur:
-        row = cur.execute(
-            "SELECT enabled, changed_by, changed_at FROM maintenance WHERE singleton"
-        ).fetchone()
+    row = fetch_one(conn, MaintenanceRow, GET, {})
     if row is None:
         return MaintenanceRow(enabled=False, changed_by=None, changed_at=datetime.fromtimestamp(0, UTC))
     return row
 
 
 def is_enabled(conn: psycopg.Connection) -> bool:
-    row = conn.execute("SELECT enabled FROM maintenance WHERE singleton").fetchone()
+    row = conn.execute(IS_ENABLED).fetchone()
     return bool(row and row[0])
 
 
 def set_maintenance(
     conn: psycopg.Connection, enabled: bool, *, changed_by: str | None, now: datetime
 ) -> MaintenanceRow:
-    with conn.cursor(row_factory=class_row(MaintenanceRow)) as cur:
-        row = cur.execute(
-            "INSERT INTO maintenance (singleton, enabled, changed_by, changed_at)"
-            " VALUES (true, %s, %s, %s) ON CONFLICT (singleton) DO UPDATE"
-            " SET enabled = EXCLUDED.enabled, changed_by = EXCLUDED.changed_by,"
-            " changed_at = EXCLUDED.changed_at RETURNING enabled, changed_by, changed_at",
-            (enabled, changed_by, now),
-        ).fetchone()
+    row = fetch_one(conn, MaintenanceRow, SET,
+                    {"enabled": enabled, "changed_by": changed_by, "now": now})
     assert row is not None
     return row

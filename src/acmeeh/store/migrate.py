@@ -25,18 +25,35 @@ def available() -> list[tuple[str, str]]:
     return [(n, (folder / n).read_text(encoding="utf-8")) for n in names]
 
 
-def _ensure_table(conn: psycopg.Connection) -> None:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-    )
+CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    name text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now())
+"""
+
+TABLE_EXISTS = """
+SELECT to_regclass('schema_migrations') IS NOT NULL
+"""
+
+APPLIED = """
+SELECT name FROM schema_migrations ORDER BY name
+"""
+
+# One lock for every ACMEEH process: concurrent start-ups migrate one at a time.
+LOCK = """
+SELECT pg_advisory_xact_lock(%(lock)s)
+"""
+
+RECORD = """
+INSERT INTO schema_migrations (name) VALUES (%(name)s)
+"""
 
 
 def _applied(conn: psycopg.Connection) -> list[str]:
-    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    exists = conn.execute(TABLE_EXISTS).fetchone()
     if not exists or not exists[0]:
         return []
-    return [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
+    return [r[0] for r in conn.execute(APPLIED)]
 
 
 def status(conn: psycopg.Connection) -> MigrationStatus:
@@ -50,15 +67,14 @@ def migrate(conn: psycopg.Connection) -> list[str]:
     """Apply every pending migration, each in its own transaction; return their names."""
     done: list[str] = []
     with conn.transaction():
-        # One lock for every ACMEEH process: concurrent start-ups migrate one at a time.
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LockId.MIGRATIONS,))
-        _ensure_table(conn)
+        conn.execute(LOCK, {"lock": LockId.MIGRATIONS})
+        conn.execute(CREATE_TABLE)
         applied = set(_applied(conn))
         for name, text in available():
             if name in applied:
                 continue
             with conn.transaction():
                 conn.execute(text)  # type: ignore[arg-type]  # trusted, shipped SQL
-                conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (name,))
+                conn.execute(RECORD, {"name": name})
             done.append(name)
     return done

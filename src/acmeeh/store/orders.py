@@ -11,7 +11,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from .db import fetch_all, fetch_one
-from .filters import Where
+from .filters import Where, listing
 from .paging import Page, order_by
 from .records import AuthzRow, OrderRow, columns, parent_with_children
 
@@ -196,7 +196,7 @@ def lock(conn: psycopg.Connection, order_id: UUID, status: str) -> OrderRow | No
 def list_account_orders(conn: psycopg.Connection, account_id: UUID, page: Page) -> list[OrderRow]:
     """Newest first by (created_at, id), `page.limit` rows after the page's position."""
     where = Where.after(page)
-    query = LIST_OF_ACCOUNT.format(where=where, order=order_by())
+    query = listing(LIST_OF_ACCOUNT, where, order_by())
     params = where.params | {"account_id": account_id, "limit": page.limit}
     return fetch_all(conn, OrderRow, query, params)
 

@@ -4,19 +4,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from .db import fetch_all
-from .filters import Where
+from .db import fetch_all, fetch_one
+from .filters import Where, listing
 from .paging import Page, order_by
+from .records import as_enums, columns
 
-# Statuses a row can hold; the delivery worker only ever claims pending and failed ones.
-PENDING, FAILED, SENT, ABANDONED, SKIPPED = "pending", "failed", "sent", "abandoned", "skipped"
+
+class NotificationStatus(StrEnum):
+    """Where a notification stands (migration 0003's CHECK); the delivery worker only ever
+    claims pending and failed rows."""
+
+    PENDING = "pending"
+    FAILED = "failed"  # tried, tried again at next_attempt_at
+    SENT = "sent"
+    ABANDONED = "abandoned"  # out of attempts
+    SKIPPED = "skipped"  # recorded while email was disabled: never sent
+
+
+# Finished rows: never claimed again, removed by retention.
+FINISHED = (NotificationStatus.SENT, NotificationStatus.SKIPPED, NotificationStatus.ABANDONED)
 
 
 @dataclass(frozen=True)
@@ -26,7 +39,7 @@ class NotificationRow:
     recipient: str
     account_id: UUID | None
     context: dict[str, Any]
-    status: str
+    status: NotificationStatus
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
@@ -34,16 +47,85 @@ class NotificationRow:
     created_at: datetime
     updated_at: datetime
 
-
-_COLS = (
-    "id, kind, recipient, account_id, context, status, attempts, next_attempt_at, last_error,"
-    " sent_at, created_at, updated_at"
-)
+    def __post_init__(self) -> None:
+        as_enums(self, status=NotificationStatus)
 
 
-def _rows(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> list[NotificationRow]:
-    with conn.cursor(row_factory=class_row(NotificationRow)) as cur:
-        return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+_COLS = columns(NotificationRow)
+
+# One row per recipient, all due at %(now)s.
+INSERT = f"""
+INSERT INTO notifications (id, kind, recipient, account_id, context, status, next_attempt_at,
+                           created_at, updated_at)
+SELECT gen_random_uuid(), %(kind)s, r.recipient, %(account_id)s, %(context)s, %(status)s,
+       %(now)s, %(now)s, %(now)s
+FROM unnest(%(recipients)s::text[]) WITH ORDINALITY AS r (recipient, n)
+ORDER BY r.n
+RETURNING {_COLS}
+"""
+
+# Due rows, locked for this transaction; rows another transaction holds are skipped.
+CLAIM_DUE = f"""
+SELECT {_COLS} FROM notifications
+WHERE status IN ('pending', 'failed') AND next_attempt_at <= %(now)s
+ORDER BY next_attempt_at, id LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+"""
+
+# pending|failed → sent.
+MARK_SENT = f"""
+UPDATE notifications
+SET status = 'sent', attempts = attempts + 1, sent_at = %(now)s, last_error = NULL,
+    updated_at = %(now)s
+WHERE id = %(id)s AND status IN ('pending', 'failed')
+RETURNING {_COLS}
+"""
+
+# pending|failed → failed (again at %(next_attempt_at)s) or abandoned (%(status)s says which).
+MARK_FAILED = f"""
+UPDATE notifications
+SET status = %(status)s, attempts = attempts + 1, last_error = %(error)s,
+    next_attempt_at = COALESCE(%(next_attempt_at)s, next_attempt_at), updated_at = %(now)s
+WHERE id = %(id)s AND status IN ('pending', 'failed')
+RETURNING {_COLS}
+"""
+
+# Newest first, for admin views and tests: {where} is filled in by list_notifications.
+LIST = f"""
+SELECT {_COLS} FROM notifications WHERE {{where}}
+ORDER BY created_at DESC, id LIMIT %(limit)s
+"""
+
+# A keyset page of the admin API: {where} and {order} are filled in by list_page.
+PAGE = f"""
+SELECT {_COLS} FROM notifications WHERE {{where}} {{order}} LIMIT %(limit)s
+"""
+
+GET = f"""
+SELECT {_COLS} FROM notifications WHERE id = %(id)s
+"""
+
+# failed|abandoned → pending, due now, attempts reset.
+REQUEUE = f"""
+UPDATE notifications
+SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, updated_at = %(now)s
+WHERE id = %(id)s AND status IN ('failed', 'abandoned')
+RETURNING {_COLS}
+"""
+
+REQUEUE_FAILED = """
+UPDATE notifications
+SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, updated_at = %(now)s
+WHERE id IN (SELECT id FROM notifications WHERE status IN ('failed', 'abandoned')
+             ORDER BY created_at LIMIT %(limit)s)
+"""
+
+DELETE_FINISHED = """
+DELETE FROM notifications WHERE id IN (
+    SELECT id FROM notifications
+    WHERE status = ANY(%(statuses)s) AND updated_at < %(before)s
+    ORDER BY updated_at LIMIT %(limit)s)
+"""
 
 
 def insert_notifications(
@@ -53,46 +135,27 @@ def insert_notifications(
     recipients: Sequence[str],
     account_id: UUID | None,
     context: dict[str, Any],
-    status: str,
+    status: NotificationStatus,
     now: datetime,
 ) -> list[NotificationRow]:
-    """One row per recipient, all due at `now`."""
+    """One row per recipient, all due at `now` (one statement)."""
     if not recipients:
         return []
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(recipients))
-    params: list[Any] = []
-    for recipient in recipients:
-        params += [uuid4(), kind, recipient, account_id, Jsonb(context), status, now, now, now]
-    return _rows(
-        conn,
-        f"INSERT INTO notifications (id, kind, recipient, account_id, context, status,"
-        f" next_attempt_at, created_at, updated_at) VALUES {values} RETURNING {_COLS}",
-        tuple(params),
-    )
+    return fetch_all(conn, NotificationRow, INSERT, {
+        "kind": kind, "recipients": list(recipients), "account_id": account_id,
+        "context": Jsonb(context), "status": status, "now": now,
+    })
 
 
 def claim_due(conn: psycopg.Connection, now: datetime, limit: int) -> list[NotificationRow]:
     """Lock up to `limit` due rows for this transaction; rows another transaction holds are
     skipped, so two deliverers never claim the same row (must run inside a transaction)."""
-    return _rows(
-        conn,
-        f"SELECT {_COLS} FROM notifications"
-        f" WHERE status IN ('pending', 'failed') AND next_attempt_at <= %s"
-        f" ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
-        (now, limit),
-    )
+    return fetch_all(conn, NotificationRow, CLAIM_DUE, {"now": now, "limit": limit})
 
 
 def mark_sent(conn: psycopg.Connection, notification_id: UUID, now: datetime) -> NotificationRow | None:
     """pending|failed → sent; None when the row was not due."""
-    rows = _rows(
-        conn,
-        f"UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = %s,"
-        f" last_error = NULL, updated_at = %s"
-        f" WHERE id = %s AND status IN ('pending', 'failed') RETURNING {_COLS}",
-        (now, now, notification_id),
-    )
-    return rows[0] if rows else None
+    return fetch_one(conn, NotificationRow, MARK_SENT, {"now": now, "id": notification_id})
 
 
 def mark_failed(
@@ -104,15 +167,11 @@ def mark_failed(
     next_attempt_at: datetime | None,
 ) -> NotificationRow | None:
     """pending|failed → failed (retry at `next_attempt_at`) or → abandoned (when it is None)."""
-    status = FAILED if next_attempt_at is not None else ABANDONED
-    rows = _rows(
-        conn,
-        f"UPDATE notifications SET status = %s, attempts = attempts + 1, last_error = %s,"
-        f" next_attempt_at = COALESCE(%s, next_attempt_at), updated_at = %s"
-        f" WHERE id = %s AND status IN ('pending', 'failed') RETURNING {_COLS}",
-        (status, error, next_attempt_at, now, notification_id),
-    )
-    return rows[0] if rows else None
+    status = NotificationStatus.FAILED if next_attempt_at is not None else NotificationStatus.ABANDONED
+    return fetch_one(conn, NotificationRow, MARK_FAILED, {
+        "status": status, "error": error, "next_attempt_at": next_attempt_at, "now": now,
+        "id": notification_id,
+    })
 
 
 def list_notifications(
@@ -125,10 +184,7 @@ def list_notifications(
 ) -> list[NotificationRow]:
     """Newest first, optionally filtered (admin views, tests)."""
     where = Where().equal("kind", kind).equal("status", status).equal("account_id", account_id)
-    return fetch_all(conn, NotificationRow,
-                     f"SELECT {_COLS} FROM notifications WHERE {where}"
-                     f" ORDER BY created_at DESC, id LIMIT %(limit)s",
-                     where.params | {"limit": limit})
+    return fetch_all(conn, NotificationRow, listing(LIST, where), where.params | {"limit": limit})
 
 
 # --- admin API: paged listing and operator-requested redelivery (acmeeh.authority.redelivery) ---
@@ -143,38 +199,22 @@ def list_page(
     """Newest first by (created_at, id), limit + 1 rows (keyset pagination)."""
     where = (Where.after(page).equal("status", status).equal("kind", kind)
              .equal("account_id", account_id))
-    return fetch_all(conn, NotificationRow,
-                     f"SELECT {_COLS} FROM notifications WHERE {where} {order_by()}"
-                     f" LIMIT %(limit)s", where.params | {"limit": page.limit + 1})
+    return fetch_all(conn, NotificationRow, listing(PAGE, where, order_by()),
+                     where.params | {"limit": page.limit + 1})
 
 
 def get_notification(conn: psycopg.Connection, notification_id: UUID) -> NotificationRow | None:
-    rows = _rows(conn, f"SELECT {_COLS} FROM notifications WHERE id = %s", (notification_id,))
-    return rows[0] if rows else None
+    return fetch_one(conn, NotificationRow, GET, {"id": notification_id})
 
 
 def requeue(conn: psycopg.Connection, notification_id: UUID, now: datetime) -> NotificationRow | None:
     """failed|abandoned → pending, due now, attempts reset; None when it was neither."""
-    rows = _rows(
-        conn,
-        f"UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = %s,"
-        f" updated_at = %s WHERE id = %s AND status IN ('failed', 'abandoned') RETURNING {_COLS}",
-        (now, now, notification_id),
-    )
-    return rows[0] if rows else None
+    return fetch_one(conn, NotificationRow, REQUEUE, {"now": now, "id": notification_id})
 
 
 def requeue_failed(conn: psycopg.Connection, now: datetime, limit: int) -> int:
     """requeue() for up to `limit` failed or abandoned rows; returns how many."""
-    return conn.execute(
-        "UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = %s,"
-        " updated_at = %s WHERE id IN (SELECT id FROM notifications"
-        " WHERE status IN ('failed', 'abandoned') ORDER BY created_at LIMIT %s)",
-        (now, now, limit),
-    ).rowcount
-
-
-FINISHED = (SENT, SKIPPED, ABANDONED)
+    return conn.execute(REQUEUE_FAILED, {"now": now, "limit": limit}).rowcount
 
 
 def delete_finished(
@@ -185,8 +225,5 @@ def delete_finished(
     wanted = [s for s in statuses if s in FINISHED]
     if not wanted:
         return 0
-    return conn.execute(
-        "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications"
-        " WHERE status = ANY(%s) AND updated_at < %s ORDER BY updated_at LIMIT %s)",
-        (wanted, before, limit),
-    ).rowcount
+    return conn.execute(DELETE_FINISHED,
+                        {"statuses": wanted, "before": before, "limit": limit}).rowcount

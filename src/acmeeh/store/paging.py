@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from psycopg import sql
+
 # The tie-breaker of each kind of key, compared in its own type (uuid byte order, text in the
 # "C" collation) so that ORDER BY and the cursor comparison always agree.
 UUID_KEY = ("{p}id", "%(after_key)s::uuid")
@@ -23,7 +25,8 @@ class Page:
     after_key: str | None = None
 
 
-def order_by(key: tuple[str, str] = UUID_KEY, *, alias: str = "") -> str:
-    """The ORDER BY of a keyset page (filters.Where.after): newest first."""
+def order_by(key: tuple[str, str] = UUID_KEY, *, alias: str = "") -> sql.Composable:
+    """The ORDER BY of a keyset page (filters.Where.after): newest first. `key` is one of the
+    keys above (SQL text of this package, never a value)."""
     prefix = f"{alias}." if alias else ""
-    return f"ORDER BY {prefix}created_at DESC, {key[0].format(p=prefix)} DESC"
+    return sql.SQL(f"ORDER BY {prefix}created_at DESC, {key[0].format(p=prefix)} DESC")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import class_row
+
+from .db import fetch_one
 
 
 @dataclass(frozen=True)
@@ -54,28 +54,58 @@ class RenewalRow:
     explanation_url: str | None
 
 
-# Every serial this CA signed or was about to sign: stored certificates, and the issuance
-# intents whose certificate row was never stored (issue 11 item 5; a serial is in one or the
-# other, as storing a certificate deletes its intent in the same statement).
-_SIGNED = (
-    "SELECT serial, not_after, revoked_at, revocation_reason FROM certificates{where}"
-    " UNION ALL"
-    " SELECT serial, not_after, revoked_at, revocation_reason FROM issuance_intents{where}"
-)
-_REVOKED = _SIGNED.format(where=" WHERE revoked_at IS NOT NULL")
+# Every serial this CA signed or was about to sign is in stored certificates or in the
+# issuance intents whose certificate row was never stored (issue 11 item 5; a serial is in one
+# or the other, as storing a certificate deletes its intent in the same statement).
+STATUS = """
+SELECT serial, not_after, revoked_at, revocation_reason FROM certificates
+WHERE serial = %(serial)s
+UNION ALL
+SELECT serial, not_after, revoked_at, revocation_reason FROM issuance_intents
+WHERE serial = %(serial)s
+LIMIT 1
+"""
+
+# The revoked ones among them (a fragment of the two statements below).
+_REVOKED = """
+SELECT serial, not_after, revoked_at, revocation_reason FROM certificates
+WHERE revoked_at IS NOT NULL
+UNION ALL
+SELECT serial, not_after, revoked_at, revocation_reason FROM issuance_intents
+WHERE revoked_at IS NOT NULL
+"""
+
+REVOCATION_TOTALS = f"""
+SELECT count(*), max(revoked_at) FROM ({_REVOKED}) AS r
+"""
+
+# The totals and the entries still valid at %(unexpired_at)s, from one snapshot.
+REVOKED_SNAPSHOT = f"""
+WITH revoked AS ({_REVOKED})
+SELECT t.total, t.newest, r.serial, r.revoked_at, r.revocation_reason
+FROM (SELECT count(*) AS total, max(revoked_at) AS newest FROM revoked) AS t
+LEFT JOIN revoked AS r ON r.not_after > %(unexpired_at)s
+ORDER BY r.revoked_at, r.serial
+"""
+
+RENEWAL = """
+SELECT c.id, c.serial, c.account_id, c.der, c.names, c.not_before, c.not_after, c.revoked_at,
+       w.window_start, w.window_end, w.explanation_url
+FROM certificates AS c LEFT JOIN renewal_windows AS w ON w.certificate_id = c.id
+WHERE c.serial = %(serial)s
+"""
+
+RENEWAL_FOR_UPDATE = RENEWAL + "FOR UPDATE OF c\n"
 
 
 def get_status(conn: psycopg.Connection, serial: str) -> CertStatusRow | None:
     """The status of the certificate with lowercase-hex `serial` (stored, or signed and never
     stored), None when this CA never assigned it."""
-    with conn.cursor(row_factory=class_row(CertStatusRow)) as cur:
-        return cur.execute(
-            _SIGNED.format(where=" WHERE serial = %(s)s") + " LIMIT 1", {"s": serial},
-        ).fetchone()
+    return fetch_one(conn, CertStatusRow, STATUS, {"serial": serial})
 
 
 def revocation_totals(conn: psycopg.Connection) -> RevocationTotals:
-    row = conn.execute(f"SELECT count(*), max(revoked_at) FROM ({_REVOKED}) AS r").fetchone()
+    row = conn.execute(REVOCATION_TOTALS).fetchone()
     assert row is not None
     return RevocationTotals(total=int(row[0]), newest=row[1])
 
@@ -85,14 +115,7 @@ def revoked_snapshot(
 ) -> tuple[RevocationTotals, list[RevokedRow]]:
     """The totals and the entries of certificates still valid at `unexpired_at`, from ONE
     statement (one snapshot), so the totals describe exactly the entries returned."""
-    rows = conn.execute(
-        f"WITH revoked AS ({_REVOKED})"
-        " SELECT t.total, t.newest, r.serial, r.revoked_at, r.revocation_reason"
-        " FROM (SELECT count(*) AS total, max(revoked_at) AS newest FROM revoked) AS t"
-        " LEFT JOIN revoked AS r ON r.not_after > %s"
-        " ORDER BY r.revoked_at, r.serial",
-        (unexpired_at,),
-    ).fetchall()
+    rows = conn.execute(REVOKED_SNAPSHOT, {"unexpired_at": unexpired_at}).fetchall()
     totals = RevocationTotals(total=int(rows[0][0]), newest=rows[0][1])
     entries = [
         RevokedRow(serial=s, revoked_at=at, revocation_reason=int(reason or 0))
@@ -102,25 +125,12 @@ def revoked_snapshot(
     return totals, entries
 
 
-_RENEWAL = (
-    "SELECT c.id, c.serial, c.account_id, c.der, c.names, c.not_before, c.not_after,"
-    " c.revoked_at, w.window_start, w.window_end, w.explanation_url"
-    " FROM certificates AS c LEFT JOIN renewal_windows AS w ON w.certificate_id = c.id"
-    " WHERE c.serial = %s"
-)
-
-
-def _renewal(conn: psycopg.Connection, query: str, params: tuple[Any, ...]) -> RenewalRow | None:
-    with conn.cursor(row_factory=class_row(RenewalRow)) as cur:
-        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
-
-
 def get_renewal(conn: psycopg.Connection, serial: str) -> RenewalRow | None:
     """The certificate with `serial` and its operator window, None when unknown."""
-    return _renewal(conn, _RENEWAL, (serial,))
+    return fetch_one(conn, RenewalRow, RENEWAL, {"serial": serial})
 
 
 def lock_for_replacement(conn: psycopg.Connection, serial: str) -> RenewalRow | None:
     """As get_renewal, with the certificate row locked until the transaction ends, so two
     orders replacing the same certificate are checked one after the other."""
-    return _renewal(conn, _RENEWAL + " FOR UPDATE OF c", (serial,))
+    return fetch_one(conn, RenewalRow, RENEWAL_FOR_UPDATE, {"serial": serial})

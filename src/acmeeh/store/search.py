@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from .db import R, fetch_all
-from .filters import Where
+from .filters import Where, listing
 from .paging import Page, order_by
 from .records import AccountRow, AuthzRow, CertificateRow, OrderRow, columns
 
@@ -52,18 +51,61 @@ class CertificateFilter:
     now: datetime | None = None
 
 
+# One page of each kind of row, newest first: {where} and {order} are filled in by the
+# list_* functions below.
+ACCOUNTS = f"""
+SELECT {columns(AccountRow)} FROM accounts WHERE {{where}} {{order}} LIMIT %(limit)s
+"""
+
+ORDERS = f"""
+SELECT {columns(OrderRow)} FROM orders WHERE {{where}} {{order}} LIMIT %(limit)s
+"""
+
+AUTHORIZATIONS = f"""
+SELECT {columns(AuthzRow)} FROM authorizations WHERE {{where}} {{order}} LIMIT %(limit)s
+"""
+
+CERTIFICATES = f"""
+SELECT {_CERT_COLS} FROM certificates WHERE {{where}} {{order}} LIMIT %(limit)s
+"""
+
+# A name narrows the certificates first, through the GIN index on `names` (migration 0008),
+# in a materialized CTE; left to itself the planner, expecting many matches, walks the page
+# index over every certificate.
+_NAMED = """
+WITH named AS MATERIALIZED (
+    SELECT id, created_at, revoked_at, not_after, account_id, serial FROM certificates
+    WHERE names @> ARRAY[%(name)s]::text[])
+"""
+
+NAMED_CERTIFICATE_IDS = _NAMED + """
+SELECT id FROM named WHERE {where} {order} LIMIT %(limit)s
+"""
+
+CERTIFICATES_BY_ID = f"""
+SELECT {_CERT_COLS} FROM certificates WHERE id = ANY(%(ids)s) {{order}}
+"""
+
+# Oldest first: what a bulk revocation works through.
+UNREVOKED_IDS = """
+SELECT id FROM certificates WHERE {where} ORDER BY created_at, id LIMIT %(limit)s
+"""
+
+NAMED_UNREVOKED_IDS = _NAMED + """
+SELECT id FROM named WHERE {where} ORDER BY created_at, id LIMIT %(limit)s
+"""
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def _page_of(conn: psycopg.Connection, record: type[R], table: str, where: Where,
+def _page_of(conn: psycopg.Connection, record: type[R], statement: str, where: Where,
              page: Page) -> list[R]:
-    """One page of `table` rows matching `where`, newest first, plus one row to tell whether
-    another page follows."""
-    dataclass_type: type = record
-    return fetch_all(conn, record, f"SELECT {columns(dataclass_type)} FROM {table}"
-                     f" WHERE {where} {order_by()} LIMIT %(limit)s",
+    """One page of `statement`'s rows matching `where`, newest first, plus one row to tell
+    whether another page follows."""
+    return fetch_all(conn, record, listing(statement, where, order_by()),
                      where.params | {"limit": page.limit + 1})
 
 
@@ -72,7 +114,7 @@ def list_accounts(conn: psycopg.Connection, page: Page, flt: AccountFilter) -> l
     where.equal("eab_kid", flt.eab_kid)
     where.add("EXISTS (SELECT 1 FROM unnest(contact) AS c WHERE c ILIKE %(contact)s)",
               contact=_like(flt.contact) if flt.contact is not None else None)
-    return _page_of(conn, AccountRow, "accounts", where, page)
+    return _page_of(conn, AccountRow, ACCOUNTS, where, page)
 
 
 def list_orders(conn: psycopg.Connection, page: Page, flt: OrderFilter) -> list[OrderRow]:
@@ -81,7 +123,7 @@ def list_orders(conn: psycopg.Connection, page: Page, flt: OrderFilter) -> list[
               identifier=Jsonb([{"value": flt.identifier}]) if flt.identifier is not None else None)
     where.add("created_at >= %(created_after)s", created_after=flt.created_after)
     where.add("created_at < %(created_before)s", created_before=flt.created_before)
-    return _page_of(conn, OrderRow, "orders", where, page)
+    return _page_of(conn, OrderRow, ORDERS, where, page)
 
 
 def list_authorizations(conn: psycopg.Connection, page: Page, flt: AuthzFilter) -> list[AuthzRow]:
@@ -91,7 +133,7 @@ def list_authorizations(conn: psycopg.Connection, page: Page, flt: AuthzFilter) 
         where.add("identifier_value = %(identifier_value)s AND wildcard = %(wildcard)s",
                   identifier_value=flt.identifier[2:] if wildcard else flt.identifier,
                   wildcard=wildcard)
-    return _page_of(conn, AuthzRow, "authorizations", where, page)
+    return _page_of(conn, AuthzRow, AUTHORIZATIONS, where, page)
 
 
 def _certificate_where(where: Where, flt: CertificateFilter) -> Where:
@@ -107,32 +149,17 @@ def _certificate_where(where: Where, flt: CertificateFilter) -> Where:
     return where
 
 
-def _certificate_rows(flt: CertificateFilter) -> tuple[str, dict[str, Any]]:
-    """A CTE prefix and the relation a certificate search reads from.
-
-    A name narrows the rows first, through the GIN index on `names` (migration 0008), in a
-    materialized CTE; left to itself the planner, expecting many matches, walks the page
-    index over every certificate.
-    """
-    if flt.name is None:
-        return "", {}
-    return ("WITH named AS MATERIALIZED (SELECT id, created_at, revoked_at, not_after,"
-            " account_id, serial FROM certificates WHERE names @> ARRAY[%(name)s]::text[]) "), {
-        "name": flt.name}
-
-
 def list_certificates(
     conn: psycopg.Connection, page: Page, flt: CertificateFilter
 ) -> list[CertificateRow]:
     where = _certificate_where(Where.after(page), flt)
-    cte, cte_params = _certificate_rows(flt)
-    if cte:  # the page's ids from the narrowed rows, then those rows in full
-        params = where.params | cte_params | {"limit": page.limit + 1}
-        ids = [r[0] for r in conn.execute(
-            f"{cte}SELECT id FROM named WHERE {where} {order_by()} LIMIT %(limit)s", params)]
-        return fetch_all(conn, CertificateRow, f"SELECT {_CERT_COLS} FROM certificates"
-                         f" WHERE id = ANY(%(ids)s) {order_by()}", {"ids": ids})
-    return _page_of(conn, CertificateRow, "certificates", where, page)
+    if flt.name is None:
+        return _page_of(conn, CertificateRow, CERTIFICATES, where, page)
+    # The page's ids from the certificates of that name, then those rows in full.
+    params = where.params | {"name": flt.name, "limit": page.limit + 1}
+    ids = [r[0] for r in conn.execute(listing(NAMED_CERTIFICATE_IDS, where, order_by()), params)]
+    return fetch_all(conn, CertificateRow, listing(CERTIFICATES_BY_ID, Where(), order_by()),
+                     {"ids": ids})
 
 
 def unrevoked_certificate_ids(
@@ -140,10 +167,8 @@ def unrevoked_certificate_ids(
 ) -> list[UUID]:
     """Ids of the matching certificates not yet revoked (at most `limit`), oldest first."""
     where = _certificate_where(Where(), flt).add("revoked_at IS NULL")
-    cte, cte_params = _certificate_rows(flt)
-    rows = conn.execute(
-        f"{cte}SELECT id FROM {'named' if cte else 'certificates'}"
-        f" WHERE {where} ORDER BY created_at, id LIMIT %(limit)s",
-        where.params | cte_params | {"limit": limit},
-    ).fetchall()
+    statement = UNREVOKED_IDS if flt.name is None else NAMED_UNREVOKED_IDS
+    named = {} if flt.name is None else {"name": flt.name}
+    rows = conn.execute(listing(statement, where),
+                        where.params | named | {"limit": limit}).fetchall()
     return [r[0] for r in rows]

@@ -66,7 +66,7 @@ def revoke_eab(kid: str) -> Response:
 def webhooks_page() -> Response:
     with session.admin_ctx().env.pool.connection() as conn:
         hooks = webhook_store.list_webhooks(conn, Page(100))
-        dead = webhook_store.list_deliveries(conn, Page(PAGE), status=webhook_store.DEAD)
+        dead = webhook_store.list_deliveries(conn, Page(PAGE), status=webhook_store.DeliveryStatus.DEAD)
     return show("webhooks.html", hooks=[render.webhook(h) for h in hooks[:100]],
                 dead=[render.webhook_delivery(d) for d in dead[:PAGE]])
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import sys
 
+from acmeeh.store.outbox import FINISHED, NotificationStatus
+
 from . import output
 from .client import EXIT_OK, EXIT_USAGE, CliError
 from .context import Context
@@ -82,7 +84,7 @@ def retry_notifications(ctx: Context) -> int:
 
 
 def purge_notifications(ctx: Context) -> int:
-    body = {"statuses": ctx.opt("status") or ["sent", "skipped"],
+    body = {"statuses": ctx.opt("status") or [NotificationStatus.SENT, NotificationStatus.SKIPPED],
             "older_than_days": ctx.opt("older_than")}
     return ctx.show(ctx.api.call("purgeNotifications", body=body), [("deleted", "deleted")])
 
@@ -123,7 +125,7 @@ def register(tree: Tree) -> None:
     notes = tree.group("notifications", "the e-mail notification outbox")
     p = notes.command("list", list_notifications, ["listNotifications"], "list notifications",
                       paged=True)
-    p.add_argument("--status", choices=("pending", "failed", "sent", "abandoned", "skipped"))
+    p.add_argument("--status", choices=tuple(NotificationStatus))
     p.add_argument("--kind", help="e.g. certificate_issued, order_failed")
     p.add_argument("--account-id")
     p = notes.command("retry", retry_notifications,
@@ -134,7 +136,7 @@ def register(tree: Tree) -> None:
                    help="every failed and abandoned notification")
     p = notes.command("purge", purge_notifications, ["purgeNotifications"],
                       "delete finished notifications (sent and skipped by default)")
-    p.add_argument("--status", action="append", choices=("sent", "skipped", "abandoned"),
+    p.add_argument("--status", action="append", choices=FINISHED,
                    help="statuses to purge (repeatable)")
     p.add_argument("--older-than", type=int, default=0, metavar="DAYS",
                    help="only those last changed more than DAYS days ago (default 0: all)")

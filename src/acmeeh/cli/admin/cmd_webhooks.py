@@ -2,6 +2,8 @@
 included (`deliveries --status dead`, then `retry`)."""
 from __future__ import annotations
 
+from acmeeh.store.webhooks import DeliveryStatus
+
 from . import output
 from .client import EXIT_OK, EXIT_USAGE, CliError
 from .context import Context
@@ -113,7 +115,7 @@ def register(tree: Tree) -> None:
     p = hooks.command("deliveries", list_deliveries, ["listWebhookDeliveries"],
                       "list deliveries", paged=True)
     p.add_argument("--webhook", metavar="ID")
-    p.add_argument("--status", choices=("pending", "failed", "delivered", "dead"))
+    p.add_argument("--status", choices=tuple(DeliveryStatus))
     p.add_argument("--event", choices=EVENTS)
     hooks.command("delivery", show_delivery, ["getWebhookDelivery"],
                   "show a delivery with its payload and last error").add_argument("id")
