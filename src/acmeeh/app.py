@@ -21,6 +21,7 @@ from .authority.env import Env
 from .authority.ocsp import OCSPResponder
 from .config.settings import Settings
 from .issuance import load_backend
+from .issuance.chains import load_alternates
 from .issuance.lint import Linter
 from .runtime import Runtime
 from .store import db, migrate
@@ -91,15 +92,17 @@ def _build(settings: Settings, pool: Pool) -> AcmeehApp:
     with pool.connection() as conn:
         nonce_key = nonces.load_key(conn)
     urls = Urls.from_settings(settings)
+    ca = load_backend(settings.ca, crl_url=crl_url, ocsp_url=ocsp_url)
     env = Env(
         nonce_key=nonce_key,
         settings=settings,
         pool=pool,
-        ca=load_backend(settings.ca, crl_url=crl_url, ocsp_url=ocsp_url),
+        ca=ca,
         validator=NetworkValidator(settings.challenges),
         dispatch=runner.submit,
         account_url=urls.account,  # CAA accounturi (RFC 8657)
         linter=Linter(settings.lint.linter, settings.lint.ignore) if settings.lint.enabled else None,
+        alternate_chains=load_alternates(settings.ca.alternate_chains, ca.issuer_certificate),
     )
     runtime = Runtime(env=env, pool=pool, runner=runner,
                       started_at=float(os.environ.get(STARTED_AT_ENV) or time.time()))

@@ -172,9 +172,12 @@ class Certbot:
 
 
 # --- certificate checks shared by the certbot and lego tests ------------------------------------
-def openssl_verify(ca_cert: Path, leaf: Path, untrusted: Path | None = None) -> str:
-    """`openssl verify -CAfile CA [-untrusted CHAIN] LEAF`; raise with its output unless OK."""
-    command = ["openssl", "verify", "-CAfile", str(ca_cert)]
+def openssl_verify(ca_cert: Path, leaf: Path, untrusted: Path | None = None,
+                   purpose: str | None = None) -> str:
+    """`openssl verify [-purpose P] -CAfile CA [-untrusted CHAIN] LEAF`; raise with its output
+    unless OK."""
+    command = ["openssl", "verify", *(("-purpose", purpose) if purpose else ()),
+               "-CAfile", str(ca_cert)]
     if untrusted is not None:
         command += ["-untrusted", str(untrusted)]
     result = subprocess.run(

@@ -12,7 +12,7 @@ from flask import Blueprint, Response
 
 from . import (
     views_acme, views_audit, views_certs, views_eab, views_intents, views_keys, views_ops,
-    views_pki, views_users, views_webhooks,
+    views_pki, views_profiles, views_users, views_webhooks,
 )
 from .blueprint import NAME, install_handlers
 
@@ -30,6 +30,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/accounts", ("GET",), views_acme.list_accounts),
     Route("/accounts/<uuid:account_id>", ("GET",), views_acme.get_account),
     Route("/accounts/<uuid:account_id>/deactivate", ("POST",), views_acme.deactivate_account),
+    Route("/accounts/<uuid:account_id>/profiles", ("GET",), views_profiles.get_account_profiles),
+    Route("/accounts/<uuid:account_id>/profiles", ("PUT",), views_profiles.set_account_profiles),
     Route("/orders", ("GET",), views_acme.list_orders),
     Route("/orders/<uuid:order_id>", ("GET",), views_acme.get_order),
     Route("/authorizations", ("GET",), views_acme.list_authorizations),
@@ -44,6 +46,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/eab", ("POST",), views_eab.create_eab_key),
     Route("/eab/<kid>", ("GET",), views_eab.get_eab_key),
     Route("/eab/<kid>/revoke", ("POST",), views_eab.revoke_eab_key),
+    Route("/eab/<kid>/profiles", ("GET",), views_profiles.get_eab_profiles),
+    Route("/eab/<kid>/profiles", ("PUT",), views_profiles.set_eab_profiles),
     Route("/allowlists", ("GET",), views_eab.list_allowlist),
     Route("/allowlists", ("POST",), views_eab.add_allowlist_entry),
     Route("/allowlists/<uuid:entry_id>", ("GET",), views_eab.get_allowlist_entry),

@@ -1,10 +1,11 @@
-"""Certificates: download (RFC 8555 §7.4.2) and the issuer certificate behind rel="up"."""
+"""Certificates: download (RFC 8555 §7.4.2) in the formats Accept may ask for, with alternate
+chains, and the issuer certificate behind rel="up"."""
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 
-from ..issuance import chains
+from ..issuance import chains, formats
 from ..issuance.profiles import to_pem
 from ..protocol import problems
 from ..store import certs as cert_store
@@ -12,14 +13,22 @@ from ..store.records import AccountRow, CertificateRow
 from .env import Env
 
 
+# The formats a certificate can be downloaded in, the default first (web/certs.py negotiates).
+MEDIA_TYPES = formats.MEDIA_TYPES
+
+
 @dataclass(frozen=True)
 class Download:
-    """A certificate as served: the leaf then its intermediates, never the root."""
+    """A certificate as served: the leaf then its intermediates (never the root), in the
+    format asked for."""
 
-    pem_chain: str
+    body: bytes
+    content_type: str
     # True when the chain holds the leaf alone: the client then needs rel="up" to reach the
     # issuer (a client such as mod_md refuses a one-certificate chain with no way up).
     needs_up: bool
+    # How many alternate chains fit this leaf: served at alternate 1..alternates.
+    alternates: int
 
 
 def _owned(env: Env, account: AccountRow, cert_id: uuid.UUID) -> CertificateRow:
@@ -31,10 +40,21 @@ def _owned(env: Env, account: AccountRow, cert_id: uuid.UUID) -> CertificateRow:
     return cert
 
 
-def download(env: Env, account: AccountRow, cert_id: uuid.UUID) -> Download:
-    """The account's certificate chain as it is sent (404 for anyone else's)."""
+def download(env: Env, account: AccountRow, cert_id: uuid.UUID, media_type: str,
+             *, alternate: int = 0) -> Download:
+    """The account's certificate (404 for anyone else's) in `media_type` (one of
+    MEDIA_TYPES): with its chain, or with the `alternate`-th of the ca.alternate_chains that
+    fit its leaf (RFC 8555 §7.4.2; 404 past the last)."""
     pem = chains.served_chain(_owned(env, account, cert_id).pem_chain)
-    return Download(pem_chain=pem, needs_up=chains.count(pem) == 1)
+    leaf = chains.leaf_of(pem)
+    fitting = [c for c in env.alternate_chains if chains.chains_to(leaf, c)]
+    if alternate:
+        if not 0 < alternate <= len(fitting):
+            raise problems.not_found()
+        pem = leaf + fitting[alternate - 1]
+    return Download(body=formats.encode(pem, media_type),
+                    content_type=formats.CONTENT_TYPES[media_type],
+                    needs_up=chains.count(pem) == 1, alternates=len(fitting))
 
 
 def issuer_pem(env: Env) -> str:

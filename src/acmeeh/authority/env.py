@@ -54,4 +54,6 @@ class Env:
     # The account URL clients see (web.urls), for CAA accounturi (RFC 8657); None matches none.
     account_url: Callable[[UUID], str] | None = None
     linter: Linter | None = None  # lint.enabled: every leaf is linted before it is stored
+    # ca.alternate_chains as served after a leaf (RFC 8555 §7.4.2), trust anchors left out.
+    alternate_chains: tuple[str, ...] = ()
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("acmeeh.authority"))

@@ -8,7 +8,7 @@ from .. import metrics
 from ..logs import audit
 from ..notify import Kind
 from ..protocol import keys, problems
-from ..issuance.backend import LeafPlan
+from ..issuance.backend import LeafPlan, LeafProfile
 from ..protocol.csr import ParsedCSR, check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.messages import Finalize
@@ -21,7 +21,7 @@ from ..store import orders as order_store
 from ..store.certs import NewCertificate
 from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, CertificateRow, OrderRow
-from . import allowlists, caa, events, intents, policy, prelint, ratelimits, states
+from . import allowlists, caa, events, intents, policy, prelint, profiles, ratelimits, states
 from .env import Env
 from .orders import OrderState, load_order, refresh
 
@@ -61,20 +61,25 @@ def finalize(
             raise problems.bad_csr("CSR key refused: it is blocked (reported compromised)")
         methods = authz_store.validation_methods(conn, [a.id for a in state.authorizations])
         _recheck_policy(env, conn, account, identifiers, state.authorizations, methods)
+        # The profile's configuration in force now decides (invalidProfile if it was removed).
+        profile = profiles.configured(env.settings.ca, order.profile)
+        profiles.check_identifiers(profile, identifiers)
+        profiles.check_key(profile, parsed.public_key)
+        leaf = profiles.leaf_profile(env.settings.ca, profile)
         stale = caa.due(env, state.authorizations, env.clock())
         if not stale:
-            plan = _plan(env, account, order.id)
+            plan = _plan(env, account, order.id, leaf)
             _start_processing(env, conn, account, order, limited, remote_addr,
                               _intent(plan, identifiers, parsed))
     if stale:  # CAA older than caa.recheck_after_seconds: ask DNS again, outside any transaction
         caa.recheck(env, account.id, stale, methods)
-        plan = _plan(env, account, order.id)
+        plan = _plan(env, account, order.id, leaf)
         with env.pool.connection() as conn:
             _start_processing(env, conn, account, order, limited, remote_addr,
                               _intent(plan, identifiers, parsed))
     # The intent (serial, names, validity, key) is committed: now, and only now, sign.
     try:
-        issued = env.ca.sign(parsed.csr, identifiers, plan=plan)
+        issued = env.ca.sign(parsed.csr, identifiers, profile=leaf, plan=plan)
     except Exception as exc:
         _signing_failed(env, account, order.id)
         _fail(env, order.id, problems.server_internal(), serial=plan.serial_hex)
@@ -122,11 +127,11 @@ def _recheck_policy(env: Env, conn: Connection, account: AccountRow,
     ])
 
 
-def _plan(env: Env, account: AccountRow, order_id: uuid.UUID) -> LeafPlan:
+def _plan(env: Env, account: AccountRow, order_id: uuid.UUID, leaf: LeafProfile) -> LeafPlan:
     """The serial and validity of the leaf to sign (nothing signed yet). A CA that cannot
     issue now (an expired issuer) is serverInternal, and the order stays ready."""
     try:
-        return env.ca.plan()
+        return env.ca.plan(leaf)
     except Exception as exc:
         _signing_failed(env, account, order_id)
         raise problems.server_internal() from exc

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .. import metrics
-from ..config.settings import OrderSettings
+from ..config.settings import OrderSettings, ProfileSettings
 from ..protocol import problems
 from ..protocol.identifiers import Identifier
 from ..protocol.messages import NewOrder
@@ -17,7 +17,7 @@ from ..store import orders as order_store
 from ..store.db import Connection
 from ..store.paging import Page
 from ..store.records import AccountRow, AuthzRow, OrderRow
-from . import allowlists, events, maintenance, policy, ratelimits, renewal, states
+from . import allowlists, events, maintenance, policy, profiles, ratelimits, renewal, states
 from .env import Env
 
 
@@ -35,12 +35,16 @@ def new_order(
     """Check policy, reuse valid authorizations, insert the order, its authzs and challenges.
 
     Refused with 503 while maintenance mode is on; identifiers must pass the configured
-    policy and the admin allowlists (rejectedIdentifier); rateLimited past the account's
-    order or failed-validation limits (`remote_addr` may be exempt).
+    policy and the admin allowlists (rejectedIdentifier); the profile named (else
+    ca.default_profile) must be configured and allowed for the account (invalidProfile) and
+    the identifiers must fit it; rateLimited past the account's order or failed-validation
+    limits (`remote_addr` may be exempt).
     """
     if msg.not_before is not None or msg.not_after is not None:
         raise problems.malformed("notBefore and notAfter are not supported; omit them")
     identifiers = policy.screen(msg.identifiers, env.settings.security.identifiers)
+    profile = profiles.configured(env.settings.ca, msg.profile)  # invalidProfile when unknown
+    profiles.check_identifiers(profile, identifiers)
     enabled = env.settings.challenges.enabled
     offered = {i: policy.challenge_types(i, enabled) for i in identifiers}
     policy.raise_refusals([
@@ -50,7 +54,7 @@ def new_order(
     ])
     now = env.clock()
     replaces_text = msg.replaces if env.settings.renewal_info.enabled else None
-    wanted = _Wanted(account, identifiers, offered, replaces_text, remote_addr, now)
+    wanted = _Wanted(account, identifiers, offered, replaces_text, remote_addr, now, profile)
     with env.pool.connection() as conn:
         maintenance.check_open(env, conn)
         # The order and its new authorizations go in with one statement. What must commit
@@ -78,6 +82,7 @@ class _Wanted:
     replaces_text: str | None
     remote_addr: str | None
     now: datetime
+    profile: ProfileSettings  # ca.profiles entry the order is made under
 
 
 def _create(
@@ -88,6 +93,7 @@ def _create(
     account, identifiers, now = wanted.account, wanted.identifiers, wanted.now
     cfg = env.settings.order
     allowlists.check(conn, account, identifiers)
+    profiles.check_allowed(conn, account, wanted.profile)
     ratelimits.check_failed_validations(env, conn, account, identifiers, wanted.remote_addr)
     replaces = _replaces(env, conn, account, identifiers, wanted.replaces_text)
     reusable = _reusable(env, conn, account, identifiers, now) if cfg.authz_reuse else {}
@@ -99,6 +105,7 @@ def _create(
         status=OrderStatus.PENDING if new else OrderStatus.READY,
         identifiers=[i.to_json() for i in identifiers],
         expires=now + timedelta(seconds=cfg.lifetime_seconds), replaces=replaces,
+        profile=wanted.profile.name,
         authorization_ids=[a.id for a in reused] + [a.id for a in new], new_authorizations=new,
     )
     ratelimits.take_new_order(env, conn, account, wanted.remote_addr)  # last: holds its row briefly

@@ -6,14 +6,17 @@ import argparse
 
 from cryptography import x509
 
+from acmeeh.authority import profiles
 from acmeeh.config import Settings
 from acmeeh.issuance import load_backend, test_sign
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Load the backend (checks key mode, key/cert match, chain), sign, print; 0 on success."""
+    """Load the backend (checks key mode, key/cert match, chain), sign a leaf of the default
+    profile, print; 0 on success."""
     backend = load_backend(settings.ca)
-    issued = test_sign(backend)
+    default = profiles.configured(settings.ca, None)
+    issued = test_sign(backend, profiles.leaf_profile(settings.ca, default))
     cert = x509.load_der_x509_certificate(issued.der)
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value

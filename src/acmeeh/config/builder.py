@@ -21,7 +21,7 @@ def build(cls: type[T], data: dict[str, Any], **extra: Any) -> T:
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = dict(extra)
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if field.name in NON_SCHEMA_FIELDS:
+        if field.name in NON_SCHEMA_FIELDS or field.name in extra:
             continue
         kwargs[field.name] = _convert(hints[field.name], data[field.name])
     return cls(**kwargs)
@@ -33,6 +33,8 @@ def _convert(hint: Any, value: Any) -> Any:
     origin = typing.get_origin(hint)
     if origin is tuple:
         (item_hint, _ellipsis) = typing.get_args(hint)
+        if isinstance(value, dict):  # a map of named entries (ca.profiles): each gets its key as name
+            return tuple(build(item_hint, v, name=k) for k, v in value.items())
         return tuple(_convert(item_hint, v) for v in value)
     if origin in (types.UnionType, typing.Union):
         if value is None:

@@ -17,6 +17,9 @@ _LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?")
 
 
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
 def _get(doc: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         if not isinstance(doc, dict):
@@ -48,6 +51,8 @@ def _ca_backend_errors(doc: Any) -> Iterator[tuple[str, str]]:
 def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """Relations between keys and string formats; tolerant of values the schema refused."""
     yield from _ca_backend_errors(doc)
+
+    yield from _profiles(doc)
 
     for dotted in ("challenges.http01.port", "challenges.tlsalpn01.port"):
         port = _get(doc, dotted)
@@ -199,3 +204,19 @@ def _is_ip(text: str, version: int) -> bool:
         return ipaddress.ip_address(text).version == version
     except ValueError:
         return False
+
+
+def _profiles(doc: Any) -> Iterator[tuple[str, str]]:
+    """ca.profiles: at least one, names that travel well in JSON and logs, and
+    ca.default_profile among them."""
+    profiles, default = _get(doc, "ca.profiles"), _get(doc, "ca.default_profile")
+    if not isinstance(profiles, dict):
+        return
+    if not profiles:
+        yield "ca.profiles", "must hold at least one profile"
+        return
+    for name in profiles:
+        if not _PROFILE_NAME.fullmatch(name):
+            yield f"ca.profiles.{name}", "is not a profile name (1-64 of A-Z a-z 0-9 . _ -)"
+    if isinstance(default, str) and default not in profiles:
+        yield "ca.default_profile", f"{default!r} is not a profile of ca.profiles ({', '.join(profiles)})"

@@ -90,6 +90,19 @@ def _leaf_key_types(value: Any) -> Any:
     return ["RSA", *dict.fromkeys(curves)]
 
 
+_PROFILE_KEYS = {"key_usages": "key_usage", "extended_key_usages": "extended_key_usage",
+                 "validity_days": "validity_days", "description": "description"}
+
+
+def _profiles(value: Any) -> Any:
+    """{name: {key_usages, extended_key_usages, ...}} → {name: {key_usage, extended_key_usage, ...}}."""
+    if not isinstance(value, dict):
+        return value
+    return {name: {_PROFILE_KEYS[k]: v for k, v in profile.items() if k in _PROFILE_KEYS}
+            if isinstance(profile, dict) else profile
+            for name, profile in value.items()}
+
+
 def _log_format(value: Any) -> Any:
     return "text" if value == "human" else value
 
@@ -205,8 +218,10 @@ RULES: tuple[Rule, ...] = (
               "ca.backend"),
     Rule("ca.default_validity_days", "ca.validity_days", "at most 825 days"),
     *_dropped("ca.validity_days is the only lifetime", "ca.max_validity_days"),
-    *_dropped("certificate profiles are not configurable (server auth; ca.client_auth adds client auth)",
-              "ca.profiles.*"),
+    Rule("ca.profiles", "ca.profiles",
+         "each profile keeps its name; key_usages becomes key_usage, extended_key_usages "
+         "extended_key_usage, validity_days stays; its other keys are left out; the map replaces "
+         "the built-in tlsserver, tlsclient and shortlived profiles", _profiles),
     *_dropped("no circuit breaker: the local CA backend has no remote dependency",
               "ca.circuit_breaker_failure_threshold", "ca.circuit_breaker_recovery_timeout"),
     Rule("ca.internal.root_cert_path", "ca.certificate", "", _empty_is_null),
@@ -401,6 +416,12 @@ def _check_dependencies(result: Result) -> None:
         _set(config, "metrics.token", "${METRICS_TOKEN}")
         result.notes.append(Note("metrics.auth_required", "metrics.token",
                                  "scrapes now present a bearer token: set METRICS_TOKEN"))
+    profiles = _get(config, "ca.profiles")
+    if isinstance(profiles, dict) and profiles and "tlsserver" not in profiles:
+        default = "default" if "default" in profiles else next(iter(profiles))
+        _set(config, "ca.default_profile", default)
+        result.notes.append(Note("ca.profiles", "ca.default_profile",
+                                 f"orders that name no profile get {default!r}"))
     start = _get(config, "renewal_info.window_start")
     if isinstance(start, (int, float)) and start >= 0.8333:
         end = round((start + 1) / 2, 4)

@@ -132,6 +132,21 @@ class Pkcs11Settings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileSettings:
+    """One entry of ca.profiles; `name` is its key there."""
+
+    name: str
+    description: str
+    validity_days: int | None
+    key_usage: tuple[str, ...]
+    extended_key_usage: tuple[str, ...]
+    key_types: tuple[str, ...]
+    max_names: int
+    common_name: bool
+    ip_addresses: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CASettings:
     certificate: str | None
     key: str | None
@@ -144,6 +159,9 @@ class CASettings:
     backend: str
     options: tuple[BackendOption, ...]
     pkcs11: Pkcs11Settings
+    alternate_chains: tuple[str, ...]
+    default_profile: str
+    profiles: tuple[ProfileSettings, ...]  # ca.profiles, in the order of the configuration file
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

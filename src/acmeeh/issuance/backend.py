@@ -22,12 +22,21 @@ from cryptography.x509.oid import NameOID
 
 from acmeeh.issuance.keyfiles import CAError, IssuerKey
 from acmeeh.issuance.local import Clock, utc_now
-from acmeeh.issuance.profiles import IssuedCertificate, LeafPlan
+from acmeeh.issuance.profiles import IssuedCertificate, LeafPlan, LeafProfile
 from acmeeh.issuance.signer import Signer
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType, RevocationReason
 
-__all__ = ["BackendContext", "CABackend", "CAError", "IssuedCertificate", "LeafPlan", "Signer", "test_sign"]
+__all__ = [
+    "BackendContext",
+    "CABackend",
+    "CAError",
+    "IssuedCertificate",
+    "LeafPlan",
+    "LeafProfile",
+    "Signer",
+    "test_sign",
+]
 
 # RFC 2606 §2: ".invalid" can never be a real name, so a test leaf cannot be misused.
 TEST_SIGN_NAME = "test-sign.invalid"
@@ -49,7 +58,7 @@ class CABackend(Protocol):
     show the issuer and its chain, hear of revocations.
 
     An implementation takes and returns plain values and touches no database; every failure
-    is a CAError. `load_backend` builds the one `settings.ca` names.
+    is a CAError. `registry.load_backend` builds the one `settings.ca.backend` names.
     """
 
     @property
@@ -60,9 +69,9 @@ class CABackend(Protocol):
         """Issuer PEM then ca.chain PEMs, trust anchors left out (what follows the leaf)."""
         ...
 
-    def plan(self, *, validity_days: int | None = None) -> LeafPlan:
-        """The serial and validity of the next leaf, decided before signing; CAError when
-        the CA cannot issue now."""
+    def plan(self, profile: LeafProfile) -> LeafPlan:
+        """The serial and validity of the next leaf of `profile` (its validity_days),
+        decided before signing; CAError when the CA cannot issue now."""
         ...
 
     def sign(
@@ -70,11 +79,12 @@ class CABackend(Protocol):
         csr: x509.CertificateSigningRequest,
         identifiers: Sequence[Identifier],
         *,
-        validity_days: int | None = None,
+        profile: LeafProfile,
         plan: LeafPlan | None = None,
     ) -> IssuedCertificate:
-        """Issue a leaf for the CSR's key naming `identifiers`, with `plan`'s serial and
-        validity when given; CAError when impossible."""
+        """Issue a leaf for the CSR's key naming `identifiers`, shaped by `profile` (key
+        usage, extended key usage, CN, lifetime; its `name` for a backend that maps profiles
+        onto its own), with `plan`'s serial and validity when given; CAError when impossible."""
         ...
 
     def check(self) -> None:
@@ -144,8 +154,9 @@ def check_chain(
             ) from None
 
 
-def test_sign(backend: CABackend) -> IssuedCertificate:
-    """Sign a throwaway P-256 leaf for "test-sign.invalid" (the `ca test-sign` command)."""
+def test_sign(backend: CABackend, profile: LeafProfile | None = None) -> IssuedCertificate:
+    """Sign a throwaway P-256 leaf of `profile` (the schema's `tlsserver` when None) for
+    "test-sign.invalid" (the `ca test-sign` command)."""
     key = ec.generate_private_key(ec.SECP256R1())
     csr = (
         x509.CertificateSigningRequestBuilder()
@@ -153,7 +164,8 @@ def test_sign(backend: CABackend) -> IssuedCertificate:
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(TEST_SIGN_NAME)]), critical=False)
         .sign(key, hashes.SHA256())
     )
-    return backend.sign(csr, [Identifier(IdentifierType.DNS, TEST_SIGN_NAME)])
+    identifiers = [Identifier(IdentifierType.DNS, TEST_SIGN_NAME)]
+    return backend.sign(csr, identifiers, profile=profile or LeafProfile())
 
 
 # pytest would otherwise collect test_sign as a test when this module is imported in a test.

@@ -17,6 +17,7 @@ from acmeeh.issuance.keyfiles import CAError, IssuerKey
 from acmeeh.issuance.profiles import (
     IssuedCertificate,
     LeafPlan,
+    LeafProfile,
     build_leaf,
     describe,
     leaf_validity,
@@ -65,10 +66,8 @@ class LocalCA:
         certificate: x509.Certificate,
         key: IssuerKey,
         chain: Sequence[x509.Certificate] = (),
-        validity_days: int = 90,
         backdate_seconds: int = 60,
         hash_name: str = "sha256",
-        client_auth: bool = False,
         crl_url: str | None = None,
         ocsp_url: str | None = None,
         clock: Clock = utc_now,
@@ -78,10 +77,8 @@ class LocalCA:
         self._certificate = certificate
         self._key = key
         self._chain = tuple(chain)
-        self._validity_days = validity_days
         self._backdate_seconds = backdate_seconds
         self._hash = signature_hash(key, hash_name)
-        self._client_auth = client_auth
         self._crl_url = crl_url
         self._ocsp_url = ocsp_url
         self._clock = clock
@@ -102,14 +99,14 @@ class LocalCA:
         """The issuer certificate then ca.chain, PEM, as sent after the leaf; no root."""
         return self._chain_pem
 
-    def plan(self, *, validity_days: int | None = None) -> LeafPlan:
+    def plan(self, profile: LeafProfile) -> LeafPlan:
         """A random serial (CA/B Forum BR 7.1: 64+ bits of entropy) and the validity of the
-        next leaf, from the clock now; CAError when the issuer cannot issue (expired)."""
+        next leaf of `profile`, from the clock now; CAError when the issuer cannot issue."""
         not_before, not_after = leaf_validity(
             self._clock(),
             self._certificate,
             backdate_seconds=self._backdate_seconds,
-            validity_days=self._validity_days if validity_days is None else validity_days,
+            validity_days=profile.validity_days,
         )
         return LeafPlan(x509.random_serial_number(), not_before, not_after)
 
@@ -118,16 +115,16 @@ class LocalCA:
         csr: x509.CertificateSigningRequest,
         identifiers: Sequence[Identifier],
         *,
-        validity_days: int | None = None,
+        profile: LeafProfile,
         plan: LeafPlan | None = None,
     ) -> IssuedCertificate:
-        """Issue a leaf for the CSR's public key naming `identifiers`, with the serial and
-        validity of `plan` (a fresh plan when none is given).
+        """Issue a leaf of `profile` for the CSR's public key naming `identifiers`, with the
+        serial and validity of `plan` (a fresh plan of `profile` when none is given).
 
         The caller has verified the CSR signature and compared its names with the order.
         Raises CAError when the CA cannot issue (expired issuer, bad key type, no identifiers).
         """
-        plan = plan or self.plan(validity_days=validity_days)
+        plan = plan or self.plan(profile)
         builder = build_leaf(
             csr.public_key(),
             identifiers,
@@ -135,7 +132,7 @@ class LocalCA:
             not_before=plan.not_before,
             not_after=plan.not_after,
             serial=plan.serial,
-            client_auth=self._client_auth,
+            profile=profile,
             crl_url=self._crl_url,
             ocsp_url=self._ocsp_url,
         )

@@ -1,4 +1,5 @@
-"""Build the leaf certificate: subject, subjectAltName, extensions and validity (RFC 5280).
+"""Build the leaf certificate: subject, subjectAltName, extensions and validity (RFC 5280),
+shaped by a certificate profile (LeafProfile).
 
 The names come from the order's identifiers, never from the CSR (RFC 8555 §7.4: the CSR was
 already compared with the order by the caller); only the CSR's public key is used.
@@ -26,6 +27,23 @@ if TYPE_CHECKING:
 # RFC 5280 Appendix A: ub-common-name INTEGER ::= 64
 MAX_CN_LENGTH = 64
 
+# The key usages a leaf profile may name (RFC 5280 §4.2.1.3); keyCertSign and cRLSign are a CA's.
+KEY_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+)
+# The extended key usages a leaf profile may name (RFC 5280 §4.2.1.12).
+EXTENDED_KEY_USAGES: dict[str, x509.ObjectIdentifier] = {
+    "server_auth": ExtendedKeyUsageOID.SERVER_AUTH,
+    "client_auth": ExtendedKeyUsageOID.CLIENT_AUTH,
+    "code_signing": ExtendedKeyUsageOID.CODE_SIGNING,
+    "email_protection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
+    "time_stamping": ExtendedKeyUsageOID.TIME_STAMPING,
+}
+
 LEAF_KEY_TYPES = (
     rsa.RSAPublicKey,
     ec.EllipticCurvePublicKey,
@@ -45,6 +63,50 @@ class IssuedCertificate:
     not_after: datetime  # UTC aware
     fingerprint_sha256: str  # hex of SHA-256 over the leaf DER
     spki_sha256: str  # hex of SHA-256 over the leaf SubjectPublicKeyInfo DER
+
+
+@dataclass(frozen=True)
+class LeafProfile:
+    """What a certificate profile decides about the leaf itself: its lifetime, key usage,
+    extended key usage and whether the subject carries a CN. The authority builds it from
+    `ca.profiles` (authority.profiles.leaf_profile) and hands it to CABackend.plan and sign;
+    the defaults are the `tlsserver` profile of the schema.
+
+    keyEncipherment is set for RSA keys only: it means RSA key transport, which no other key
+    type does (RFC 5280 §4.2.1.3, RFC 8813 §3).
+    """
+
+    name: str = "tlsserver"
+    validity_days: int = 90
+    key_usage: tuple[str, ...] = ("digital_signature", "key_encipherment")
+    extended_key_usage: tuple[str, ...] = ("server_auth",)
+    common_name: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = [u for u in self.key_usage if u not in KEY_USAGES]
+        unknown += [u for u in self.extended_key_usage if u not in EXTENDED_KEY_USAGES]
+        if unknown:
+            raise CAError(f"profile {self.name}: unknown key usage {', '.join(unknown)}")
+        if not self.extended_key_usage:
+            raise CAError(f"profile {self.name}: no extended key usage")
+
+    def key_usage_for(self, public_key: object) -> x509.KeyUsage:
+        """The keyUsage extension for a leaf of `public_key`; CAError when none is left."""
+        usages = set(self.key_usage)
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            usages.discard("key_encipherment")
+        if not usages:
+            raise CAError(f"profile {self.name} leaves a {type(public_key).__name__} no key usage")
+        return x509.KeyUsage(
+            **{name: name in usages for name in KEY_USAGES},
+            key_cert_sign=False,
+            crl_sign=False,
+            encipher_only=False,
+            decipher_only=False,
+        )
+
+    def extended_key_usage_ext(self) -> x509.ExtendedKeyUsage:
+        return x509.ExtendedKeyUsage([EXTENDED_KEY_USAGES[u] for u in self.extended_key_usage])
 
 
 @dataclass(frozen=True)
@@ -143,23 +205,19 @@ def build_leaf(
     issuer: x509.Certificate,
     not_before: datetime,
     not_after: datetime,
-    client_auth: bool = False,
+    profile: LeafProfile,
     crl_url: str | None = None,
     ocsp_url: str | None = None,
     serial: int | None = None,
 ) -> x509.CertificateBuilder:
-    """An unsigned TLS server leaf for `public_key` naming `identifiers`.
+    """An unsigned leaf for `public_key` naming `identifiers`, shaped by `profile`.
 
     Raises CAError for an unsupported key type, an empty or malformed identifier list.
     """
     if not isinstance(public_key, LEAF_KEY_TYPES):
         raise CAError(f"unsupported certificate key type {type(public_key).__name__}")
     idents = unique_identifiers(identifiers)
-    subject = leaf_subject(idents)
-    is_rsa = isinstance(public_key, rsa.RSAPublicKey)
-    usages = [ExtendedKeyUsageOID.SERVER_AUTH]
-    if client_auth:
-        usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
+    subject = leaf_subject(idents) if profile.common_name else x509.Name([])
     # CA/B Forum BR 7.1.2.7.6 / RFC 5280 §4.2.1.2: random serial with >= 64 bits of entropy.
     serial = x509.random_serial_number() if serial is None else serial
     builder = (
@@ -175,22 +233,8 @@ def build_leaf(
             x509.SubjectAlternativeName(general_names(idents)), critical=len(subject) == 0
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        # keyEncipherment only makes sense for RSA key transport (RFC 5280 §4.2.1.3).
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=is_rsa,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        .add_extension(profile.key_usage_for(public_key), critical=True)
+        .add_extension(profile.extended_key_usage_ext(), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(_authority_key_id(issuer), critical=False)
     )

@@ -14,7 +14,7 @@ URN_PREFIX = "urn:ietf:params:acme:error:"
 
 # RFC 8555 §6.7: the status a problem travels with; malformed may carry a few more
 # (404/405/409/413/415) because RFC 8555 gives no dedicated type for them.
-_MALFORMED_STATUSES = frozenset({400, 404, 405, 409, 413, 415})
+_MALFORMED_STATUSES = frozenset({400, 404, 405, 406, 409, 413, 415})
 _INTERNAL_DETAIL = "The server experienced an internal error"
 
 
@@ -113,12 +113,14 @@ tls = _make("tls", 400)
 caa = _make("caa", 403)
 # RFC 9773 §5: the certificate named in `replaces` already has a replacement order.
 already_replaced = _make("alreadyReplaced", 409)
+# draft-ietf-acme-profiles §3: a profile the server does not offer, or not to this account.
+invalid_profile = _make("invalidProfile", 400)
 
 
 def malformed(
     detail: str, status: int = 400, *, identifier: Mapping[str, str] | None = None
 ) -> Problem:
-    """``malformed``; status may be 400, 404, 405, 409, 413 or 415."""
+    """``malformed``; status may be 400, 404, 405, 406, 409, 413 or 415."""
     if status not in _MALFORMED_STATUSES:
         raise ValueError(f"malformed cannot carry status {status}")
     return Problem("malformed", detail, status, identifier=identifier)
@@ -144,6 +146,12 @@ def conflict(detail: str) -> Problem:
 def payload_too_large(detail: str = "Request body too large") -> Problem:
     """``malformed`` with 413."""
     return malformed(detail, 413)
+
+
+def not_acceptable(offered: Iterable[str]) -> Problem:
+    """``malformed`` with 406: no format the client accepts (RFC 9110 §15.5.7)."""
+    return malformed(f"no acceptable format; this resource is served as {', '.join(offered)}",
+                     406)
 
 
 def unsupported_media_type(

@@ -117,9 +117,9 @@ WITH a AS (
                 %(c_token)s::text[]) AS u (id, authz, type, token)
 ), o AS (
     INSERT INTO orders (id, account_id, status, identifiers, not_before, not_after, expires,
-                        replaces)
+                        replaces, profile)
     VALUES (%(order)s, %(account)s, %(status)s, %(identifiers)s, %(not_before)s,
-            %(not_after)s, %(expires)s, %(replaces)s)
+            %(not_after)s, %(expires)s, %(replaces)s, %(profile)s)
     RETURNING *
 ), l AS (
     INSERT INTO order_authorizations (order_id, authorization_id)
@@ -142,6 +142,7 @@ def create_order(
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     replaces: str | None = None,
+    profile: str | None = None,
 ) -> tuple[OrderRow, list[AuthzRow]]:
     """Insert the new authorizations with their challenges, the order, and the links to all
     of `authorization_ids` (new and reused), in one statement: atomic without a transaction.
@@ -168,6 +169,7 @@ def create_order(
             "not_after": not_after,
             "expires": expires,
             "replaces": replaces,
+            "profile": profile,
             "links": authorization_ids,
         },
     ).fetchall()

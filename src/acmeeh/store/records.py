@@ -95,6 +95,7 @@ class OrderRow:
     replaces: str | None
     created_at: datetime
     updated_at: datetime
+    profile: str | None = None  # ca.profiles name; None (orders before profiles): the default
 
     def __post_init__(self) -> None:
         as_enums(self, status=OrderStatus)

@@ -6,7 +6,9 @@ import uuid
 from flask import Response, request
 
 from ..authority import certificates, revocation
+from ..protocol import problems
 from ..protocol.messages import Revocation
+from ..protocol.problems import Problem
 from . import envelope
 from .context import ctx
 
@@ -14,13 +16,46 @@ PEM_CHAIN = "application/pem-certificate-chain"  # RFC 8555 §9.1
 
 
 def certificate(cert_id: uuid.UUID) -> Response:
-    signed = envelope.verify("kid")
-    signed.require_post_as_get()
-    served = certificates.download(ctx().env, signed.need_account(), cert_id)
-    resp = Response(served.pem_chain, content_type=PEM_CHAIN)
+    return _serve(cert_id, 0)
+
+
+def alternate(cert_id: uuid.UUID, index: int) -> Response:
+    """The certificate with its index-th alternate chain (RFC 8555 §7.4.2)."""
+    return _serve(cert_id, index)
+
+
+def _serve(cert_id: uuid.UUID, index: int) -> Response:
+    """The chain in the format Accept asks for; every answer, problems included, varies with
+    Accept (RFC 9110 §12.5.5). Each other chain of the certificate is a Link rel=alternate."""
+    try:
+        signed = envelope.verify("kid")
+        signed.require_post_as_get()
+        served = certificates.download(ctx().env, signed.need_account(), cert_id, _negotiate(),
+                                       alternate=index)
+    except Problem as problem:
+        problem.headers.setdefault("Vary", "Accept")
+        raise
+    resp = Response(served.body, content_type=served.content_type)
+    resp.headers["Vary"] = "Accept"
+    urls = ctx().urls
+    for other in range(served.alternates + 1):
+        if other != index:
+            url = urls.certificate_alternate(cert_id, other) if other else urls.certificate(cert_id)
+            resp.headers.add("Link", f'<{url}>;rel="alternate"')
     if served.needs_up:  # RFC 8555 §7.4.2: where the issuer's certificate can be fetched
-        resp.headers.add("Link", f'<{ctx().urls.issuer()}>;rel="up"')
+        resp.headers.add("Link", f'<{urls.issuer()}>;rel="up"')
     return resp
+
+
+def _negotiate() -> str:
+    """The format Accept prefers, q-values honoured (RFC 9110 §12.5.1); the PEM chain when
+    Accept is absent or allows anything; 406 when it allows none of certificates.MEDIA_TYPES."""
+    if not request.headers.get("Accept", "").strip():
+        return certificates.MEDIA_TYPES[0]
+    chosen = request.accept_mimetypes.best_match(certificates.MEDIA_TYPES)
+    if chosen is None:
+        raise problems.not_acceptable(certificates.MEDIA_TYPES)
+    return chosen
 
 
 def issuer() -> Response:

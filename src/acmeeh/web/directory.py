@@ -22,6 +22,8 @@ def directory() -> Response:
         meta["website"] = acme_cfg.website
     if acme_cfg.caa_identities:
         meta["caaIdentities"] = list(acme_cfg.caa_identities)
+    # draft-ietf-acme-profiles §3: each profile's name and a description for humans.
+    meta["profiles"] = {p.name: p.description for p in c.env.settings.ca.profiles}
     body = {
         "newNonce": c.urls.new_nonce(),
         "newAccount": c.urls.new_account(),

@@ -42,6 +42,8 @@ def order(state: OrderState, urls: Urls) -> dict[str, Any]:
         body["error"] = row.error
     if row.replaces:
         body["replaces"] = row.replaces
+    if row.profile:  # draft-ietf-acme-profiles §4
+        body["profile"] = row.profile
     return body
 
 

@@ -36,6 +36,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/authz/<uuid:authz_id>", POST, authz.authz),
     Route("/chall/<uuid:challenge_id>", POST, authz.challenge),
     Route("/cert/<uuid:cert_id>", POST, certs.certificate),
+    Route("/cert/<uuid:cert_id>/<int(min=1):index>", POST, certs.alternate),  # RFC 8555 §7.4.2
     Route("/issuer", ("GET", "POST"), certs.issuer),
     Route("/revoke-cert", POST, certs.revoke_cert),
     Route(f"{pki.RENEWAL_INFO_PATH}/<cert_id>", ("GET",), pki.renewal_info),  # RFC 9773

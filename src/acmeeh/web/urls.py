@@ -58,6 +58,10 @@ class Urls:
     def certificate(self, cert_id: uuid.UUID) -> str:
         return f"{self.base}/cert/{cert_id}"
 
+    def certificate_alternate(self, cert_id: uuid.UUID, index: int) -> str:
+        """The certificate with its `index`-th alternate chain (RFC 8555 §7.4.2), from 1."""
+        return f"{self.base}/cert/{cert_id}/{index}"
+
     def account_id(self, kid: str) -> uuid.UUID | None:
         """The account id of a `kid` that is exactly an account URL this server hands out
         (RFC 8555 §6.2: the kid is the account URL), else None: another host or scheme, a

@@ -416,3 +416,21 @@ def test_webhooks(root_cli: Cli) -> None:
     assert code == 0 and "deleted" in out
     assert root_cli("webhooks", "show", hook_id)[0] == 5
     assert root_cli("webhooks", "delivery", str(uuid.uuid4()))[0] == 5
+
+
+def test_profile_restrictions(root_cli: Cli, issued: dict) -> None:
+    account_id = issued["account_id"]
+    shown = root_cli.json("accounts", "restrict", account_id, "--profile", "tlsclient",
+                          "--profile", "shortlived")
+    assert shown["profiles"] == ["tlsclient", "shortlived"]
+    code, out, _ = root_cli("accounts", "profiles", account_id)
+    assert code == 0 and "tlsclient, shortlived" in out
+    assert root_cli.json("accounts", "restrict", account_id, "--any")["profiles"] is None
+    code, _, err = root_cli("accounts", "restrict", account_id)
+    assert code == 2 and "--profile NAME" in err
+    kid = root_cli.json("eab", "create")["kid"]
+    assert root_cli.json("eab", "restrict", kid, "--profile", "tlsclient")["scope"] == "eab"
+    code, out, _ = root_cli("eab", "profiles", kid)
+    assert code == 0 and "tlsclient" in out
+    code, _, _ = root_cli("eab", "restrict", kid, "--profile", "gold")
+    assert code == 7

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -21,11 +22,13 @@ from acmeeh.issuance import generate_dev_ca
 DIRECTORY = f"{BASE_URL}/acme/directory"
 
 
-@pytest.fixture(scope="module")
-def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeehApp]:
+@contextmanager
+def web_app_with(tmp_path_factory: pytest.TempPathFactory, **sections: dict) -> Iterator[AcmeehApp]:
+    """An app of the settings below, each section updated by `sections` (a module that needs
+    other settings overrides the web_app fixture with it)."""
     ca = generate_dev_ca(tmp_path_factory.mktemp("web_ca"))
     with migrated_database("web") as url:
-        settings = settings_from_dict({
+        config = {
             "server": {"external_url": BASE_URL},
             "database": {"url": url, "max_connections": 4, "connect_timeout": 2},
             "ca": ca.ca_settings(),
@@ -33,13 +36,21 @@ def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeehApp]:
                            "dns01": {"resolvers": ["127.0.0.1:9"], "timeout_seconds": 1}},
             "security": {"identifiers": {"allowed_suffixes": ["localhost"],
                                          "ip_addresses": False}},
-        })
-        app = create_app(settings)
+        }
+        for name, values in sections.items():
+            config[name] = {**config.get(name, {}), **values}
+        app = create_app(settings_from_dict(config))
         runtime.start(app, loops=False)
         try:
             yield app
         finally:
             app.runtime.shutdown(timeout=1)
+
+
+@pytest.fixture(scope="module")
+def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeehApp]:
+    with web_app_with(tmp_path_factory) as app:
+        yield app
 
 
 @pytest.fixture
@@ -59,24 +70,38 @@ class Issued:
         return uuid.UUID(self.order["certificate"].rsplit("/", 1)[1])
 
 
+@dataclass(frozen=True)
+class Ready:
+    order: dict  # the order object, status ready
+    url: str  # the order's URL
+    name: str  # the one dns name it is for
+
+
+def ready_in(client: AcmeClient) -> Ready:
+    """An order for a fresh name, validated and ready to finalize, by a new account of
+    `client` (a fresh AcmeClient)."""
+    expect(client.new_account(contact=["mailto:web@example.com"]), 201)
+    name = f"w-{uuid.uuid4().hex[:8]}.localhost"
+    order = expect(client.new_order([name]), 201)
+    authz_url = order.json()["authorizations"][0]
+    challenge = expect(client.post(authz_url), 200).json()["challenges"][0]
+    expect(client.respond(challenge["url"]), 200)
+    assert client.poll(authz_url, timeout=10).json()["status"] == "valid"
+    url = order.headers["Location"]
+    return Ready(client.poll(url, until=("ready",), timeout=10).json(), url, name)
+
+
+def issue_in(client: AcmeClient) -> Issued:
+    """A certificate for a fresh name through the whole RFC 8555 flow (see ready_in)."""
+    ready = ready_in(client)
+    expect(client.finalize(ready.order, make_csr([ready.name])[0]), 200)
+    done = client.poll(ready.url, timeout=10).json()
+    assert done["status"] == "valid", done
+    chain = expect(client.download(done["certificate"]), 200)
+    return Issued(client, done, chain.text)
+
+
 @pytest.fixture
 def issue(client_for: Callable[[], AcmeClient]) -> Callable[[], Issued]:
     """issue() → a certificate for a fresh name, through the whole RFC 8555 flow in process."""
-
-    def run() -> Issued:
-        client = client_for()
-        expect(client.new_account(contact=["mailto:web@example.com"]), 201)
-        name = f"w-{uuid.uuid4().hex[:8]}.localhost"
-        order = expect(client.new_order([name]), 201)
-        authz_url = order.json()["authorizations"][0]
-        challenge = expect(client.post(authz_url), 200).json()["challenges"][0]
-        expect(client.respond(challenge["url"]), 200)
-        assert client.poll(authz_url, timeout=10).json()["status"] == "valid"
-        ready = client.poll(order.headers["Location"], until=("ready",), timeout=10).json()
-        expect(client.finalize(ready, make_csr([name])[0]), 200)
-        done = client.poll(order.headers["Location"], timeout=10).json()
-        assert done["status"] == "valid", done
-        chain = expect(client.download(done["certificate"]), 200)
-        return Issued(client, done, chain.text)
-
-    return run
+    return lambda: issue_in(client_for())

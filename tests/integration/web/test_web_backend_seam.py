@@ -26,11 +26,11 @@ class Watched:
     issuer_certificate = property(lambda self: self.inner.issuer_certificate)
     chain_pem = property(lambda self: self.inner.chain_pem)
 
-    def plan(self, *, validity_days=None):
-        return self.inner.plan(validity_days=validity_days)
+    def plan(self, profile):
+        return self.inner.plan(profile)
 
-    def sign(self, csr, identifiers, *, validity_days=None, plan=None):
-        return self.inner.sign(csr, identifiers, validity_days=validity_days, plan=plan)
+    def sign(self, csr, identifiers, *, profile, plan=None):
+        return self.inner.sign(csr, identifiers, profile=profile, plan=plan)
 
     def check(self) -> None:
         self.inner.check()

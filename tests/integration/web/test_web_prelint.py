@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from conftest import DIRECTORY, ready_in
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
@@ -20,9 +21,6 @@ from acmeeh import runtime
 from acmeeh.app import AcmeehApp, create_app
 from acmeeh.config.settings import LintSettings
 
-
-
-DIRECTORY = f"{BASE_URL}/acme/directory"
 SERVER_INTERNAL = "urn:ietf:params:acme:error:serverInternal"
 
 
@@ -49,17 +47,10 @@ def lint_app(web_app: AcmeehApp) -> Iterator[Callable[..., AcmeehApp]]:
 
 
 def ready_order(app: AcmeehApp) -> tuple[AcmeClient, dict, str, str]:
-    """A new account's order for a fresh name, validated and ready: (client, order, url, name)."""
+    """A new account's order, validated and ready: (client, order, url, name)."""
     client = AcmeClient(DIRECTORY, session=in_process_session(app, BASE_URL))
-    expect(client.new_account(contact=["mailto:lint@example.com"]), 201)
-    name = f"lint-{uuid.uuid4().hex[:8]}.localhost"
-    created = expect(client.new_order([name]), 201)
-    authz_url = created.json()["authorizations"][0]
-    challenge = expect(client.post(authz_url), 200).json()["challenges"][0]
-    expect(client.respond(challenge["url"]), 200)
-    assert client.poll(authz_url, timeout=10).json()["status"] == "valid"
-    url = created.headers["Location"]
-    return client, client.poll(url, until=("ready",), timeout=10).json(), url, name
+    ready = ready_in(client)
+    return client, ready.order, ready.url, ready.name
 
 
 def test_a_clean_leaf_is_linted_and_issued(lint_app) -> None:

@@ -66,7 +66,13 @@ def _mirror(cls: Any, schema: dict[str, Any], path: str) -> None:
     assert names == set(schema["properties"]), path
     hints = typing.get_type_hints(cls)
     for name, sub in schema["properties"].items():
-        if sub.get("type") == "object":
+        if isinstance(sub.get("additionalProperties"), dict):  # a map: a tuple of named entries
+            (entry, _ellipsis) = typing.get_args(hints[name])
+            assert dataclasses.is_dataclass(entry), f"{path}.{name}"
+            entry_schema = dict(sub["additionalProperties"])
+            entry_schema["properties"] = {"name": {}, **entry_schema["properties"]}
+            _mirror(entry, entry_schema, f"{path}.{name}.<name>")
+        elif sub.get("type") == "object":
             assert dataclasses.is_dataclass(hints[name]), f"{path}.{name}"
             _mirror(hints[name], sub, f"{path}.{name}")
 

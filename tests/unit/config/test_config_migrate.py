@@ -144,3 +144,12 @@ def test_docs_table_is_generated_from_the_rules() -> None:
         "python -c 'from acmeeh.config.migration import migration_table; print(migration_table())'")
     for old, new, value in KEPT_DEFAULTS:
         assert f"| `{old}` | `{new}` | `{json.dumps(value)}` |" in text
+
+
+def test_original_profiles_keep_their_shape_and_the_default(migrated) -> None:
+    new, done = migrated
+    ca = yaml.safe_load(new.read_text())["ca"]
+    assert ca["profiles"] == {"default": {"key_usage": ["digital_signature"],
+                                          "extended_key_usage": ["server_auth"]}}
+    assert ca["default_profile"] == "default"
+    assert "orders that name no profile get 'default'" in done.stderr

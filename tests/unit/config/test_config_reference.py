@@ -41,6 +41,8 @@ def _subschemas(schema: dict[str, Any], path: str = "(root)") -> list[tuple[str,
     out = [(path, schema)]
     for key, sub in schema.get("properties", {}).items():
         out += _subschemas(sub, key if path == "(root)" else f"{path}.{key}")
+    if isinstance(schema.get("additionalProperties"), dict):  # a map's entries (ca.profiles)
+        out += _subschemas(schema["additionalProperties"], f"{path}.{reference.MAP_KEY}")
     if isinstance(schema.get("items"), dict):
         out += _subschemas(schema["items"], f"{path}[]")
     return out
@@ -65,7 +67,12 @@ def test_schema_uses_only_known_keywords(path: str, sub: dict[str, Any]) -> None
 def test_every_key_is_described_and_objects_are_closed(path: str, sub: dict[str, Any]) -> None:
     assert sub.get("description"), f"{path} has no description"
     if sub.get("type") == "object":
-        assert sub.get("additionalProperties") is False, f"{path} must refuse unknown keys"
+        entry = sub.get("additionalProperties")
+        if isinstance(entry, dict):  # a map: its entries are closed objects
+            assert entry.get("type") == "object" and entry.get("additionalProperties") is False
+            assert "properties" not in sub, f"{path}: a map has no fixed keys"
+        else:
+            assert entry is False, f"{path} must refuse unknown keys"
 
 
 def test_reference_lists_every_key_with_its_default() -> None:
@@ -73,7 +80,9 @@ def test_reference_lists_every_key_with_its_default() -> None:
     for path, sub in _subschemas(load_schema()):
         if path == "(root)" or path.endswith("[]"):
             continue
-        if sub.get("type") == "object":
+        if sub.get("type") == "object" and isinstance(sub.get("additionalProperties"), dict):
+            assert f"| `{path}` | map of" in text
+        elif sub.get("type") == "object":
             assert f"### `{path}`" in text
         else:
             assert f"| `{path}` |" in text

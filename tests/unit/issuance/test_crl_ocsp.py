@@ -18,6 +18,7 @@ from acmeeh.issuance import ocsp
 from acmeeh.issuance.crl import RevokedEntry, build_crl
 from acmeeh.issuance.keyfiles import CAError
 from acmeeh.issuance.local import LocalCA
+from acmeeh.issuance.profiles import LeafProfile
 from acmeeh.issuance.responder import (
     CERT_NAME,
     KEY_NAME,
@@ -46,7 +47,7 @@ def leaf_of(pki, name: str = "leaf.example") -> x509.Certificate:
         .subject_name(x509.Name([]))
         .sign(new_key("ec"), hashes.SHA256())
     )
-    issued = ca.sign(csr, [Identifier(IdentifierType.DNS, name)])
+    issued = ca.sign(csr, [Identifier(IdentifierType.DNS, name)], profile=LeafProfile())
     return x509.load_der_x509_certificate(issued.der)
 
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from acmeeh.issuance.backend import CAError, test_sign
+from acmeeh.issuance.backend import CAError, LeafProfile, test_sign
 from acmeeh.issuance.registry import load_backend
 from acmeeh.issuance.lint import Finding, Linter, refusing
 
@@ -40,6 +40,18 @@ def leaf_without_names(pki: PKI) -> bytes:
 @pytest.mark.parametrize("kind", ["rsa", "ec"])
 def test_a_leaf_this_ca_signs_has_no_refusing_finding(pki_factory, kind: str) -> None:
     findings = Linter("pkix").findings(our_leaf(pki_factory(kind)))
+    assert refusing(findings) == [], [str(f) for f in findings]
+
+
+@pytest.mark.parametrize("profile", [
+    LeafProfile(name="tlsclient", key_usage=("digital_signature",),
+                extended_key_usage=("client_auth",)),
+    LeafProfile(name="shortlived", validity_days=7),
+    LeafProfile(name="bare", common_name=False),
+], ids=lambda p: p.name)
+def test_each_profile_shape_has_no_refusing_finding(pki: PKI, profile: LeafProfile) -> None:
+    backend = load_backend(pki.settings(), crl_url=CRL, ocsp_url=OCSP)
+    findings = Linter("pkix").findings(test_sign(backend, profile).der)
     assert refusing(findings) == [], [str(f) for f in findings]
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
-from acmeeh.issuance.backend import CAError, IssuedCertificate, test_sign
+from acmeeh.issuance.backend import CAError, IssuedCertificate, LeafProfile, test_sign
 from acmeeh.issuance.registry import load_backend
 from acmeeh.issuance.local import LocalCA
 from acmeeh.protocol.identifiers import Identifier
@@ -20,6 +20,7 @@ from acmeeh.protocol.status import IdentifierType
 
 from .pki import PKI, make_cert, new_key
 
+TLS = LeafProfile()  # the schema's tlsserver profile
 CRL = "http://127.0.0.1:8443/crl/1.crl"
 OCSP = "http://127.0.0.1:8443/ocsp"
 
@@ -57,7 +58,8 @@ def test_leaf_profile(pki_factory, keys, issuer_kind: str, leaf_kind: str) -> No
     p = pki_factory(issuer_kind)
     backend = load_backend(p.settings(), crl_url=CRL, ocsp_url=OCSP)
     leaf_key = keys[leaf_kind]
-    issued = backend.sign(csr_for(leaf_key), [dns("www.example.test"), dns("*.example.test")])
+    names = [dns("www.example.test"), dns("*.example.test")]
+    issued = backend.sign(csr_for(leaf_key), names, profile=TLS)
     leaf = leaf_of(issued)
 
     assert leaf.version == x509.Version.v3
@@ -122,7 +124,7 @@ def test_leaf_profile(pki_factory, keys, issuer_kind: str, leaf_kind: str) -> No
 def test_names_come_from_identifiers_not_the_csr(pki: PKI, keys) -> None:
     backend = load_backend(pki.settings())
     csr = csr_for(keys["ec"], ("evil.example", "other.example"))
-    leaf = leaf_of(backend.sign(csr, [dns("good.example")]))
+    leaf = leaf_of(backend.sign(csr, [dns("good.example")], profile=TLS))
     assert ext(leaf, x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName) == [
         "good.example"
     ]
@@ -132,7 +134,7 @@ def test_names_come_from_identifiers_not_the_csr(pki: PKI, keys) -> None:
 def test_ip_and_dns_identifiers(pki: PKI, keys) -> None:
     backend = load_backend(pki.settings())
     idents = [ip("192.0.2.7"), dns("mixed.example"), ip("2001:db8::1")]
-    leaf = leaf_of(backend.sign(csr_for(keys["ec"]), idents))
+    leaf = leaf_of(backend.sign(csr_for(keys["ec"]), idents, profile=TLS))
     san = ext(leaf, x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.IPAddress) == [
         ipaddress.ip_address("192.0.2.7"),
@@ -159,7 +161,8 @@ LONG = "a" * 60 + ".example"  # 68 characters: too long for a CN (RFC 5280 ub-co
     ids=["ip-only", "two-ips", "long-dns", "long-then-short", "64-chars", "wildcard"],
 )
 def test_subject_and_san_criticality(pki: PKI, keys, idents, cn) -> None:
-    leaf = leaf_of(load_backend(pki.settings()).sign(csr_for(keys["ec"]), idents))
+    backend = load_backend(pki.settings())
+    leaf = leaf_of(backend.sign(csr_for(keys["ec"]), idents, profile=TLS))
     san = ext(leaf, x509.SubjectAlternativeName)
     if cn is None:
         # RFC 5280 §4.2.1.6: empty subject → SAN MUST be critical.
@@ -175,14 +178,15 @@ def test_duplicate_identifiers_appear_once(pki: PKI, keys) -> None:
         load_backend(pki.settings()).sign(
             csr_for(keys["ec"]),
             [dns("a.example"), dns("a.example"), ip("192.0.2.1"), ip("192.0.2.1")],
-        )
+        profile=TLS)
     )
     assert len(list(ext(leaf, x509.SubjectAlternativeName).value)) == 2
 
 
 def test_client_auth_and_no_urls(pki: PKI, keys) -> None:
-    backend = load_backend(pki.settings(client_auth=True))
-    leaf = leaf_of(backend.sign(csr_for(keys["ec"]), [dns("c.example")]))
+    backend = load_backend(pki.settings())
+    both = LeafProfile(extended_key_usage=("server_auth", "client_auth"))
+    leaf = leaf_of(backend.sign(csr_for(keys["ec"]), [dns("c.example")], profile=both))
     assert list(ext(leaf, x509.ExtendedKeyUsage).value) == [
         ExtendedKeyUsageOID.SERVER_AUTH,
         ExtendedKeyUsageOID.CLIENT_AUTH,
@@ -200,7 +204,9 @@ def test_hash_setting(pki_factory, keys, name: str, cls) -> None:
     for kind in ("rsa", "ec"):
         p = pki_factory(kind)
         leaf = leaf_of(
-            load_backend(p.settings(hash=name)).sign(csr_for(keys["ec"]), [dns("h.example")])
+            load_backend(p.settings(hash=name)).sign(
+                csr_for(keys["ec"]), [dns("h.example")], profile=TLS
+            )
         )
         assert isinstance(leaf.signature_hash_algorithm, cls)
         leaf.verify_directly_issued_by(p.cert)
@@ -210,7 +216,7 @@ def test_aki_falls_back_to_issuer_public_key(pki: PKI, keys, tmp_path) -> None:
     issuer_key = new_key("ec")
     cert = make_cert(issuer_key, "No SKI CA", ski=False)
     backend = LocalCA(certificate=cert, key=issuer_key)
-    leaf = leaf_of(backend.sign(csr_for(keys["ec"]), [dns("aki.example")]))
+    leaf = leaf_of(backend.sign(csr_for(keys["ec"]), [dns("aki.example")], profile=TLS))
     expected = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key())
     assert ext(leaf, x509.AuthorityKeyIdentifier).value.key_identifier == expected.key_identifier
 
@@ -220,7 +226,7 @@ def test_serials_are_random_positive_and_unique(pki: PKI, keys) -> None:
     csr = csr_for(keys["ec"])
     serials = []
     for _ in range(200):
-        issued = backend.sign(csr, [dns("serial.example")])
+        issued = backend.sign(csr, [dns("serial.example")], profile=TLS)
         serial = leaf_of(issued).serial_number
         assert issued.serial_hex == format(serial, "x")
         serials.append(serial)
@@ -248,15 +254,15 @@ def test_validity_is_backdated_and_sized(pki: PKI, keys) -> None:
         not_before=now - timedelta(days=10),
         not_after=now + timedelta(days=400),
     )
-    backend = LocalCA(
-        certificate=issuer, key=pki.key, validity_days=30, backdate_seconds=120, clock=fixed(now)
-    )
-    issued = backend.sign(csr_for(keys["ec"]), [dns("v.example")])
+    backend = LocalCA(certificate=issuer, key=pki.key, backdate_seconds=120, clock=fixed(now))
+    month = LeafProfile(validity_days=30)
+    issued = backend.sign(csr_for(keys["ec"]), [dns("v.example")], profile=month)
     start = datetime(2030, 5, 1, 11, 58, 0, tzinfo=UTC)
     assert issued.not_before == start
     assert issued.not_after == start + timedelta(days=30)
     assert issued.not_before.tzinfo is not None
-    override = backend.sign(csr_for(keys["ec"]), [dns("v.example")], validity_days=7)
+    week = LeafProfile(name="shortlived", validity_days=7)
+    override = backend.sign(csr_for(keys["ec"]), [dns("v.example")], profile=week)
     assert override.not_after == start + timedelta(days=7)
 
 
@@ -270,8 +276,8 @@ def test_validity_is_clamped_to_the_issuer(pki: PKI, keys) -> None:
         not_before=now - timedelta(days=1),
         not_after=now + timedelta(days=10),
     )
-    backend = LocalCA(certificate=issuer, key=pki.key, validity_days=90, clock=fixed(now))
-    issued = backend.sign(csr_for(keys["ec"]), [dns("clamp.example")])
+    backend = LocalCA(certificate=issuer, key=pki.key, clock=fixed(now))
+    issued = backend.sign(csr_for(keys["ec"]), [dns("clamp.example")], profile=TLS)
     assert issued.not_after == issuer.not_valid_after_utc
     # A CA made a moment ago: notBefore is not pushed before the issuer's own notBefore.
     young = make_cert(
@@ -283,31 +289,32 @@ def test_validity_is_clamped_to_the_issuer(pki: PKI, keys) -> None:
         not_after=now + timedelta(days=100),
     )
     issued = LocalCA(certificate=young, key=pki.key, clock=fixed(now)).sign(
-        csr_for(keys["ec"]), [dns("young.example")]
+        csr_for(keys["ec"]), [dns("young.example")], profile=TLS
     )
     assert issued.not_before == now
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "idents", "match"),
+    ("profile", "idents", "match"),
     [
-        ({}, [], "no identifiers"),
-        ({"validity_days": 0}, [dns("x.example")], "validity_days"),
-        ({}, [ip("not-an-ip")], "not an IP address"),
+        (TLS, [], "no identifiers"),
+        (LeafProfile(validity_days=0), [dns("x.example")], "validity_days"),
+        (TLS, [ip("not-an-ip")], "not an IP address"),
+        (LeafProfile(key_usage=("key_encipherment",)), [dns("x.example")], "no key usage"),
     ],
-    ids=["no-identifiers", "zero-days", "bad-ip"],
+    ids=["no-identifiers", "zero-days", "bad-ip", "no-usage-for-ec"],
 )
-def test_sign_refuses_bad_requests(pki: PKI, keys, kwargs, idents, match) -> None:
+def test_sign_refuses_bad_requests(pki: PKI, keys, profile, idents, match) -> None:
     backend = load_backend(pki.settings())
     with pytest.raises(CAError, match=match):
-        backend.sign(csr_for(keys["ec"]), idents, **kwargs)
+        backend.sign(csr_for(keys["ec"]), idents, profile=profile)
 
 
 def test_sign_refuses_after_the_issuer_expired(pki: PKI, keys) -> None:
     later = pki.cert.not_valid_after_utc + timedelta(seconds=1)
     backend = LocalCA(certificate=pki.cert, key=pki.key, clock=fixed(later))
     with pytest.raises(CAError, match="expired"):
-        backend.sign(csr_for(keys["ec"]), [dns("late.example")])
+        backend.sign(csr_for(keys["ec"]), [dns("late.example")], profile=TLS)
     with pytest.raises(CAError, match="expired"):
         backend.check()
 
@@ -320,7 +327,7 @@ def test_check_detects_a_key_that_does_not_match(pki: PKI) -> None:
 
 def test_issued_certificate_fields_and_chain_order(pki: PKI, keys) -> None:
     backend = load_backend(pki.settings())
-    issued = backend.sign(csr_for(keys["rsa"]), [dns("fields.example")])
+    issued = backend.sign(csr_for(keys["rsa"]), [dns("fields.example")], profile=TLS)
     leaf = leaf_of(issued)
     certs = x509.load_pem_x509_certificates(issued.pem_chain.encode())
     assert certs == [leaf, pki.cert, pki.policy]
@@ -360,4 +367,4 @@ def test_unsupported_csr_key_is_refused(pki: PKI) -> None:
             return x25519.X25519PrivateKey.generate().public_key()
 
     with pytest.raises(CAError, match="unsupported certificate key type"):
-        load_backend(pki.settings()).sign(FakeCSR(), [dns("k.example")])  # type: ignore[arg-type]
+        load_backend(pki.settings()).sign(FakeCSR(), [dns("k.example")], profile=TLS)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 from support.tools import required_tool
 
+from acmeeh.issuance.backend import LeafProfile
 from acmeeh.issuance.registry import load_backend
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType
@@ -27,7 +28,7 @@ def _csr(key) -> x509.CertificateSigningRequest:
 
 
 def openssl_verify(
-    root: Path, untrusted: Path, leaf: Path, *extra: str
+    root: Path, untrusted: Path, leaf: Path, *extra: str, purpose: str = "sslserver"
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
@@ -35,7 +36,7 @@ def openssl_verify(
             "verify",
             "-x509_strict",
             "-purpose",
-            "sslserver",
+            purpose,
             *extra,
             "-CAfile",
             str(root),
@@ -61,7 +62,7 @@ def test_openssl_accepts_the_chain(pki_factory, keys, tmp_path, issuer_kind, lea
         Identifier(IdentifierType.DNS, "ossl.example"),
         Identifier(IdentifierType.IP, "127.0.0.1"),
     ]
-    issued = backend.sign(_csr(keys[leaf_kind]), idents)
+    issued = backend.sign(_csr(keys[leaf_kind]), idents, profile=LeafProfile())
     pems = issued.pem_chain.split("-----END CERTIFICATE-----\n")
     leaf_path = tmp_path / "leaf.pem"
     leaf_path.write_text(pems[0] + "-----END CERTIFICATE-----\n")
@@ -79,7 +80,9 @@ def test_openssl_accepts_the_chain(pki_factory, keys, tmp_path, issuer_kind, lea
 
 def test_openssl_refuses_without_the_intermediates(pki: PKI, keys, tmp_path) -> None:
     backend = load_backend(pki.settings())
-    issued = backend.sign(_csr(keys["ec"]), [Identifier(IdentifierType.DNS, "ossl.example")])
+    issued = backend.sign(
+        _csr(keys["ec"]), [Identifier(IdentifierType.DNS, "ossl.example")], profile=LeafProfile()
+    )
     leaf_path = tmp_path / "leaf.pem"
     leaf_path.write_text(
         issued.pem_chain.split("-----END CERTIFICATE-----\n")[0] + "-----END CERTIFICATE-----\n"
@@ -88,3 +91,35 @@ def test_openssl_refuses_without_the_intermediates(pki: PKI, keys, tmp_path) -> 
     only_policy.write_bytes(cert_pem(pki.policy))
     result = openssl_verify(pki.root_path, only_policy, leaf_path)
     assert result.returncode != 0
+
+
+TLSCLIENT = LeafProfile(name="tlsclient", key_usage=("digital_signature",),
+                        extended_key_usage=("client_auth",))
+
+
+@pytest.mark.parametrize(
+    ("profile", "purpose", "ok"),
+    [
+        (LeafProfile(), "sslserver", True),
+        (LeafProfile(), "sslclient", False),
+        (TLSCLIENT, "sslclient", True),
+        (TLSCLIENT, "sslserver", False),
+        (LeafProfile(common_name=False), "sslserver", True),
+    ],
+    ids=["server-as-server", "server-as-client", "client-as-client", "client-as-server",
+         "no-cn-as-server"],
+)
+def test_openssl_checks_each_profile_for_its_purpose(
+    pki: PKI, keys, tmp_path, profile: LeafProfile, purpose: str, ok: bool
+) -> None:
+    """The extended key usage a profile sets is what OpenSSL's purpose check sees."""
+    backend = load_backend(pki.settings())
+    idents = [Identifier(IdentifierType.DNS, "purpose.example")]
+    issued = backend.sign(_csr(keys["rsa"]), idents, profile=profile)
+    leaf_path = tmp_path / "leaf.pem"
+    leaf_path.write_text(issued.pem_chain.split("-----END CERTIFICATE-----\n")[0]
+                         + "-----END CERTIFICATE-----\n")
+    untrusted = tmp_path / "untrusted.pem"
+    untrusted.write_text(backend.chain_pem)
+    result = openssl_verify(pki.root_path, untrusted, leaf_path, purpose=purpose)
+    assert (result.returncode == 0) is ok, result.stdout + result.stderr

@@ -31,11 +31,11 @@ class Labelled:
     issuer_certificate = property(lambda self: self._inner.issuer_certificate)
     chain_pem = property(lambda self: self._inner.chain_pem)
 
-    def plan(self, *, validity_days=None):
-        return self._inner.plan(validity_days=validity_days)
+    def plan(self, profile):
+        return self._inner.plan(profile)
 
-    def sign(self, csr, identifiers, *, validity_days=None, plan=None):
-        return self._inner.sign(csr, identifiers, validity_days=validity_days, plan=plan)
+    def sign(self, csr, identifiers, *, profile, plan=None):
+        return self._inner.sign(csr, identifiers, profile=profile, plan=plan)
 
     def check(self):
         self._inner.check()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import output
+from . import cmd_profiles, output
 from .client import EXIT_OK
 from .context import Context
 from .output import Column, when
@@ -101,6 +101,7 @@ def register(tree: Tree) -> None:
     accounts.command("show", show_account, ["getAccount"], "show an account").add_argument("id")
     accounts.command("deactivate", deactivate_account, ["deactivateAccount"],
                      "deactivate a valid account for good").add_argument("id")
+    cmd_profiles.register_in(accounts, "account")
 
     orders = tree.group("orders", "ACME orders: search, show with challenges")
     p = orders.command("search", search_orders, ["listOrders"], "search orders", paged=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import output
+from . import cmd_profiles, output
 from .client import EXIT_OK, EXIT_USAGE, CliError
 from .context import Context
 from .output import Column, when
@@ -125,6 +125,7 @@ def register(tree: Tree) -> None:
     eab.command("show", show_eab, ["getEabKey"], "show a key").add_argument("kid")
     eab.command("revoke", revoke_eab, ["revokeEabKey"],
                 "revoke a key (no new account can use it)").add_argument("kid")
+    cmd_profiles.register_in(eab, "eab")
 
     allow = tree.group("allowlists", "identifier allowlists enforced by newOrder")
     p = allow.command("list", list_allow, ["listAllowlistEntries"], "list entries", paged=True)

@@ -18,12 +18,11 @@ from acmeeh.issuance.local import Clock, LocalCA
 
 
 class LeafOptions(TypedDict):
-    """The LocalCA arguments every backend that signs itself takes from settings.ca."""
+    """The LocalCA arguments every backend that signs itself takes from settings.ca (the shape
+    of each leaf comes with it, as its profile)."""
 
-    validity_days: int
     backdate_seconds: int
     hash_name: str
-    client_auth: bool
     crl_url: str | None
     ocsp_url: str | None
     clock: Clock
@@ -31,9 +30,8 @@ class LeafOptions(TypedDict):
 
 def leaf_options(ca: CASettings, context: BackendContext) -> LeafOptions:
     return LeafOptions(
-        validity_days=ca.validity_days, backdate_seconds=ca.backdate_seconds, hash_name=ca.hash,
-        client_auth=ca.client_auth, crl_url=context.crl_url, ocsp_url=context.ocsp_url,
-        clock=context.clock,
+        backdate_seconds=ca.backdate_seconds, hash_name=ca.hash, crl_url=context.crl_url,
+        ocsp_url=context.ocsp_url, clock=context.clock,
     )
 
 
