@@ -20,6 +20,7 @@ from requests.structures import CaseInsensitiveDict
 # The external URL of apps served in process: a name that resolves nowhere (RFC 6761 §6.2
 # reserves .test), so a request that escaped the adapter could never reach a real server.
 BASE_URL = "http://acmeeh.test"
+DIRECTORY = f"{BASE_URL}/acme/directory"
 
 
 class WSGIAdapter(BaseAdapter):
@@ -45,7 +46,8 @@ class WSGIAdapter(BaseAdapter):
         response.url = request.url or ""
         response.request = request
         response.reason = answer.status.partition(" ")[2]
-        response.encoding = answer.charset if answer.mimetype.startswith("text/") else None
+        response.encoding = (answer.mimetype_params.get("charset")
+                             if (answer.mimetype or "").startswith("text/") else None)
         return response
 
     def close(self) -> None:

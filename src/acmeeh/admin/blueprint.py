@@ -24,7 +24,7 @@ from ..store import db
 from ..store.paging import Page
 from . import audit, operators, problems
 from .audit import Actor
-from .inputs import encode_cursor, json_body
+from .inputs import Query, encode_cursor, json_body
 from .problems import AdminProblem
 from .spec import Spec
 
@@ -34,6 +34,7 @@ PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.openapi"})
 ANY_ROLE_WRITES = frozenset({"admin.logout"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 F = TypeVar("F", bound=Callable[..., Response])
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,11 @@ def json_response(data: Any, status: int = 200, *, location: str | None = None) 
     return resp
 
 
+def created(data: Any, path: str) -> Response:
+    """201 Created for a new resource at `path` under the API's base URL (its Location)."""
+    return json_response(data, 201, location=f"{ctx().base_url}{path}")
+
+
 def listing(rows: Sequence[Any], page: Page, render: Callable[[Any], dict[str, Any]],
             key: Callable[[Any], str] = lambda r: str(r.id)) -> Response:
     """One page: {"items", "next_cursor"} plus Link rel="next" (RFC 8288) when more follow."""
@@ -89,6 +95,26 @@ def listing(rows: Sequence[Any], page: Page, render: Callable[[Any], dict[str, A
         args = {k: v for k, v in request.args.items() if k != "cursor"} | {"cursor": cursor}
         resp.headers["Link"] = f'<{ctx().base_url}{_sub_path()}?{urlencode(args)}>; rel="next"'
     return resp
+
+
+def paged(q: Query, read: Callable[[db.Connection, Page], Sequence[R]],
+          render: Callable[[R], dict[str, Any]], key: Callable[[R], str] | None = None) -> Response:
+    """One page of what `read` lists, its limit and cursor taken from `q` (the cursor of
+    `key`, the row's id unless given), rendered by `listing`."""
+    page = q.page(ctx().cfg.max_page_size, uuid_key=key is None)
+    with ctx().env.pool.connection() as conn:
+        rows = read(conn, page)
+    return listing(rows, page, render, key or (lambda r: str(getattr(r, "id"))))
+
+
+def found(read: Callable[[db.Connection], R | None], missing: str) -> R:
+    """What `read` finds for a GET that takes no query parameter, or 404 with `missing`."""
+    Query(())
+    with ctx().env.pool.connection() as conn:
+        row = read(conn)
+    if row is None:
+        raise problems.not_found(missing)
+    return row
 
 
 def _sub_path() -> str:

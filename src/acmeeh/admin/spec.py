@@ -7,25 +7,20 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from ..config.load import packaged_yaml
 from . import problems
 
 _URI = "urn:acmeeh:admin:openapi"
 
 
 def load_document() -> dict[str, Any]:
-    text = resources.files("acmeeh.admin").joinpath("openapi.yaml").read_text(encoding="utf-8")
-    doc = yaml.safe_load(text)
-    if not isinstance(doc, dict):
-        raise TypeError("acmeeh/admin/openapi.yaml is not a mapping")
-    return doc
+    return packaged_yaml("acmeeh.admin", "openapi.yaml")
 
 
 @dataclass

@@ -16,7 +16,7 @@ from ..store import audit as audit_store
 from ..store.audit import AuditFilter
 from ..store.paging import Page
 from . import audit, render
-from .blueprint import ctx, listing, write_audit
+from .blueprint import ctx, paged, write_audit
 from .inputs import Query
 
 FILTERS = ("since", "until", "actor", "action", "outcome")
@@ -34,11 +34,8 @@ def _filter(q: Query) -> AuditFilter:
 
 def list_audit() -> Response:
     q = Query(("limit", "cursor", *FILTERS))
-    page = q.page(ctx().cfg.max_page_size)
     flt = _filter(q)
-    with ctx().env.pool.connection() as conn:
-        rows = audit_store.list_audit(conn, page, flt)
-    return listing(rows, page, render.audit_event)
+    return paged(q, lambda conn, page: audit_store.list_audit(conn, page, flt), render.audit_event)
 
 
 def _events(env: Env, flt: AuditFilter) -> Iterator[dict[str, Any]]:

@@ -12,7 +12,7 @@ from ..store import certs as cert_store
 from ..store import search
 from ..store.search import CertificateFilter
 from . import problems, render
-from .blueprint import actor, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, ctx, found, json_response, note, paged
 from .inputs import Query, parse_time
 
 CERT_STATUSES = ("valid", "expired", "revoked")
@@ -31,7 +31,6 @@ def normalize_serial(text: str) -> str:
 def list_certificates() -> Response:
     q = Query(("limit", "cursor", "serial", "name", "account_id", "expires_after",
                "expires_before", "status"))
-    page = q.page(ctx().cfg.max_page_size)
     serial = q.text("serial", 128)
     now = ctx().env.clock()
     flt = CertificateFilter(
@@ -40,17 +39,12 @@ def list_certificates() -> Response:
         expires_after=q.time("expires_after"), expires_before=q.time("expires_before"),
         status=q.choice("status", CERT_STATUSES), now=now,
     )
-    with ctx().env.pool.connection() as conn:
-        rows = search.list_certificates(conn, page, flt)
-    return listing(rows, page, lambda r: render.certificate(r, now))
+    return paged(q, lambda conn, page: search.list_certificates(conn, page, flt),
+                 lambda r: render.certificate(r, now))
 
 
 def get_certificate(cert_id: uuid.UUID) -> Response:
-    Query(())
-    with ctx().env.pool.connection() as conn:
-        row = cert_store.get_certificate(conn, cert_id)
-    if row is None:
-        raise problems.not_found("no such certificate")
+    row = found(lambda conn: cert_store.get_certificate(conn, cert_id), "no such certificate")
     return json_response({**render.certificate(row, ctx().env.clock()), "pem": row.pem_chain})
 
 

@@ -10,7 +10,7 @@ from ..authority import allowlists, eab
 from ..store import allowlists as allowlist_store
 from ..store import eab as eab_store
 from . import problems, render
-from .blueprint import actor, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, created, ctx, found, json_response, note, paged
 from .inputs import Query
 
 KID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -24,11 +24,9 @@ def _kid(kid: str) -> str:
 
 def list_eab_keys() -> Response:
     q = Query(("limit", "cursor", "status"))
-    page = q.page(ctx().cfg.max_page_size, uuid_key=False)
     status = q.choice("status", ("unused", "used", "revoked"))
-    with ctx().env.pool.connection() as conn:
-        rows = eab_store.list_keys(conn, page, status=status)
-    return listing(rows, page, render.eab_key, key=lambda r: r.kid)
+    return paged(q, lambda conn, page: eab_store.list_keys(conn, page, status=status),
+                 render.eab_key, key=lambda r: r.kid)
 
 
 @audited("eab.create")
@@ -38,17 +36,12 @@ def create_eab_key() -> Response:
     row, hmac_key = eab.create_key(ctx().env, label=data.get("label", ""),
                                    created_by=actor().username)
     note(target=f"eab:{row.kid}", label=row.label)
-    return json_response({**render.eab_key(row), "hmac_key": hmac_key}, 201,
-                         location=f"{ctx().base_url}/eab/{row.kid}")
+    return created({**render.eab_key(row), "hmac_key": hmac_key}, f"/eab/{row.kid}")
 
 
 def get_eab_key(kid: str) -> Response:
-    Query(())
-    with ctx().env.pool.connection() as conn:
-        row = eab_store.get_key(conn, _kid(kid))
-    if row is None:
-        raise problems.not_found("no such EAB key")
-    return json_response(render.eab_key(row))
+    return json_response(render.eab_key(found(lambda conn: eab_store.get_key(conn, _kid(kid)),
+                                              "no such EAB key")))
 
 
 @audited("eab.revoke")
@@ -60,12 +53,9 @@ def revoke_eab_key(kid: str) -> Response:
 
 def list_allowlist() -> Response:
     q = Query(("limit", "cursor", "scope", "scope_id"))
-    page = q.page(ctx().cfg.max_page_size)
-    scope = q.choice("scope", allowlists.SCOPES)
-    scope_id = q.text("scope_id")
-    with ctx().env.pool.connection() as conn:
-        rows = allowlist_store.list_entries(conn, page, scope=scope, scope_id=scope_id)
-    return listing(rows, page, render.allowlist_entry)
+    scope, scope_id = q.choice("scope", allowlists.SCOPES), q.text("scope_id")
+    return paged(q, lambda conn, page: allowlist_store.list_entries(
+        conn, page, scope=scope, scope_id=scope_id), render.allowlist_entry)
 
 
 @audited("allowlist.add")
@@ -75,16 +65,11 @@ def add_allowlist_entry() -> Response:
                                kind=data["kind"], value=data["value"], actor=actor().username)
     note(target=f"allowlist:{row.id}", scope=row.scope, scope_id=row.scope_id, kind=row.kind,
          value=row.value)
-    return json_response(render.allowlist_entry(row), 201,
-                         location=f"{ctx().base_url}/allowlists/{row.id}")
+    return created(render.allowlist_entry(row), f"/allowlists/{row.id}")
 
 
 def get_allowlist_entry(entry_id: uuid.UUID) -> Response:
-    Query(())
-    with ctx().env.pool.connection() as conn:
-        row = allowlist_store.get_entry(conn, entry_id)
-    if row is None:
-        raise problems.not_found("no such allowlist entry")
+    row = found(lambda conn: allowlist_store.get_entry(conn, entry_id), "no such allowlist entry")
     return json_response(render.allowlist_entry(row))
 
 

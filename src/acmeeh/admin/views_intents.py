@@ -8,7 +8,7 @@ from flask import Response
 from ..authority import intents
 from ..store import intents as intent_store
 from . import problems, render
-from .blueprint import actor, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, ctx, found, json_response, note, paged
 from .inputs import Query
 from .views_certs import normalize_serial
 
@@ -22,19 +22,13 @@ def _serial(text: str) -> str:
 
 
 def list_intents() -> Response:
-    q = Query(("limit", "cursor"))
-    page = q.page(ctx().cfg.max_page_size, uuid_key=False)
-    with ctx().env.pool.connection() as conn:
-        rows = intent_store.list_page(conn, page)
-    return listing(rows, page, render.intent, key=lambda r: r.serial)
+    return paged(Query(("limit", "cursor")), intent_store.list_page, render.intent,
+                 key=lambda r: r.serial)
 
 
 def get_intent(serial: str) -> Response:
-    Query(())
-    with ctx().env.pool.connection() as conn:
-        row = intent_store.get(conn, _serial(serial))
-    if row is None:
-        raise problems.not_found("no unstored issuance has this serial")
+    row = found(lambda conn: intent_store.get(conn, _serial(serial)),
+                "no unstored issuance has this serial")
     return json_response({**render.intent(row), "pem": row.pem_chain})
 
 

@@ -10,7 +10,7 @@ from ..authority import blocked_keys
 from ..protocol import keys
 from ..store import blocked_keys as blocked_store
 from . import problems, render
-from .blueprint import actor, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, created, ctx, found, json_response, note, paged
 from .inputs import Query
 
 _SPKI_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -45,11 +45,8 @@ def _spki_of(data: dict) -> str:
 
 
 def list_blocked_keys() -> Response:
-    q = Query(("limit", "cursor"))
-    page = q.page(ctx().cfg.max_page_size, uuid_key=False)
-    with ctx().env.pool.connection() as conn:
-        rows = blocked_store.list_page(conn, page)
-    return listing(rows, page, render.blocked_key, key=lambda r: r.spki_sha256)
+    return paged(Query(("limit", "cursor")), blocked_store.list_page, render.blocked_key,
+                 key=lambda r: r.spki_sha256)
 
 
 @audited("blocked_key.add")
@@ -59,16 +56,11 @@ def block_key() -> Response:
     note(target=f"key:{spki}", comment=data.get("comment", ""))
     row = blocked_keys.block(ctx().env, spki, comment=data.get("comment", ""),
                              actor=f"admin:{actor().username}")
-    return json_response(render.blocked_key(row), 201,
-                         location=f"{ctx().base_url}/blocked-keys/{row.spki_sha256}")
+    return created(render.blocked_key(row), f"/blocked-keys/{row.spki_sha256}")
 
 
 def get_blocked_key(spki_sha256: str) -> Response:
-    Query(())
-    with ctx().env.pool.connection() as conn:
-        row = blocked_store.get(conn, _spki(spki_sha256))
-    if row is None:
-        raise problems.not_found("this key is not blocked")
+    row = found(lambda conn: blocked_store.get(conn, _spki(spki_sha256)), "this key is not blocked")
     return json_response(render.blocked_key(row))
 
 

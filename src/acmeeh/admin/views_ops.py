@@ -8,7 +8,7 @@ from flask import Response
 from ..authority import maintenance, redelivery
 from ..store import outbox
 from . import render
-from .blueprint import actor, audited, body, ctx, json_response, listing, note
+from .blueprint import actor, audited, body, ctx, json_response, note, paged
 from .inputs import Query
 
 def openapi() -> Response:
@@ -34,12 +34,10 @@ def set_maintenance() -> Response:
 
 def list_notifications() -> Response:
     q = Query(("limit", "cursor", "status", "kind", "account_id"))
-    page = q.page(ctx().cfg.max_page_size)
     status, kind = q.choice("status", outbox.NotificationStatus), q.text("kind")
     account_id = q.uuid("account_id")
-    with ctx().env.pool.connection() as conn:
-        rows = outbox.list_page(conn, page, status=status, kind=kind, account_id=account_id)
-    return listing(rows, page, render.notification)
+    return paged(q, lambda conn, page: outbox.list_page(
+        conn, page, status=status, kind=kind, account_id=account_id), render.notification)
 
 
 @audited("notification.retry")

@@ -8,7 +8,7 @@ from flask import Response, g, request
 
 from ..store import admin as admin_store
 from . import audit, operators, problems, render
-from .blueprint import audited, body, ctx, json_response, listing, note
+from .blueprint import audited, body, created, ctx, json_response, note, paged
 from .inputs import Query
 
 
@@ -61,14 +61,12 @@ def me() -> Response:
 
 def list_users() -> Response:
     q = Query(("limit", "cursor", "role", "disabled"))
-    page = q.page(ctx().cfg.max_page_size)
     role = q.choice("role", operators.ROLES)
     disabled = q.choice("disabled", ("true", "false"))
-    with ctx().env.pool.connection() as conn:
-        rows = admin_store.list_users(conn, page, role=role,
-                                      disabled=None if disabled is None else disabled == "true")
     now = ctx().env.clock()
-    return listing(rows, page, lambda r: render.user(r, now))
+    return paged(q, lambda conn, page: admin_store.list_users(
+        conn, page, role=role, disabled=None if disabled is None else disabled == "true"),
+        lambda r: render.user(r, now))
 
 
 @audited("user.create")
@@ -80,8 +78,8 @@ def create_user() -> Response:
     )
     note(target=f"user:{row.id}", username=row.username, role=row.role,
          generated=("password" not in data))
-    return json_response({"user": render.user(row, ctx().env.clock()), "password": password},
-                         201, location=f"{ctx().base_url}/users/{row.id}")
+    return created({"user": render.user(row, ctx().env.clock()), "password": password},
+                   f"/users/{row.id}")
 
 
 def get_user(user_id: uuid.UUID) -> Response:

@@ -8,16 +8,12 @@ from flask import Response
 
 from ..authority import webhooks
 from ..store import webhooks as webhook_store
-from . import problems, render
-from .blueprint import actor, audited, body, ctx, json_response, listing, note
+from . import render
+from .blueprint import actor, audited, body, created, ctx, found, json_response, note, paged
 from .inputs import Query
 
 def list_webhooks() -> Response:
-    q = Query(("limit", "cursor"))
-    page = q.page(ctx().cfg.max_page_size)
-    with ctx().env.pool.connection() as conn:
-        rows = webhook_store.list_webhooks(conn, page)
-    return listing(rows, page, render.webhook)
+    return paged(Query(("limit", "cursor")), webhook_store.list_webhooks, render.webhook)
 
 
 @audited("webhook.create")
@@ -27,16 +23,11 @@ def create_webhook() -> Response:
     row = webhooks.create(ctx().env, url=data["url"], events=data["events"],
                           description=data.get("description", ""), created_by=actor().username)
     note(target=f"webhook:{row.id}", url=row.url, events=row.events)
-    return json_response({**render.webhook(row), "secret": row.secret}, 201,
-                         location=f"{ctx().base_url}/webhooks/{row.id}")
+    return created({**render.webhook(row), "secret": row.secret}, f"/webhooks/{row.id}")
 
 
 def get_webhook(webhook_id: uuid.UUID) -> Response:
-    Query(())
-    with ctx().env.pool.connection() as conn:
-        row = webhook_store.get_webhook(conn, webhook_id)
-    if row is None:
-        raise problems.not_found("no such webhook")
+    row = found(lambda conn: webhook_store.get_webhook(conn, webhook_id), "no such webhook")
     return json_response(render.webhook(row))
 
 
@@ -59,20 +50,15 @@ def delete_webhook(webhook_id: uuid.UUID) -> Response:
 
 def list_webhook_deliveries() -> Response:
     q = Query(("limit", "cursor", "webhook_id", "status", "event"))
-    page = q.page(ctx().cfg.max_page_size)
-    with ctx().env.pool.connection() as conn:
-        rows = webhook_store.list_deliveries(
-            conn, page, webhook_id=q.uuid("webhook_id"),
-            status=q.choice("status", webhook_store.DeliveryStatus), event=q.choice("event", webhooks.EVENTS))
-    return listing(rows, page, render.webhook_delivery)
+    webhook_id, event = q.uuid("webhook_id"), q.choice("event", webhooks.EVENTS)
+    status = q.choice("status", webhook_store.DeliveryStatus)
+    return paged(q, lambda conn, page: webhook_store.list_deliveries(
+        conn, page, webhook_id=webhook_id, status=status, event=event), render.webhook_delivery)
 
 
 def get_webhook_delivery(delivery_id: uuid.UUID) -> Response:
-    Query(())
-    with ctx().env.pool.connection() as conn:
-        row = webhook_store.get_delivery(conn, delivery_id)
-    if row is None:
-        raise problems.not_found("no such webhook delivery")
+    row = found(lambda conn: webhook_store.get_delivery(conn, delivery_id),
+                "no such webhook delivery")
     return json_response(render.webhook_delivery(row))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from .. import metrics
@@ -23,6 +23,7 @@ from ..store.db import Connection
 from ..store.outbox import NotificationRow, NotificationStatus
 from ..store.records import AccountRow, CertificateRow
 from .env import Env
+from .outboxes import backoff
 
 MAILTO = "mailto:"
 
@@ -134,8 +135,9 @@ def retry_at(settings: NotificationsSettings, attempts: int, now: datetime) -> d
     """
     if attempts > settings.max_retries:
         return None
-    delay = settings.retry_delay_seconds * settings.retry_backoff_multiplier ** (attempts - 1)
-    return now + timedelta(seconds=min(delay, settings.retry_max_delay_seconds))
+    return backoff(now, attempts, first=settings.retry_delay_seconds,
+                   multiplier=settings.retry_backoff_multiplier,
+                   most=settings.retry_max_delay_seconds)
 
 
 @dataclass

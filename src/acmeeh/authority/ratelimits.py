@@ -20,10 +20,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from .. import metrics
 from ..protocol import problems
+from ..config.settings import RateLimitSettings, RateLimitsSettings
 from ..protocol.identifiers import Identifier
 from ..store import ratelimits as counter_store
 from ..store.db import Connection
@@ -70,7 +70,7 @@ def window(now: datetime, seconds: int) -> tuple[datetime, datetime]:
     return begin, begin + timedelta(seconds=seconds)
 
 
-def _active(env: Env, remote_addr: str | None) -> Any:
+def _active(env: Env, remote_addr: str | None) -> RateLimitsSettings | None:
     """The rate-limit settings when limits apply to this client, else None."""
     cfg = env.settings.security.rate_limits
     if not cfg.enabled or (cfg.exempt_networks and is_exempt(cfg.exempt_networks, remote_addr)):
@@ -93,7 +93,7 @@ def _refuse(name: str, detail: str, retry_after: int) -> problems.Problem:
     return problems.rate_limited(detail, retry_after)
 
 
-def _take(env: Env, conn: Connection, name: str, limit: Any, key: str) -> None:
+def _take(env: Env, conn: Connection, name: str, limit: RateLimitSettings, key: str) -> None:
     if limit.count <= 0:  # this limit is turned off
         return
     now = env.clock()

@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from ..protocol import problems
 from ..store import outbox
 from ..store.outbox import NotificationRow
 from .env import Env
+from .outboxes import requeued
 
 # One request requeues at most this many rows; repeat it for more.
 MAX_REQUEUE = 10000
@@ -22,12 +22,10 @@ PURGE_BATCHES = 100
 def retry(env: Env, notification_id: uuid.UUID) -> NotificationRow:
     """failed|abandoned → pending. 404 unknown, 409 in any other status."""
     with env.pool.connection() as conn, conn.transaction():
-        row = outbox.requeue(conn, notification_id, env.clock())
-        if row is None:
-            current = outbox.get_notification(conn, notification_id)
-            if current is None:
-                raise problems.not_found("no such notification")
-            raise problems.conflict(f"notification is {current.status}, not failed or abandoned")
+        row = requeued(outbox.requeue(conn, notification_id, env.clock()),
+                       lambda: outbox.get_notification(conn, notification_id),
+                       missing="no such notification", what="notification",
+                       wanted="failed or abandoned")
     env.log.info("notification requeued", extra={"notification_id": str(notification_id)})
     return row
 

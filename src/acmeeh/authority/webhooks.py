@@ -28,6 +28,7 @@ from ..store.webhooks import DeliveryRow, DeliveryStatus, DueDelivery, WebhookRo
 from ..validation.network import AddressPolicy
 from .env import Env
 from .notifications import jsonable
+from .outboxes import backoff, requeued
 
 EVENTS = ("certificate.issued", "certificate.revoked", "certificate.expiring", "order.invalid",
           "account.created", "account.deactivated", "maintenance.changed")
@@ -111,13 +112,10 @@ def delete(env: Env, webhook_id: uuid.UUID) -> None:
 def retry(env: Env, delivery_id: uuid.UUID) -> DeliveryRow:
     """dead|failed → pending, due now. 404 unknown, 409 delivered or already pending."""
     with env.pool.connection() as conn, conn.transaction():
-        row = store.requeue(conn, delivery_id, env.clock())
-        if row is None:
-            current = store.get_delivery(conn, delivery_id)
-            if current is None:
-                raise problems.not_found("no such webhook delivery")
-            raise problems.conflict(f"the delivery is {current.status}, not dead or failed")
-    return row
+        return requeued(store.requeue(conn, delivery_id, env.clock()),
+                        lambda: store.get_delivery(conn, delivery_id),
+                        missing="no such webhook delivery", what="the delivery",
+                        wanted="dead or failed")
 
 
 # --- events (called inside the transaction of the event) -----------------------------------
@@ -150,8 +148,8 @@ def retry_at(cfg: WebhooksSettings, attempts: int, now: datetime) -> datetime | 
     """When to try again after failed attempt number `attempts`; None = dead letter."""
     if attempts >= cfg.max_attempts:
         return None
-    delay = cfg.retry_delay_seconds * cfg.retry_backoff_multiplier ** (attempts - 1)
-    return now + timedelta(seconds=min(delay, cfg.retry_max_delay_seconds))
+    return backoff(now, attempts, first=cfg.retry_delay_seconds,
+                   multiplier=cfg.retry_backoff_multiplier, most=cfg.retry_max_delay_seconds)
 
 
 @dataclass

@@ -41,14 +41,19 @@ class ConfigError(Exception):
         return "\n".join(self.errors)
 
 
+def packaged_yaml(package: str, name: str) -> dict[str, Any]:
+    """The YAML mapping in file `name` shipped in `package`; TypeError when it is not one."""
+    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    doc = yaml.safe_load(text)
+    if not isinstance(doc, dict):
+        raise TypeError(f"{package.replace('.', '/')}/{name} is not a mapping")
+    return doc
+
+
 @functools.cache
 def load_schema() -> dict[str, Any]:
     """The parsed schema.yaml shipped in this package (read once; callers must not mutate it)."""
-    text = resources.files("acmeeh.config").joinpath("schema.yaml").read_text(encoding="utf-8")
-    schema = yaml.safe_load(text)
-    if not isinstance(schema, dict):
-        raise TypeError("acmeeh/config/schema.yaml is not a mapping")
-    return schema
+    return packaged_yaml("acmeeh.config", "schema.yaml")
 
 
 def load_settings(

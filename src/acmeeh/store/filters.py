@@ -49,6 +49,10 @@ class Where:
         name = column.rsplit(".", 1)[-1]
         return self.add(f"{column} = %({name})s", **{name: value})
 
+    def __str__(self) -> str:
+        # A Where reaches a statement only through listing() (psycopg.sql composition).
+        raise TypeError("compose a Where into its statement with store.filters.listing")
+
     def sql(self) -> sql.Composable:
         """The conditions joined by AND (`true` when there are none)."""
         if not self.conditions:

@@ -10,8 +10,8 @@ from typing import Any
 from acmeeh.protocol import problems
 from acmeeh.protocol.identifiers import Identifier
 
-from .network import dns_failure
-from .resolver import LookupFailed, Resolver
+from .network import found_records
+from .resolver import Resolver
 
 PREFIX = "_acme-challenge."
 
@@ -39,12 +39,7 @@ def validate(
     name = PREFIX + identifier.base
     records.append({"hostname": identifier.base, "name": name})
     deadline = time.monotonic() + float(settings.timeout_seconds)
-    try:
-        values = resolver.txt(name, deadline)
-    except LookupFailed as exc:
-        raise dns_failure(exc) from None
-    if not values:
-        raise problems.dns(f"no TXT record found at {name}")
+    values = found_records(lambda: resolver.txt(name, deadline), f"no TXT record found at {name}")
     expected = txt_value(key_authorization)
     if expected in values:
         return

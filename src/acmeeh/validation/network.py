@@ -16,10 +16,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from acmeeh.protocol import problems
 
 from .resolver import LookupFailed, Resolver
+
+T = TypeVar("T")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -57,6 +61,18 @@ def dns_failure(exc: LookupFailed) -> Exception:
     """The `dns` problem for a failed lookup, marked Transient when trying again may help."""
     problem = problems.dns(str(exc))
     return Transient(problem) if exc.transient else problem
+
+
+def found_records(lookup: Callable[[], list[T]], missing: str) -> list[T]:
+    """What `lookup` found: a failed lookup raises its dns_failure, finding nothing raises the
+    `dns` problem `missing`."""
+    try:
+        found = lookup()
+    except LookupFailed as exc:
+        raise dns_failure(exc) from None
+    if not found:
+        raise problems.dns(missing)
+    return found
 
 
 def parse_networks(cidrs: tuple[str, ...] | list[str]) -> tuple[IPNetwork, ...]:
@@ -124,12 +140,8 @@ def resolve_target(
     if literal is not None:
         found = [literal]
     else:
-        try:
-            found = resolver.addresses(host, deadline)
-        except LookupFailed as exc:
-            raise dns_failure(exc) from None
-        if not found:
-            raise problems.dns(f"no A or AAAA records found for {host}")
+        found = found_records(lambda: resolver.addresses(host, deadline),
+                              f"no A or AAAA records found for {host}")
     record["addressesResolved"] = [str(a) for a in found]
     allowed = [a for a in found if policy.allows(a)]
     if not allowed:

@@ -124,7 +124,7 @@ def test_certbot_with_eab(eab_server, eab_admin: AdminClient, tmp_path: Path) ->
     assert "external account binding" in refused.stdout + refused.stderr
     certbot = Certbot(eab_server, tmp_path / "certbot2")
     certbot.certonly_standalone("eab-certbot.localhost",
-                                extra=("--eab-kid", kid, "--eab-hmac-key", key))
+                                extra=(f"--eab-kid={kid}", f"--eab-hmac-key={key}"))
     assert dns_names(certbot.certificate("eab-certbot.localhost")) == {"eab-certbot.localhost"}
     assert eab_admin.get(f"/eab/{kid}").json()["status"] == "used"
 
@@ -133,8 +133,8 @@ def test_lego_with_eab(eab_server, eab_admin: AdminClient, lego_bin: str, tmp_pa
     kid, key = new_key(eab_admin, "lego")
     domain = f"eab-lego-{uuid.uuid4().hex[:6]}.localhost"
     command = [lego_bin, "--server", eab_server.directory_url, "--email", "lego@example.com",
-               "--accept-tos", "--path", str(tmp_path / "lego"), "--eab", "--kid", kid,
-               "--hmac", key, "--http", "--http.port", f"127.0.0.1:{eab_server.http01_port}",
+               "--accept-tos", "--path", str(tmp_path / "lego"), "--eab", f"--kid={kid}",
+               f"--hmac={key}", "--http", "--http.port", f"127.0.0.1:{eab_server.http01_port}",
                "-d", domain, "run"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=LEGO_TIMEOUT,
                           stdin=subprocess.DEVNULL, check=False)

@@ -38,3 +38,9 @@ def test_the_database_accepts_what_it_builds(conn) -> None:
     row = conn.execute(listing("SELECT count(*) FROM accounts WHERE {where}", where),
                        where.params).fetchone()
     assert row == (0,)
+
+
+def test_a_where_is_never_formatted_into_text() -> None:
+    """Only listing() puts a Where into a statement (psycopg.sql), never str() or an f-string."""
+    with pytest.raises(TypeError):
+        f"SELECT 1 WHERE {Where().equal('status', 'valid')}"  # noqa: B018

@@ -12,35 +12,41 @@ from dataclasses import dataclass
 import pytest
 from support.acme_client import AcmeClient, expect, make_csr
 from support.database import migrated_database
-from support.wsgi import BASE_URL, in_process_session
+from support.server import deep_merge
+from support.wsgi import BASE_URL, DIRECTORY, in_process_session
 
 from acmeeh import runtime
 from acmeeh.app import AcmeehApp, create_app
+from acmeeh.config import Settings
 from acmeeh.config.load import settings_from_dict
 from acmeeh.issuance import generate_dev_ca
 
-DIRECTORY = f"{BASE_URL}/acme/directory"
+def _settings(url: str, ca: dict, overrides: dict | None = None) -> Settings:
+    """The web tier's settings, `overrides` merged in (section by section, key by key)."""
+    return settings_from_dict(deep_merge({
+        "server": {"external_url": BASE_URL},
+        "database": {"url": url, "max_connections": 4, "connect_timeout": 2},
+        "ca": ca,
+        "challenges": {"auto_accept": True,
+                       "dns01": {"resolvers": ["127.0.0.1:9"], "timeout_seconds": 1}},
+        "security": {"identifiers": {"allowed_suffixes": ["localhost"],
+                                     "ip_addresses": False}},
+    }, overrides or {}))
+
+
+def _started(url: str, ca: dict, overrides: dict | None = None) -> AcmeehApp:
+    app = create_app(_settings(url, ca, overrides))
+    runtime.start(app, loops=False)
+    return app
 
 
 @contextmanager
 def web_app_with(tmp_path_factory: pytest.TempPathFactory, **sections: dict) -> Iterator[AcmeehApp]:
-    """An app of the settings below, each section updated by `sections` (a module that needs
-    other settings overrides the web_app fixture with it)."""
-    ca = generate_dev_ca(tmp_path_factory.mktemp("web_ca"))
+    """An app of the settings above, each section updated by `sections`, on a database of its
+    own (a module that needs other settings overrides the web_app fixture with it)."""
+    ca = generate_dev_ca(tmp_path_factory.mktemp("web_ca")).ca_settings()
     with migrated_database("web") as url:
-        config = {
-            "server": {"external_url": BASE_URL},
-            "database": {"url": url, "max_connections": 4, "connect_timeout": 2},
-            "ca": ca.ca_settings(),
-            "challenges": {"auto_accept": True,
-                           "dns01": {"resolvers": ["127.0.0.1:9"], "timeout_seconds": 1}},
-            "security": {"identifiers": {"allowed_suffixes": ["localhost"],
-                                         "ip_addresses": False}},
-        }
-        for name, values in sections.items():
-            config[name] = {**config.get(name, {}), **values}
-        app = create_app(settings_from_dict(config))
-        runtime.start(app, loops=False)
+        app = _started(url, ca, sections)
         try:
             yield app
         finally:
@@ -48,12 +54,33 @@ def web_app_with(tmp_path_factory: pytest.TempPathFactory, **sections: dict) -> 
 
 
 @pytest.fixture(scope="module")
-def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AcmeehApp]:
-    with web_app_with(tmp_path_factory) as app:
-        yield app
+def web_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., AcmeehApp]]:
+    """web_apps(overrides=None) → an app built by create_app and started (without the
+    background loops) on the module's one migrated database, its settings changed by
+    `overrides` (a case that needs other settings next to the default app); every app is shut
+    down when the module ends."""
+    ca = generate_dev_ca(tmp_path_factory.mktemp("web_ca")).ca_settings()
+    started: list[AcmeehApp] = []
+    with migrated_database("web") as url:
+
+        def build(overrides: dict | None = None) -> AcmeehApp:
+            started.append(_started(url, ca, overrides))
+            return started[-1]
+
+        try:
+            yield build
+        finally:
+            for app in started:
+                app.runtime.shutdown(timeout=1)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def web_app(web_apps: Callable[..., AcmeehApp]) -> AcmeehApp:
+    """The module's app with the default test settings."""
+    return web_apps()
+
+
+@pytest.fixture(scope="module")
 def client_for(web_app: AcmeehApp) -> Callable[[], AcmeClient]:
     """client_for() → a new ACME account's client (a fresh key) served in process."""
     return lambda: AcmeClient(DIRECTORY, session=in_process_session(web_app, BASE_URL))

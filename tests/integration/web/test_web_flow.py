@@ -6,9 +6,8 @@ import uuid
 
 import pytest
 from support.acme_client import ERROR_PREFIX, PEM_CHAIN, PROBLEM_JSON
-from support.wsgi import BASE_URL
+from support.wsgi import BASE_URL, DIRECTORY
 
-DIRECTORY = f"{BASE_URL}/acme/directory"
 UNKNOWN = uuid.UUID("00000000-0000-4000-8000-000000000001")  # names no order
 
 

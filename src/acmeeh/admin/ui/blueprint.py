@@ -2,11 +2,14 @@
 strict security headers on every answer and HTML error pages."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, g, render_template
+from flask import Blueprint, Response, abort, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ...protocol import problems
+from .. import audit
 from ..inputs import encode_cursor
 from . import session
 
@@ -31,6 +34,24 @@ def next_cursor(rows: list[Any], limit: int, key: str = "id") -> str | None:
         return None
     last = rows[limit - 1]
     return encode_cursor(last.created_at, str(getattr(last, key)))
+
+
+def act(do: Callable[[], object], *, action: str, target: str, missing: str | None,
+        **details: Any) -> None:
+    """Run a dashboard change `do`, audited as `action` on `target` (the refusal's problem type
+    when it fails). A refusal is shown by the page the caller redirects to, except a missing
+    object: 404 with `missing` (when given)."""
+    outcome, noted = audit.SUCCESS, {**details, "via": "dashboard"}
+    try:
+        do()
+    except problems.Problem as refused:
+        outcome, noted = audit.FAILURE, {**noted, "problem": refused.type}
+        if refused.status == 404 and missing is not None:
+            abort(404, missing)
+    finally:
+        audit.record(session.admin_ctx().env, actor=session.actor(), action=action,
+                     target=target, outcome=outcome, details=noted,
+                     remote_addr=request.remote_addr)
 
 
 def new_blueprint() -> Blueprint:

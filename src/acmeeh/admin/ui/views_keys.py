@@ -8,7 +8,6 @@ from flask import abort, redirect, request
 from werkzeug.wrappers import Response
 
 from ...authority import eab, webhooks
-from ...protocol import problems
 from ...store import audit as audit_store
 from ...store import eab as eab_store
 from ...store import webhooks as webhook_store
@@ -18,7 +17,7 @@ from .. import audit, render
 from ..inputs import decode_cursor
 from ..views_eab import KID_PATTERN
 from . import session
-from .blueprint import next_cursor, show
+from .blueprint import act, next_cursor, show
 
 PAGE = 25
 OUTCOMES = ("success", "failure", "denied")
@@ -46,19 +45,10 @@ def create_eab() -> Response:
 
 @session.page(write=True)
 def revoke_eab(kid: str) -> Response:
-    env = session.admin_ctx().env
     if not KID_PATTERN.match(kid):
         abort(404, "No such EAB key.")
-    outcome, details = audit.SUCCESS, {"via": "dashboard"}
-    try:
-        eab.revoke_key(env, kid)
-    except problems.Problem as refused:
-        outcome, details = audit.FAILURE, {**details, "problem": refused.type}
-        if refused.status == 404:
-            abort(404, "No such EAB key.")
-    finally:
-        audit.record(env, actor=session.actor(), action="eab.revoke", target=f"eab:{kid}",
-                     outcome=outcome, details=details, remote_addr=request.remote_addr)
+    act(lambda: eab.revoke_key(session.admin_ctx().env, kid), action="eab.revoke",
+        target=f"eab:{kid}", missing="No such EAB key.")
     return redirect(f"{session.base_path()}/eab", 303)
 
 
@@ -73,16 +63,8 @@ def webhooks_page() -> Response:
 
 @session.page(write=True)
 def retry_delivery(delivery_id: uuid.UUID) -> Response:
-    env = session.admin_ctx().env
-    outcome, details = audit.SUCCESS, {"via": "dashboard"}
-    try:
-        webhooks.retry(env, delivery_id)
-    except problems.Problem as refused:
-        outcome, details = audit.FAILURE, {**details, "problem": refused.type}
-    finally:
-        audit.record(env, actor=session.actor(), action="webhook.retry",
-                     target=f"webhook-delivery:{delivery_id}", outcome=outcome,
-                     details=details, remote_addr=request.remote_addr)
+    act(lambda: webhooks.retry(session.admin_ctx().env, delivery_id), action="webhook.retry",
+        target=f"webhook-delivery:{delivery_id}", missing=None)
     return redirect(f"{session.base_path()}/webhooks", 303)
 
 

@@ -8,16 +8,15 @@ from flask import abort, redirect, request
 from werkzeug.wrappers import Response
 
 from ...authority import accounts, revocation
-from ...protocol import problems
 from ...store import accounts as account_store
 from ...store import certs as cert_store
 from ...store import orders as order_store
 from ...store import search
 from ...store.paging import Page
-from .. import audit, render
+from .. import render
 from ..inputs import decode_cursor
 from . import session
-from .blueprint import next_cursor, show
+from .blueprint import act, next_cursor, show
 
 PAGE = 25
 REASONS = ((0, "unspecified"), (1, "keyCompromise"), (3, "affiliationChanged"),
@@ -87,20 +86,12 @@ def certificate_pem(cert_id: uuid.UUID) -> Response:
 
 @session.page(write=True)
 def revoke(cert_id: uuid.UUID) -> Response:
-    env = session.admin_ctx().env
     reason = request.form.get("reason", "0")
     code = int(reason) if reason.isdigit() and int(reason) in dict(REASONS) else 0
-    outcome, details = audit.SUCCESS, {"reason": code, "via": "dashboard"}
-    try:
-        revocation.revoke_by_admin(env, cert_id, code, operator=session.actor().username)
-    except problems.Problem as refused:
-        outcome, details = audit.FAILURE, {**details, "problem": refused.type}
-        if refused.status == 404:
-            abort(404, "No such certificate.")
-    finally:
-        audit.record(env, actor=session.actor(), action="certificate.revoke",
-                     target=f"certificate:{cert_id}", outcome=outcome, details=details,
-                     remote_addr=request.remote_addr)
+    act(lambda: revocation.revoke_by_admin(session.admin_ctx().env, cert_id, code,
+                                           operator=session.actor().username),
+        action="certificate.revoke", target=f"certificate:{cert_id}",
+        missing="No such certificate.", reason=code)
     return redirect(f"{session.base_path()}/certificates/{cert_id}", 303)
 
 
@@ -135,16 +126,6 @@ def account(account_id: uuid.UUID) -> Response:
 
 @session.page(write=True)
 def deactivate(account_id: uuid.UUID) -> Response:
-    env = session.admin_ctx().env
-    outcome, details = audit.SUCCESS, {"via": "dashboard"}
-    try:
-        accounts.deactivate_by_admin(env, account_id)
-    except problems.Problem as refused:
-        outcome, details = audit.FAILURE, {**details, "problem": refused.type}
-        if refused.status == 404:
-            abort(404, "No such account.")
-    finally:
-        audit.record(env, actor=session.actor(), action="account.deactivate",
-                     target=f"account:{account_id}", outcome=outcome, details=details,
-                     remote_addr=request.remote_addr)
+    act(lambda: accounts.deactivate_by_admin(session.admin_ctx().env, account_id),
+        action="account.deactivate", target=f"account:{account_id}", missing="No such account.")
     return redirect(f"{session.base_path()}/accounts/{account_id}", 303)

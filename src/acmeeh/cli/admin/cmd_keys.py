@@ -75,11 +75,7 @@ def show_allow(ctx: Context) -> int:
 
 def remove_allow(ctx: Context) -> int:
     ctx.api.call("removeAllowlistEntry", params={"entry_id": ctx.opt("id")})
-    if ctx.json:
-        output.as_json({"removed": ctx.opt("id")})
-    else:
-        print(f"removed allowlist entry {ctx.opt('id')}")
-    return EXIT_OK
+    return ctx.done("removed", ctx.opt("id"), f"removed allowlist entry {ctx.opt('id')}")
 
 
 def list_blocked(ctx: Context) -> int:
@@ -108,11 +104,7 @@ def show_blocked(ctx: Context) -> int:
 
 def unblock(ctx: Context) -> int:
     ctx.api.call("unblockKey", params={"spki_sha256": ctx.opt("spki_sha256")})
-    if ctx.json:
-        output.as_json({"unblocked": ctx.opt("spki_sha256")})
-    else:
-        print(f"unblocked {ctx.opt('spki_sha256')}")
-    return EXIT_OK
+    return ctx.done("unblocked", ctx.opt("spki_sha256"), f"unblocked {ctx.opt('spki_sha256')}")
 
 
 def register(tree: Tree) -> None:

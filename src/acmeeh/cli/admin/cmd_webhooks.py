@@ -66,11 +66,7 @@ def update_hook(ctx: Context) -> int:
 
 def delete_hook(ctx: Context) -> int:
     ctx.api.call("deleteWebhook", params={"webhook_id": ctx.opt("id")})
-    if ctx.json:
-        output.as_json({"deleted": ctx.opt("id")})
-    else:
-        print(f"deleted webhook {ctx.opt('id')}")
-    return EXIT_OK
+    return ctx.done("deleted", ctx.opt("id"), f"deleted webhook {ctx.opt('id')}")
 
 
 def list_deliveries(ctx: Context) -> int:

@@ -50,6 +50,14 @@ class Context:
             output.fields(data, columns)
         return EXIT_OK
 
+    def done(self, what: str, value: str, text: str) -> int:
+        """A change that answers nothing: {what: value} with --json, else `text`."""
+        if self.json:
+            output.as_json({what: value})
+        else:
+            print(text)
+        return EXIT_OK
+
     def listing(self, op: str, query: Mapping[str, Any], columns: Sequence[Column],
                 params: Mapping[str, Any] | None = None) -> int:
         """One page (or every page with --all) of a list operation."""

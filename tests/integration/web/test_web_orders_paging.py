@@ -1,32 +1,25 @@
 """The orders list (RFC 8555 §7.1.2.1) pages through every order of an account: the `next`
 link is a URL the client POSTs-as-GET as it is, query and all (§6.4: the JWS url is the
-request URL). Against the running server with 250 orders, over 3 pages of 100.
+request URL). Against an app built by create_app, served in process, with 250 orders, over
+3 pages of 100.
 """
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
 from support.acme_client import ERROR_PREFIX, AcmeClient, expect, problem_type
 
 ORDERS = 250
-THREADS = 4
 MAX_PAGES = 20  # bounded walk
 
 
 def make_orders(client: AcmeClient) -> set[str]:
-    """ORDERS orders of the client's account (made on THREADS sessions): their URLs."""
+    """ORDERS orders of the client's account: their URLs."""
     base = f"page-{uuid.uuid4().hex[:8]}"
-    sessions = [client.clone() for _ in range(THREADS)]
-
-    def make(i: int) -> str:
-        session = sessions[i % THREADS]
-        return expect(session.new_order([f"{base}-{i % 5}.localhost"]), 201).headers["Location"]
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        return set(pool.map(make, range(ORDERS)))
+    return {expect(client.new_order([f"{base}-{i % 5}.localhost"]), 201).headers["Location"]
+            for i in range(ORDERS)}
 
 
 def orders_url(client: AcmeClient) -> str:
@@ -67,9 +60,9 @@ BAD_PAGES = [
 ]
 
 
-def test_the_orders_list_pages_through_every_order(acme_server) -> None:
+def test_the_orders_list_pages_through_every_order(client_for) -> None:
     """One test, so the 250 orders are made once whatever pytest-xdist does."""
-    client = AcmeClient(acme_server.directory_url)
+    client = client_for()
     expect(client.new_account(), 201)
     made = make_orders(client)
     assert len(made) == ORDERS
@@ -77,7 +70,7 @@ def test_the_orders_list_pages_through_every_order(acme_server) -> None:
     assert len(pages) == 3 and all("?cursor=" in url for url in pages[1:]), pages
     assert len(seen) == len(set(seen)) == ORDERS
     assert set(seen) == made
-    stranger = AcmeClient(acme_server.directory_url)
+    stranger = client_for()
     expect(stranger.new_account(), 201)
     for name, ask, status, problem in BAD_PAGES:
         response = ask(client, stranger, pages[1])

@@ -1,4 +1,5 @@
-"""Pre-authorization (RFC 8555 §7.4.1) with the raw client against a running server."""
+"""Pre-authorization (RFC 8555 §7.4.1) with the raw client, against an app built by
+create_app and served in process (challenges.auto_accept stands in for the network check)."""
 from __future__ import annotations
 
 import uuid
@@ -6,17 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 from support.acme_client import ERROR_PREFIX, AcmeClient, Http01Responder, expect, problem_type
+from support.dns import free_port
 
 
 @pytest.fixture(scope="module")
-def responder(acme_server) -> Iterator[Http01Responder]:
-    with Http01Responder(acme_server.http01_port) as http01:
+def responder() -> Iterator[Http01Responder]:
+    with Http01Responder(free_port()) as http01:
         yield http01
 
 
 @pytest.fixture
-def client(acme_server) -> AcmeClient:
-    c = AcmeClient(acme_server.directory_url)
+def client(client_for) -> AcmeClient:
+    c = client_for()
     expect(c.new_account(), 201)
     return c
 

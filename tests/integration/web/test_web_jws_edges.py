@@ -1,4 +1,5 @@
-"""JWS edges of the running server (gunicorn, real PostgreSQL), RFC 8555 §6.2-6.5:
+"""JWS edges of the ACME API (an app built by create_app, served in process on a real
+PostgreSQL), RFC 8555 §6.2-6.5:
 
 - a nonce is accepted only as the exact spelling the server minted, and once, however spelled;
 - a jwk's `alg` member, when present, is the JWS alg;
@@ -20,14 +21,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from support.acme_client import (ERROR_PREFIX, AcmeClient, b64, expect, flattened_jws,
                                  problem_type, public_jwk)
+from support.wsgi import BASE_URL
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 MAX_NONCES = 40  # bounded search for a nonce holding "-" or "_"
 
 
 @pytest.fixture(scope="module")
-def alice(acme_server) -> Iterator[AcmeClient]:
-    client = AcmeClient(acme_server.directory_url)
+def alice(client_for) -> Iterator[AcmeClient]:
+    client = client_for()
     expect(client.new_account(), 201)
     yield client
 
@@ -96,9 +98,8 @@ def test_a_nonce_is_accepted_only_as_minted_and_only_once(
 
 
 # --- jwk "alg" ------------------------------------------------------------------------------
-def new_account_with_jwk_alg(alg) -> Callable[[str], requests.Response]:
-    def send(directory_url: str) -> requests.Response:
-        client = AcmeClient(directory_url)
+def new_account_with_jwk_alg(alg) -> Callable[[AcmeClient], requests.Response]:
+    def send(client: AcmeClient) -> requests.Response:
         jwk = {**public_jwk(client.key), "alg": alg}
         return client.post(client.url("newAccount"), {"termsOfServiceAgreed": True},
                            use_jwk=True, extra_protected={"jwk": jwk})
@@ -112,18 +113,18 @@ def new_account_with_jwk_alg(alg) -> Callable[[str], requests.Response]:
     pytest.param(256, 400, "malformed", id="not-a-string"),
     pytest.param("ES256", 201, None, id="same-alg"),
 ])
-def test_a_jwk_alg_member_must_be_the_jws_alg(acme_server, alg, status: int,
+def test_a_jwk_alg_member_must_be_the_jws_alg(client_for, alg, status: int,
                                               problem: str | None) -> None:
-    response = new_account_with_jwk_alg(alg)(acme_server.directory_url)
+    response = new_account_with_jwk_alg(alg)(client_for())
     assert response.status_code == status, response.text
     if problem:
         assert_problem(response, problem, status)
 
 
 @pytest.mark.parametrize(("alg", "status"), [("ES384", 400), ("ES256", 200)])
-def test_a_key_change_inner_jwk_alg_must_be_the_inner_alg(acme_server, alg: str,
+def test_a_key_change_inner_jwk_alg_must_be_the_inner_alg(client_for, alg: str,
                                                           status: int) -> None:
-    client = AcmeClient(acme_server.directory_url)
+    client = client_for()
     expect(client.new_account(), 201)
     new_key = ec.generate_private_key(ec.SECP256R1())
     response = client.key_change(new_key, inner_jwk={**public_jwk(new_key), "alg": alg})
@@ -146,8 +147,7 @@ def junk_signed(protected: dict, payload: dict, bits: int) -> dict:
     return {"protected": header, "payload": body, "signature": b64(secrets.token_bytes(bits // 8))}
 
 
-def test_an_rsa_jwk_over_the_limit_is_refused_before_the_signature(alice: AcmeClient,
-                                                                   acme_server) -> None:
+def test_an_rsa_jwk_over_the_limit_is_refused_before_the_signature(alice: AcmeClient) -> None:
     bits = 8192 + 64  # over the largest size security.rsa_key_sizes can list (8192)
     nonce = alice.new_nonce()
     url = alice.url("newAccount")
@@ -159,8 +159,8 @@ def test_an_rsa_jwk_over_the_limit_is_refused_before_the_signature(alice: AcmeCl
 
 
 def test_a_key_change_to_an_rsa_key_over_the_limit_is_refused_before_its_signature(
-        acme_server) -> None:
-    client = AcmeClient(acme_server.directory_url)
+        client_for) -> None:
+    client = client_for()
     expect(client.new_account(), 201)
     bits = 8192 + 64
     url = client.url("keyChange")
@@ -175,12 +175,13 @@ def split_kid(kid: str) -> tuple[str, str]:
     return head + "/", account_id
 
 
+HOST = BASE_URL.split("//", 1)[1]  # the server's own host name (no port)
+
 KIDS = [
-    pytest.param(lambda k: k.replace("//127.0.0.1:", "//localhost:"), id="other-host-name"),
-    pytest.param(lambda k: k.replace("//127.0.0.1:", "//127.0.0.2:"), id="other-host"),
+    pytest.param(lambda k: k.replace(f"//{HOST}/", "//localhost/"), id="other-host-name"),
+    pytest.param(lambda k: k.replace(f"//{HOST}/", "//127.0.0.2/"), id="other-host"),
     pytest.param(lambda k: k.replace("http://", "https://"), id="other-scheme"),
-    pytest.param(lambda k: k.replace(":" + k.split(":")[2].split("/")[0], ":1"),
-                 id="other-port"),
+    pytest.param(lambda k: k.replace(f"//{HOST}/", f"//{HOST}:1/"), id="other-port"),
     pytest.param(lambda k: split_kid(k)[0] + split_kid(k)[1].upper(), id="upper-case-id"),
     pytest.param(lambda k: split_kid(k)[0] + "{" + split_kid(k)[1] + "}", id="braced-id"),
     pytest.param(lambda k: split_kid(k)[0] + "urn:uuid:" + split_kid(k)[1], id="urn-id"),

@@ -1,5 +1,6 @@
-"""One table of bad requests against a running server: each must answer the right problem
-document (RFC 8555 §6.7, RFC 7807) with the right HTTP status, and nothing more (no traces).
+"""One table of bad requests against the ACME API (an app built by create_app, served in
+process on a real PostgreSQL): each must answer the right problem document (RFC 8555 §6.7,
+RFC 7807) with the right HTTP status, and nothing more (no traces).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from support.acme_client import (ERROR_PREFIX, PROBLEM_JSON, AcmeClient, Http01Responder, b64,
                                  expect, make_csr, public_jwk)
+from support.dns import free_port
+from support.wsgi import BASE_URL, DIRECTORY, in_process_session
 
 TRACE_MARKERS = ("Traceback", 'File "', '.py"', "psycopg", "site-packages")
 
@@ -43,7 +46,8 @@ class World:
     """Things the cases need, made once per module: alice owns an issued certificate, a ready
     order's names and a pending order; bob is a stranger; `deactivated` is a closed account."""
 
-    server: Any
+    apps: Callable[..., Any]  # web_apps: another app, with other settings
+    app: Any
     responder: Http01Responder
     alice: AcmeClient
     bob: AcmeClient
@@ -52,7 +56,6 @@ class World:
     issued: dict  # obtain_certificate() result
     pending_order: dict
     max_body: int
-    factory: Callable[..., Any] | None = None  # start_acme_server of the running test
     scratch: dict = field(default_factory=dict)
 
     @property
@@ -68,8 +71,9 @@ class World:
         authz = expect(self.alice.get_authz(self.authz_url), 200).json()
         return next(c["url"] for c in authz["challenges"] if c["type"] == "http-01")
 
-    def client(self, **kwargs: Any) -> AcmeClient:
-        return AcmeClient(self.server.directory_url, **kwargs)
+    def client(self, app: Any = None, **kwargs: Any) -> AcmeClient:
+        session = in_process_session(app or self.app, BASE_URL)
+        return AcmeClient(DIRECTORY, session=session, **kwargs)
 
     def ready_order(self) -> dict:
         """A new ready order of alice's (her authorizations are reused or validated again)."""
@@ -80,22 +84,24 @@ class World:
         return {**order, "url": created.headers["Location"]}
 
     def custom_client(self, overrides: dict) -> AcmeClient:
-        assert self.factory is not None
-        return AcmeClient(self.factory(overrides).directory_url)
+        """A client of an app whose settings differ by `overrides`."""
+        return self.client(self.apps(overrides))
 
 
 @pytest.fixture(scope="module")
-def world(acme_server) -> Iterator[World]:
-    with Http01Responder(acme_server.http01_port) as http01:
-        alice, bob, gone = (AcmeClient(acme_server.directory_url) for _ in range(3))
+def world(web_apps, web_app) -> Iterator[World]:
+    # challenges.auto_accept validates without fetching; the responder still answers the token.
+    with Http01Responder(free_port()) as http01:
+        alice, bob, gone = (AcmeClient(DIRECTORY, session=in_process_session(web_app, BASE_URL))
+                            for _ in range(3))
         for client in (alice, bob, gone):
             expect(client.new_account(), 201)
         expect(gone.deactivate_account(), 200)
         names = [name("bad")]
         issued = alice.obtain_certificate(names, http01=http01)
         pending = expect(alice.new_order([name("pending")]), 201)
-        max_body = acme_server.config.get("server", {}).get("max_body_bytes", 65536)
-        yield World(acme_server, http01, alice, bob, gone, names, issued,
+        max_body = web_app.runtime.env.settings.server.max_body_bytes
+        yield World(web_apps, web_app, http01, alice, bob, gone, names, issued,
                     {**pending.json(), "url": pending.headers["Location"]}, max_body)
 
 
@@ -199,15 +205,17 @@ def wildcard_other_challenge(w: World) -> requests.Response:
 
 
 def forbidden_name(w: World) -> requests.Response:
-    client = w.custom_client({"security": {"identifiers": {"forbidden_names": ["forbidden.test"]}}})
+    client = w.custom_client(
+        {"security": {"identifiers": {"forbidden_names": ["forbidden.localhost"]}}})
     expect(client.new_account(), 201)
-    return client.new_order(["forbidden.test", "www.forbidden.test"])
+    return client.new_order(["forbidden.localhost", "www.forbidden.localhost"])
 
 
 def has_subproblems(_w: World, response: requests.Response) -> None:
     """RFC 8555 §6.7.1: one subproblem per rejected identifier, each naming it."""
     subs = response.json().get("subproblems") or []
-    assert {s["identifier"]["value"] for s in subs} == {"forbidden.test", "www.forbidden.test"}
+    assert {s["identifier"]["value"] for s in subs} == {"forbidden.localhost",
+                                                        "www.forbidden.localhost"}
     assert {s["type"] for s in subs} == {ERROR_PREFIX + "rejectedIdentifier"}
 
 
@@ -287,7 +295,7 @@ CASES = [
     P(too_large, M, 413, None, id="body-too-large"),
     P(lambda w: w.alice.post(w.issued["order_url"], "{}"), M, 400, None,
       id="post-as-get-with-payload"),
-    P(lambda w: w.alice.request("GET", w.server.directory_url.rsplit("/", 1)[0] + "/no-such"), M,
+    P(lambda w: w.alice.request("GET", DIRECTORY.rsplit("/", 1)[0] + "/no-such"), M,
       404, None, id="unknown-url"),
     P(lambda w: w.alice.request("GET", w.alice.url("newAccount")), M, 405, allows_post,
       id="get-on-post-only"),
@@ -323,9 +331,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("make", "problem", "status", "check"), CASES)
-def test_bad_request(world: World, start_acme_server, make, problem: str, status: int,
-                     check) -> None:
-    world.factory, world.scratch = start_acme_server, {}
+def test_bad_request(world: World, make, problem: str, status: int, check) -> None:
+    world.scratch = {}
     response = make(world)
     text = response.text
     assert response.status_code == status, text
