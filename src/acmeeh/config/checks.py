@@ -46,6 +46,18 @@ def _ca_backend_errors(doc: Any) -> Iterator[tuple[str, str]]:
             yield "ca.pkcs11.token_label", "or ca.pkcs11.slot is required with ca.backend pkcs11"
         if not _get(doc, "ca.pkcs11.key_label") and not _get(doc, "ca.pkcs11.key_id"):
             yield "ca.pkcs11.key_label", "or ca.pkcs11.key_id is required with ca.backend pkcs11"
+    elif backend == "acme_upstream":
+        if key:
+            yield "ca.key", "must be empty with ca.backend acme_upstream (the upstream CA signs)"
+        for needed in ("ca.certificate", "ca.acme_upstream.directory_url",
+                       "ca.acme_upstream.account_key"):
+            if not _get(doc, needed):
+                yield needed, "is required with ca.backend acme_upstream"
+        if bool(_get(doc, "ca.acme_upstream.eab_kid")) != bool(_get(doc, "ca.acme_upstream.eab_hmac_key")):
+            yield "ca.acme_upstream.eab_kid", "and ca.acme_upstream.eab_hmac_key go together"
+        for status in ("crl.enabled", "ocsp.enabled"):
+            if _get(doc, status) is not False:
+                yield status, "must be false with ca.backend acme_upstream (the upstream CA publishes the status of what it issues)"
 
 
 def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:

@@ -147,6 +147,19 @@ class ProfileSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AcmeUpstreamSettings:
+    directory_url: str | None
+    account_key: str | None
+    contact: tuple[str, ...]
+    eab_kid: str | None
+    eab_hmac_key: str | None = dataclasses.field(repr=False)
+    ca_bundle: str | None
+    challenge_type: str
+    timeout_seconds: float
+    order_timeout_seconds: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CASettings:
     certificate: str | None
     key: str | None
@@ -159,6 +172,7 @@ class CASettings:
     backend: str
     options: tuple[BackendOption, ...]
     pkcs11: Pkcs11Settings
+    acme_upstream: AcmeUpstreamSettings
     alternate_chains: tuple[str, ...]
     default_profile: str
     profiles: tuple[ProfileSettings, ...]  # ca.profiles, in the order of the configuration file

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from acmeeh.issuance.keyfiles import CAError, IssuerKey
+from acmeeh.issuance.keyfiles import CAError, CAUnavailable, IssuerKey
 from acmeeh.issuance.local import Clock, utc_now
 from acmeeh.issuance.profiles import IssuedCertificate, LeafPlan, LeafProfile
 from acmeeh.issuance.signer import Signer
@@ -31,6 +31,7 @@ __all__ = [
     "BackendContext",
     "CABackend",
     "CAError",
+    "CAUnavailable",
     "IssuedCertificate",
     "LeafPlan",
     "LeafProfile",

@@ -22,10 +22,11 @@ ENTRY_POINT_GROUP = "acmeeh.ca_backends"
 BUILTIN: dict[str, str] = {
     "file": "acmeeh.issuance.backends.file:load",
     "pkcs11": "acmeeh.issuance.backends.pkcs11:load",
+    "acme_upstream": "acmeeh.issuance.backends.acme_upstream:load",
 }
 
 # What to install when a built-in backend's library is missing.
-EXTRAS = {"pkcs11": "hsm"}
+EXTRAS = {"pkcs11": "hsm", "acme_upstream": "upstream"}
 
 
 class BackendFactory(Protocol):

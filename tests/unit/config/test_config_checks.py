@@ -59,6 +59,20 @@ BAD = [
         ["ca.pkcs11.key_id: 'xyz' does not match '^([0-9a-fA-F]{2})+$'"],
     ),
     (
+        "acme_upstream without its upstream, with a key and with revocation status",
+        config(ca={"backend": "acme_upstream", "key": "/k.pem",
+                   "acme_upstream": {"eab_kid": "kid"}}),
+        ["ca.acme_upstream.account_key: is required with ca.backend acme_upstream",
+         "ca.acme_upstream.directory_url: is required with ca.backend acme_upstream",
+         "ca.acme_upstream.eab_kid: and ca.acme_upstream.eab_hmac_key go together",
+         "ca.certificate: is required with ca.backend acme_upstream",
+         "ca.key: must be empty with ca.backend acme_upstream (the upstream CA signs)",
+         "crl.enabled: must be false with ca.backend acme_upstream (the upstream CA publishes "
+         "the status of what it issues)",
+         "ocsp.enabled: must be false with ca.backend acme_upstream (the upstream CA publishes "
+         "the status of what it issues)"],
+    ),
+    (
         "backend name not a name",
         config(ca={"backend": "My Backend"}),
         ["ca.backend: 'My Backend' does not match '^[a-z][a-z0-9_]{0,63}$'"],

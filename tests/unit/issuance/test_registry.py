@@ -83,7 +83,7 @@ def test_file_is_the_default_and_reports_its_name(pki: PKI) -> None:
 
 
 def test_the_built_in_names_are_available() -> None:
-    assert {"file", "pkcs11"} <= set(available())
+    assert {"file", "pkcs11", "acme_upstream"} <= set(available())
 
 
 def test_an_unknown_name_lists_the_available_ones(pki: PKI) -> None:
