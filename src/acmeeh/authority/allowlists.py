@@ -49,7 +49,12 @@ def refused(entries: Sequence[AllowlistRow], identifiers: Sequence[Identifier]) 
 
 def check(conn: Connection, account: AccountRow, identifiers: Sequence[Identifier]) -> None:
     """Raise rejectedIdentifier (one subproblem per refused identifier, RFC 8555 §6.7.1)."""
-    entries = allowlist_store.entries_for(conn, account_id=account.id, eab_kid=account.eab_kid)
+    check_entries(allowlist_store.entries_for(conn, account_id=account.id,
+                                              eab_kid=account.eab_kid), identifiers)
+
+
+def check_entries(entries: Sequence[AllowlistRow], identifiers: Sequence[Identifier]) -> None:
+    """check() with the entries that apply to the account already read."""
     if not entries:
         return
     bad = refused(entries, identifiers)

@@ -224,29 +224,35 @@ def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, 
                    problem, records, caa_checked_at=None) -> ChallengeRow | None:
     """record() inside the caller's transaction, `authz` being locked and freshly read."""
     now = env.clock()
-    to = ChallengeStatus.VALID if ok else ChallengeStatus.INVALID
+    if ok:  # one statement moves challenge and authorization (when pending), then the orders
+        valid_for = timedelta(seconds=env.settings.order.valid_authz_lifetime_seconds)
+        passed = states.pass_challenge(conn, challenge.id, authz.id, now=now,
+                                       expires=now + valid_for, records=records,
+                                       caa_checked_at=caa_checked_at)
+        if passed is None:
+            return None
+        _finished(env, challenge, ChallengeStatus.VALID)
+        return passed[0]
+    to = ChallengeStatus.INVALID
     states.check_challenge_move(ChallengeStatus.PROCESSING, to)
-    error = None if ok else _error_json(problem, authz)
+    error = _error_json(problem, authz)
     done = challenge_store.finish(conn, challenge.id, to_status=to, now=now, error=error,
                                   records=records)
     if done is None:
         return None
-    metrics.CHALLENGES_VALIDATED.labels(type=challenge.type, result=str(to)).inc()
-    env.log.info("challenge %s", to, extra={"challenge_id": str(challenge.id), "type": challenge.type})
+    _finished(env, challenge, to)
     if authz.status != AuthzStatus.PENDING:
         return done
-    if ok:
-        valid_for = timedelta(seconds=env.settings.order.valid_authz_lifetime_seconds)
-        moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.VALID,
-                                  expires=now + valid_for, caa_checked_at=caa_checked_at)
-        if moved is not None:
-            states.promote_orders(conn, moved.id)
-    else:
-        moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.INVALID)
-        if moved is not None:
-            invalidate_orders(conn, env, moved, f"validation of {authz.identifier_value} failed: "
-                                                f"{problem.detail}", validation_error=error)
+    moved = states.move_authz(conn, authz.id, AuthzStatus.PENDING, AuthzStatus.INVALID)
+    if moved is not None:
+        invalidate_orders(conn, env, moved, f"validation of {authz.identifier_value} failed: "
+                                            f"{problem.detail}", validation_error=error)
     return done
+
+
+def _finished(env: Env, challenge: ChallengeRow, to: ChallengeStatus) -> None:
+    metrics.CHALLENGES_VALIDATED.labels(type=challenge.type, result=str(to)).inc()
+    env.log.info("challenge %s", to, extra={"challenge_id": str(challenge.id), "type": challenge.type})
 
 
 def _error_json(problem, authz: AuthzRow) -> dict:

@@ -13,11 +13,11 @@ from ..protocol.csr import ParsedCSR, check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.messages import Finalize
 from ..protocol.status import OrderStatus
-from ..store import blocked_keys as blocked_store
-from ..store import authzs as authz_store
 from ..store import db
+from ..store import finalize_checks as checks_store
 from ..store import intents as intent_store
 from ..store import orders as order_store
+from ..store.allowlists import AllowlistRow
 from ..store.certs import NewCertificate
 from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, CertificateRow, OrderRow
@@ -53,14 +53,16 @@ def finalize(
         identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
         parsed = parse_csr(msg.csr)
         check_csr(parsed, identifiers, policy=keys.certificate_policy(sec))
-        uses = blocked_store.key_uses(conn, keys.spki_sha256(parsed.public_key))
+        checks = checks_store.read(conn, keys.spki_sha256(parsed.public_key),
+                                   [a.id for a in state.authorizations], account_id=account.id,
+                                   eab_kid=account.eab_kid)
+        uses, methods = checks.key, checks.methods
         if uses.account:
             # RFC 8555 §11.1: a certificate key is never an account key, this one's or another's.
             raise problems.bad_csr("CSR key refused: it is the key of an ACME account")
         if uses.blocked:  # RFC 8555 §7.6
             raise problems.bad_csr("CSR key refused: it is blocked (reported compromised)")
-        methods = authz_store.validation_methods(conn, [a.id for a in state.authorizations])
-        _recheck_policy(env, conn, account, identifiers, state.authorizations, methods)
+        _recheck_policy(env, checks.allowlist, identifiers, state.authorizations, methods)
         # The profile's configuration in force now decides (invalidProfile if it was removed).
         profile = profiles.configured(env.settings.ca, order.profile)
         profiles.check_identifiers(profile, identifiers)
@@ -109,15 +111,14 @@ def finalize(
     return state
 
 
-def _recheck_policy(env: Env, conn: Connection, account: AccountRow,
-                    identifiers: list[Identifier], authzs: list[AuthzRow],
-                    methods: dict[uuid.UUID, str]) -> None:
+def _recheck_policy(env: Env, allowlist: list[AllowlistRow], identifiers: list[Identifier],
+                    authzs: list[AuthzRow], methods: dict[uuid.UUID, str]) -> None:
     """Issue 11 item 6: the configuration in force now, not the one the order was made under,
     decides. Identifier policy and allowlists (rejectedIdentifier), and the challenge type
     that validated each authorization must still be enabled (unauthorized); the order stays
     ready."""
     policy.check_identifiers(identifiers, env.settings.security.identifiers)
-    allowlists.check(conn, account, identifiers)
+    allowlists.check_entries(allowlist, identifiers)
     enabled = set(env.settings.challenges.enabled)
     policy.raise_refusals([
         problems.unauthorized(

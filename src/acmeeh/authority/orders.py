@@ -13,8 +13,10 @@ from ..protocol.identifiers import Identifier
 from ..protocol.messages import NewOrder
 from ..protocol.status import AuthzStatus, OrderStatus
 from ..store import authzs as authz_store
+from ..store import new_order_checks as checks_store
 from ..store import orders as order_store
 from ..store.db import Connection
+from ..store.new_order_checks import NewOrderChecks
 from ..store.paging import Page
 from ..store.records import AccountRow, AuthzRow, OrderRow
 from . import allowlists, events, maintenance, policy, profiles, ratelimits, renewal, states
@@ -56,16 +58,19 @@ def new_order(
     replaces_text = msg.replaces if env.settings.renewal_info.enabled else None
     wanted = _Wanted(account, identifiers, offered, replaces_text, remote_addr, now, profile)
     with env.pool.connection() as conn:
-        maintenance.check_open(env, conn)
+        # Maintenance mode, the allowlists and the profile restrictions: one read.
+        checks = checks_store.read(conn, account_id=account.id, eab_kid=account.eab_kid)
+        if checks.maintenance:
+            raise maintenance.unavailable()
         # The order and its new authorizations go in with one statement. What must commit
         # with it, a rate-limit count or the lock on a replaced certificate (RFC 9773 §5,
         # judged one order at a time), takes a transaction; otherwise the statement is atomic
         # on its own (autocommit) and BEGIN/COMMIT would cost two round trips.
         if ratelimits.limits_client(env, remote_addr) or replaces_text is not None:
             with conn.transaction():
-                order, reused, created = _create(env, conn, wanted)
+                order, reused, created = _create(env, conn, wanted, checks)
         else:
-            order, reused, created = _create(env, conn, wanted)
+            order, reused, created = _create(env, conn, wanted, checks)
     authzs = reused + created
     env.log.info("order created", extra={"order_id": str(order.id), "account_id": str(account.id)})
     metrics.ORDERS_CREATED.inc()
@@ -86,14 +91,14 @@ class _Wanted:
 
 
 def _create(
-    env: Env, conn: Connection, wanted: _Wanted
+    env: Env, conn: Connection, wanted: _Wanted, checks: NewOrderChecks
 ) -> tuple[OrderRow, list[AuthzRow], list[AuthzRow]]:
     """Check the allowlists and limits, then insert the order: (order, reused authorizations,
     new authorizations). The caller decides whether this runs in a transaction."""
     account, identifiers, now = wanted.account, wanted.identifiers, wanted.now
     cfg = env.settings.order
-    allowlists.check(conn, account, identifiers)
-    profiles.check_allowed(conn, account, wanted.profile)
+    allowlists.check_entries(checks.allowlist, identifiers)
+    profiles.check_restrictions(checks.restrictions, wanted.profile)
     ratelimits.check_failed_validations(env, conn, account, identifiers, wanted.remote_addr)
     replaces = _replaces(env, conn, account, identifiers, wanted.replaces_text)
     reusable = _reusable(env, conn, account, identifiers, now) if cfg.authz_reuse else {}

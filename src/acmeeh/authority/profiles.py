@@ -78,10 +78,10 @@ def check_key(profile: ProfileSettings, public_key: object) -> None:
             f"(accepted: {', '.join(profile.key_types)})")
 
 
-def check_allowed(conn: Connection, account: AccountRow, profile: ProfileSettings) -> None:
-    """invalidProfile unless every restriction that binds the account (its own, its EAB
-    key's; set through the admin API) lists the profile."""
-    rows = restriction_store.restrictions_for(conn, account_id=account.id, eab_kid=account.eab_kid)
+def check_restrictions(rows: Sequence[ProfileRestrictionRow], profile: ProfileSettings) -> None:
+    """invalidProfile unless every restriction that binds the account (`rows`: its own, its
+    EAB key's, set through the admin API; store.new_order_checks reads them) lists the
+    profile."""
     if any(profile.name not in row.profiles for row in rows):
         allowed = set.intersection(*(set(row.profiles) for row in rows))
         names = ", ".join(sorted(allowed)) or "none"

@@ -13,11 +13,12 @@ from uuid import UUID
 from ..protocol.status import AuthzStatus, ChallengeStatus, OrderStatus
 from ..store import authzs as authz_store
 from ..store import certs as cert_store
+from ..store import challenges as challenge_store
 from ..store import intents as intent_store
 from ..store import orders as order_store
 from ..store.db import Connection
 from ..store.certs import NewCertificate
-from ..store.records import AuthzRow, CertificateRow, OrderRow
+from ..store.records import AuthzRow, CertificateRow, ChallengeRow, OrderRow
 
 O, A, C = OrderStatus, AuthzStatus, ChallengeStatus
 S = TypeVar("S", OrderStatus, AuthzStatus, ChallengeStatus)
@@ -103,11 +104,30 @@ def complete_order(
     )
 
 
-def promote_orders(conn: Connection, authz_id: UUID) -> list[OrderRow]:
-    """pending → ready for each order of the authorization whose authorizations are now all
-    valid (one set-based compare-and-set); the orders moved."""
+def pass_challenge(
+    conn: Connection, challenge_id: UUID, authz_id: UUID, *, now: datetime, expires: datetime,
+    records: list[dict[str, object]], caa_checked_at: datetime | None = None,
+) -> tuple[ChallengeRow, AuthzRow | None, list[OrderRow]] | None:
+    """A passed validation: the challenge processing → valid, its authorization pending →
+    valid (valid until `expires`) in the same statement, then each pending order whose
+    authorizations are now all valid pending → ready. Returns the challenge, the authorization
+    when it moved, and the orders promoted; None, and nothing moved, when the challenge was
+    no longer processing. The caller holds the authorization's lock, in a transaction."""
+    _check(CHALLENGE_TRANSITIONS, "challenge", C.PROCESSING, C.VALID)
+    _check(AUTHZ_TRANSITIONS, "authorization", A.PENDING, A.VALID)
     _check(ORDER_TRANSITIONS, "order", O.PENDING, O.READY)
-    return order_store.promote_completed(conn, authz_id, from_status=O.PENDING, to_status=O.READY)
+    passed = challenge_store.pass_with_authorization(
+        conn, challenge_id, authz_id, from_status=C.PROCESSING, to_status=C.VALID,
+        authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, now=now,
+        expires=expires, records=records, caa_checked_at=caa_checked_at,
+    )
+    if passed is None:
+        return None
+    promoted = []
+    if passed.orders_locked:  # the orders are locked already: the promotion alone remains
+        promoted = order_store.promote_locked(conn, authz_id, from_status=O.PENDING,
+                                              to_status=O.READY)
+    return passed.challenge, passed.authz, promoted
 
 
 def move_authz(

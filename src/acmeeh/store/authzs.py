@@ -90,10 +90,6 @@ UPDATE authorizations SET caa_checked_at = %(checked_at)s
 WHERE id = ANY(%(ids)s) AND status = 'valid'
 """
 
-VALIDATION_METHODS = """
-SELECT authorization_id, type FROM challenges
-WHERE authorization_id = ANY(%(ids)s) AND status = 'valid'
-"""
 
 
 def _columns_of(names: Sequence[tuple[str, str, bool]]) -> dict[str, list[object]]:
@@ -193,11 +189,3 @@ def transition(
 def set_caa_checked(conn: psycopg.Connection, authz_ids: list[UUID], checked_at: datetime) -> None:
     """Record that CAA allowed issuance for these valid authorizations at `checked_at`."""
     conn.execute(SET_CAA_CHECKED, {"ids": authz_ids, "checked_at": checked_at})
-
-
-def validation_methods(conn: psycopg.Connection, authz_ids: list[UUID]) -> dict[UUID, str]:
-    """The challenge type that validated each of these authorizations (those with one)."""
-    if not authz_ids:
-        return {}
-    rows = conn.execute(VALIDATION_METHODS, {"ids": authz_ids}).fetchall()
-    return {row[0]: row[1] for row in rows}

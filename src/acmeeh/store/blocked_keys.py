@@ -35,12 +35,6 @@ class KeyUses:
 
 _COLS = columns(BlockedKeyRow)
 
-# One round trip: is the key some account's key (any account, any status), is it blocked?
-KEY_USES = """
-SELECT EXISTS (SELECT 1 FROM accounts WHERE spki_sha256 = %(spki_sha256)s),
-       EXISTS (SELECT 1 FROM blocked_keys WHERE spki_sha256 = %(spki_sha256)s)
-"""
-
 IS_BLOCKED = """
 SELECT EXISTS (SELECT 1 FROM blocked_keys WHERE spki_sha256 = %(spki_sha256)s)
 """
@@ -64,13 +58,6 @@ DELETE FROM blocked_keys WHERE spki_sha256 = %(spki_sha256)s RETURNING {_COLS}
 LIST = f"""
 SELECT {_COLS} FROM blocked_keys WHERE {{where}} {{order}} LIMIT %(limit)s
 """
-
-
-def key_uses(conn: psycopg.Connection, spki_sha256: str) -> KeyUses:
-    """One round trip: is the key an account key (any account, any status), is it blocked?"""
-    row = conn.execute(KEY_USES, {"spki_sha256": spki_sha256}).fetchone()
-    assert row is not None
-    return KeyUses(account=bool(row[0]), blocked=bool(row[1]))
 
 
 def is_blocked(conn: psycopg.Connection, spki_sha256: str) -> bool:

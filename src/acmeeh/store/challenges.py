@@ -1,6 +1,7 @@
 """challenges table."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -53,6 +54,64 @@ UPDATE challenges SET status = %(to_status)s, error = %(error)s, records = %(rec
 WHERE id = %(id)s AND status = 'processing'
 RETURNING {_COLS}
 """
+
+
+# A passed validation (authority.states.pass_challenge), one statement: the challenge
+# processing → valid, its authorization pending → valid (only if the challenge moved), and the
+# orders of that authorization still pending locked for the promotion that follows. The lock
+# is taken here, before the promotion's own statement, so that the promotion reads a snapshot
+# taken after any concurrent validation of those orders' other authorizations has committed.
+PASS_WITH_AUTHORIZATION = f"""
+WITH c AS (
+    UPDATE challenges SET status = %(to_status)s, error = NULL, records = %(records)s,
+           validated_at = %(now)s, processing_since = NULL, retry_at = NULL,
+           updated_at = now()
+    WHERE id = %(id)s AND status = %(from_status)s
+    RETURNING {_COLS}
+), a AS (
+    UPDATE authorizations SET status = %(authz_to)s, expires = %(expires)s,
+           caa_checked_at = COALESCE(%(caa_checked_at)s, caa_checked_at), updated_at = now()
+    WHERE id = %(authz_id)s AND status = %(authz_from)s AND EXISTS (SELECT 1 FROM c)
+    RETURNING {columns(AuthzRow)}
+), o AS (
+    SELECT id FROM orders
+    WHERE id = ANY(ARRAY(SELECT order_id FROM order_authorizations
+                         WHERE authorization_id = %(authz_id)s))
+      AND status = %(order_from)s AND EXISTS (SELECT 1 FROM a)
+    ORDER BY id FOR UPDATE
+)
+SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')}, (SELECT count(*) FROM o)
+FROM c LEFT JOIN a ON true
+"""
+
+
+@dataclass(frozen=True)
+class Passed:
+    """What PASS_WITH_AUTHORIZATION moved: the valid challenge, the authorization when it
+    moved, and how many pending orders of it are now locked for their promotion."""
+
+    challenge: ChallengeRow
+    authz: AuthzRow | None
+    orders_locked: int
+
+
+def pass_with_authorization(
+    conn: psycopg.Connection, challenge_id: UUID, authz_id: UUID, *, from_status: str,
+    to_status: str, authz_from: str, authz_to: str, order_from: str, now: datetime,
+    expires: datetime, records: list[dict[str, Any]], caa_checked_at: datetime | None,
+) -> Passed | None:
+    """A passed validation, in one statement (callers go through authority.states); None, and
+    nothing moved, when the challenge was no longer `from_status`."""
+    row = conn.execute(PASS_WITH_AUTHORIZATION, {
+        "id": challenge_id, "authz_id": authz_id, "from_status": from_status,
+        "to_status": to_status, "authz_from": authz_from, "authz_to": authz_to,
+        "order_from": order_from, "now": now, "expires": expires, "records": Jsonb(records),
+        "caa_checked_at": caa_checked_at,
+    }).fetchone()
+    if row is None:
+        return None
+    challenge, authz = split(row, ChallengeRow, AuthzRow)
+    return Passed(challenge, authz, int(row[-1]))
 
 
 def get_challenge(conn: psycopg.Connection, challenge_id: UUID) -> ChallengeRow | None:

@@ -58,14 +58,7 @@ ORDER BY id FOR UPDATE
 """
 
 # The transition pending → ready of every order of an authorization whose authorizations are
-# all valid now; LOCK_OF_AUTHORIZATION runs first (see promote_completed).
-LOCK_OF_AUTHORIZATION = """
-SELECT id FROM orders
-WHERE id = ANY(ARRAY(SELECT order_id FROM order_authorizations
-                     WHERE authorization_id = %(authz_id)s))
-  AND status = %(from_status)s
-ORDER BY id FOR UPDATE
-"""
+# all valid now; the orders were locked by an earlier statement (see promote_locked).
 
 PROMOTE_COMPLETED = f"""
 UPDATE orders o SET status = %(to_status)s, updated_at = now()
@@ -209,20 +202,18 @@ def orders_for_authorization(conn: psycopg.Connection, authz_id: UUID, status: s
                      {"authz_id": authz_id, "status": status})
 
 
-def promote_completed(
+def promote_locked(
     conn: psycopg.Connection, authz_id: UUID, *, from_status: str, to_status: str
 ) -> list[OrderRow]:
     """Compare-and-set every order in `from_status` that includes the authorization and whose
     authorizations are now all valid; returns the moved orders. Callers go through
-    acmeeh.authority.states, inside a transaction.
-
-    The orders are locked first, so that the check runs on a snapshot taken after any
-    concurrent validation of the order's other authorizations has committed (two last
-    authorizations turning valid at once still promote their order exactly once).
-    """
-    params = {"authz_id": authz_id, "from_status": from_status, "to_status": to_status}
-    conn.execute(LOCK_OF_AUTHORIZATION, params)
-    return fetch_all(conn, OrderRow, PROMOTE_COMPLETED, params)
+    acmeeh.authority.states, inside a transaction, and an earlier statement of that
+    transaction has locked those orders (store.challenges.pass_with_authorization), so that
+    this one reads a snapshot taken after any concurrent validation of the orders' other
+    authorizations has committed (two last authorizations turning valid at once still
+    promote their order exactly once)."""
+    return fetch_all(conn, OrderRow, PROMOTE_COMPLETED,
+                     {"authz_id": authz_id, "from_status": from_status, "to_status": to_status})
 
 
 def transition(

@@ -72,11 +72,3 @@ def get_restriction(
 ) -> ProfileRestrictionRow | None:
     return fetch_one(conn, ProfileRestrictionRow, GET_RESTRICTION,
                      {"scope": scope, "scope_id": scope_id})
-
-
-def restrictions_for(
-    conn: psycopg.Connection, *, account_id: UUID, eab_kid: str | None
-) -> list[ProfileRestrictionRow]:
-    """The restrictions that bind an account: its own and its EAB key's."""
-    return fetch_all(conn, ProfileRestrictionRow, FOR_ACCOUNT,
-                     {"account_id": str(account_id), "eab_kid": eab_kid})

@@ -62,14 +62,12 @@ def test_find_reusable(conn, methods, valid_until, found: bool) -> None:
     assert authzs.find_reusable(conn, owner, [], valid_until=NOW, methods=methods) == []
 
 
-def test_valid_for_names_and_methods(conn) -> None:
+def test_valid_for_names(conn) -> None:
     owner = account(conn)
-    valid, pending = make(conn, owner, "a.example"), make(conn, owner, "b.example")
+    valid, _ = make(conn, owner, "a.example"), make(conn, owner, "b.example")
     validate(conn, valid, "dns-01")
     names = [("dns", "a.example", False), ("dns", "b.example", False)]
     assert [a.id for a in authzs.find_valid_for_names(conn, owner, names, NOW)] == [valid.id]
-    assert authzs.validation_methods(conn, [valid.id, pending.id]) == {valid.id: "dns-01"}
-    assert authzs.validation_methods(conn, []) == {}
 
 
 def test_order_authorizations_in_identifier_order(conn) -> None:

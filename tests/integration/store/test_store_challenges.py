@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from support.rows import NOW, account, create
 
+from acmeeh.protocol.status import AuthzStatus as A
 from acmeeh.protocol.status import ChallengeStatus as C
-from acmeeh.store import challenges
+from acmeeh.protocol.status import OrderStatus as O
+from acmeeh.store import challenges, orders
 
 LATER = NOW + timedelta(minutes=1)
 
@@ -78,3 +80,44 @@ def test_retry_later_and_keep_alive(conn, challenge) -> None:
     assert (later.retries, later.retry_at, later.error) == (1, LATER, error)
     assert challenges.keep_alive(conn, [challenge.id, uuid.uuid4()], LATER) == 1
     assert challenges.get_challenge(conn, challenge.id).processing_since == LATER
+
+
+def _pass(conn, challenge_id, authz_id):
+    return challenges.pass_with_authorization(
+        conn, challenge_id, authz_id, from_status=C.PROCESSING, to_status=C.VALID,
+        authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, now=LATER,
+        expires=LATER + timedelta(days=30), records=[{"url": "http://a.example/"}],
+        caa_checked_at=LATER)
+
+
+@pytest.mark.parametrize(("authz_status", "moved", "locked"), [
+    (A.PENDING, True, 1),    # the authorization follows; its pending order is locked
+    (A.VALID, False, 0),     # already valid (another challenge passed): only the challenge moves
+    (A.DEACTIVATED, False, 0),
+])
+def test_pass_with_authorization_moves_challenge_and_authorization_together(
+        conn, owner, authz_status: A, moved: bool, locked: int) -> None:
+    order, (authz,) = create(conn, owner, ["a.example"])
+    challenge = challenges.list_challenges(conn, [authz.id])[0]
+    conn.execute("UPDATE authorizations SET status = %s WHERE id = %s", (authz_status, authz.id))
+    challenges.set_processing(conn, challenge.id, NOW)
+    passed = _pass(conn, challenge.id, authz.id)
+    assert passed is not None and passed.orders_locked == locked
+    assert passed.challenge.status is C.VALID and passed.challenge.validated_at == LATER
+    assert passed.challenge.error is None and passed.challenge.records == [{"url": "http://a.example/"}]
+    assert (passed.authz is not None) is moved
+    if moved:
+        assert passed.authz.status is A.VALID and passed.authz.caa_checked_at == LATER
+        assert passed.authz.expires == LATER + timedelta(days=30)
+    status = conn.execute("SELECT status FROM authorizations WHERE id = %s", (authz.id,)).fetchone()
+    assert status == ((A.VALID,) if moved else (authz_status,))
+    assert orders.get_order(conn, order.id).status is O.PENDING  # promotion is the next statement
+
+
+def test_pass_with_authorization_moves_nothing_unless_processing(conn, owner) -> None:
+    _, (authz,) = create(conn, owner, ["a.example"])
+    challenge = challenges.list_challenges(conn, [authz.id])[0]
+    assert _pass(conn, challenge.id, authz.id) is None  # still pending: not answered
+    assert challenges.get_challenge(conn, challenge.id).status is C.PENDING
+    status = conn.execute("SELECT status FROM authorizations WHERE id = %s", (authz.id,)).fetchone()
+    assert status == (A.PENDING,)

@@ -7,6 +7,7 @@ import uuid
 import psycopg
 import pytest
 
+from acmeeh.store import new_order_checks
 from acmeeh.store import profile_restrictions as store
 
 
@@ -30,9 +31,10 @@ def test_an_account_sees_its_own_and_its_keys(conn) -> None:
                           updated_by=None)
     store.set_restriction(conn, scope="eab", scope_id="kid-me", profiles=["c"], updated_by=None)
     store.set_restriction(conn, scope="eab", scope_id=str(me), profiles=["d"], updated_by=None)
-    found = store.restrictions_for(conn, account_id=me, eab_kid="kid-me")
+    found = new_order_checks.read(conn, account_id=me, eab_kid="kid-me").restrictions
     assert [(r.scope, r.profiles) for r in found] == [("account", ["a"]), ("eab", ["c"])]
-    assert [r.profiles for r in store.restrictions_for(conn, account_id=me, eab_kid=None)] == [["a"]]
+    alone = new_order_checks.read(conn, account_id=me, eab_kid=None).restrictions
+    assert [r.profiles for r in alone] == [["a"]]
 
 
 @pytest.mark.parametrize(("scope", "profiles"), [("global", ["a"]), ("eab", [])],

@@ -1,10 +1,11 @@
 """pending → ready happens once every authorization of an order is valid (RFC 8555 §7.1.6),
-also when the last two turn valid in concurrent transactions: the promotion locks the orders
-before it looks, so the second transaction sees the first one's commit."""
+also when the last two turn valid in concurrent transactions: the statement that passes the
+challenge locks the orders before the promotion looks, so the second transaction sees the
+first one's commit."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -14,8 +15,16 @@ JOIN_SECONDS = 20
 
 
 def _validate(conn: psycopg.Connection, authz_id) -> list:
-    states.move_authz(conn, authz_id, "pending", "valid")
-    return states.promote_orders(conn, authz_id)
+    """What a passed validation does: its http-01 challenge processing → valid, the
+    authorization valid and its completed orders ready (authority.states.pass_challenge)."""
+    row = conn.execute("UPDATE challenges SET status = 'processing' WHERE authorization_id = %s"
+                       " AND type = 'http-01' RETURNING id", (authz_id,)).fetchone()
+    assert row is not None
+    now = datetime.now(UTC)
+    passed = states.pass_challenge(conn, row[0], authz_id, now=now,
+                                   expires=now + timedelta(hours=1), records=[])
+    assert passed is not None and passed[1] is not None
+    return passed[2]
 
 
 def test_last_two_authorizations_valid_at_once_promote_the_order(db_url, seed, make_env):
