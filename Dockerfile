@@ -12,8 +12,10 @@ COPY pyproject.toml README.md ./
 COPY src/ src/
 # Every dependency ships as a manylinux wheel (psycopg[binary], cryptography), so nothing is
 # compiled; the wheels are all the runtime stage takes from here. The lint extra (pkilint, pure
-# Python) is in the image so lint.enabled works without a rebuild.
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[lint]"
+# Python) is in the image so lint.enabled works without a rebuild, and so is the hsm extra
+# (python-pkcs11, a manylinux wheel) for ca.backend pkcs11 (mount the HSM vendor's module), and
+# the upstream extra (acme, certbot's ACME client library) for ca.backend acme_upstream.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[lint,hsm,upstream]"
 
 FROM ${PYTHON_IMAGE}
 ARG ACMEEH_VERSION=0.1.0

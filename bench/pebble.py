@@ -86,6 +86,7 @@ class PebbleServer:
     ca_file: str
     log_path: Path
     database_url: str | None = None  # in memory: no database to measure
+    management_url: str = ""  # /roots/0, /intermediates/0, /cert-status-by-serial/<hex>
 
     @property
     def pid(self) -> int:
@@ -112,25 +113,28 @@ def _answers(url: str, ca_file: str, process: subprocess.Popen) -> str | None:
     return last
 
 
-def start_pebble(workdir: Path, binary: str | None = None) -> PebbleServer:
+def start_pebble(workdir: Path, binary: str | None = None,
+                 eab_keys: dict[str, str] | None = None) -> PebbleServer:
     """Pebble on 127.0.0.1 (ACME API, management API, and the unused challenge ports), always
-    valid; waits (bounded) until its directory answers."""
+    valid; waits (bounded) until its directory answers. With `eab_keys` (key id → base64url
+    MAC key) it requires external account binding (the acme_upstream backend's tests)."""
     binary = binary or executable()
     if binary is None:
         raise SystemExit("pebble is not installed (apt-get install pebble)")
     workdir.mkdir(parents=True, exist_ok=True)
     cert, key = tls_certificate(workdir)
-    port = free_port()
+    port, management = free_port(), free_port()
     config = {
         "pebble": {
             "listenAddress": f"127.0.0.1:{port}",
-            "managementListenAddress": f"127.0.0.1:{free_port()}",
+            "managementListenAddress": f"127.0.0.1:{management}",
             "certificate": str(cert),
             "privateKey": str(key),
             "httpPort": free_port(),
             "tlsPort": free_port(),
             "ocspResponderURL": "",
-            "externalAccountBindingRequired": False,
+            "externalAccountBindingRequired": bool(eab_keys),
+            "externalAccountMACKeys": eab_keys or {},
         }
     }
     config_path = workdir / "pebble-config.json"
@@ -147,7 +151,8 @@ def start_pebble(workdir: Path, binary: str | None = None) -> PebbleServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = PebbleServer(process, f"https://127.0.0.1:{port}/dir", str(cert), log_path)
+    server = PebbleServer(process, f"https://127.0.0.1:{port}/dir", str(cert), log_path,
+                          management_url=f"https://127.0.0.1:{management}")
     last = _answers(server.directory_url, server.ca_file, process)
     if last is None:
         return server

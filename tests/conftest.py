@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from support.dns import ZoneServer
 from support.server import RunningServer, start_server
+from support.softhsm import Hsm, create_hsm
 from support.tools import required_tool
 
 
@@ -34,6 +35,13 @@ def dns_server() -> Iterator[ZoneServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def hsm(tmp_path_factory: pytest.TempPathFactory) -> Hsm:
+    """SoftHSM2 tokens with RSA and EC CA keys, made once per test process (SOFTHSM2_CONF is
+    read when the PKCS#11 library is initialised, so one configuration serves the process)."""
+    return create_hsm(tmp_path_factory.mktemp("softhsm"))
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,9 @@ VALIDATIONS_REFUSED = Counter(
     "Challenge answers refused with 503 because the process's validation queue was full"
 )
 CA_SIGNING_ERRORS = Counter("acmeeh_ca_signing_errors_total", "CA signing errors")
+UPSTREAM_ERRORS = Counter(
+    "acmeeh_upstream_errors_total",
+    "Failed calls to the upstream ACME CA (ca.backend acme_upstream) by operation", ["operation"])
 LINT_FINDINGS = Counter(
     "acmeeh_lint_findings_total", "Pre-issuance lint findings (pkilint) by severity and code",
     ["severity", "code"])

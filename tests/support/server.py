@@ -147,7 +147,7 @@ class RunningServer:
     base_url: str
     directory_url: str
     ca_cert_path: Path  # the issuing CA (ca.certificate)
-    ca_key_path: Path
+    ca_key_path: Path | None  # None when the key is in an HSM (ca.backend pkcs11)
     root_cert_path: Path  # the trust anchor a client verifies against
     http01_port: int
     tlsalpn01_port: int
@@ -248,8 +248,11 @@ def start_server(
     dns: ZoneServer | None = None,
     timeout: float = START_TIMEOUT_SECONDS,
     ready_url: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> RunningServer:
     """Start ACMEEH on free loopback ports; raise RuntimeError (with the log) if it never answers.
+
+    `env` is added to the server's environment (what ${VAR} in the configuration reads).
 
     It is up when `ready_url` (default: the directory at server.external_url) answers 200; pass
     gunicorn's own URL when external_url names a proxy that is not running yet.
@@ -282,7 +285,7 @@ def start_server(
     # gunicorn's control socket defaults to $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl, shared by
     # every instance of the user; give each server its own (short path: AF_UNIX limit 108 bytes).
     runtime_dir = Path(tempfile.mkdtemp(prefix="acmeeh-rt-"))
-    env = child_env({"XDG_RUNTIME_DIR": str(runtime_dir)})
+    env = child_env({"XDG_RUNTIME_DIR": str(runtime_dir), **(env or {})})
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command,
@@ -300,7 +303,7 @@ def start_server(
         base_url=external,
         directory_url=f"{external}{prefix}/directory",
         ca_cert_path=Path(config["ca"]["certificate"]),
-        ca_key_path=Path(config["ca"]["key"]),
+        ca_key_path=Path(config["ca"]["key"]) if config["ca"].get("key") else None,
         root_cert_path=Path(config["ca"].get("chain") or config["ca"]["certificate"]),
         http01_port=config["challenges"]["http01"]["port"],
         tlsalpn01_port=config["challenges"]["tlsalpn01"]["port"],

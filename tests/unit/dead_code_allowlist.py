@@ -37,6 +37,18 @@ makefile  # validation/http01.py: socket protocol for http.client
 _.use_search_by_default  # validation/resolver.py: dnspython Resolver option
 _.__doc__  # protocol/problems.py: docstring of the generated constructors
 _.__test__  # issuance/backend.py: tells pytest test_sign is not a test
+# cryptography's private-key interface: a token key (issuance/backends/pkcs11_keys.py) must
+# define every abstract method, and refuses those that would read the key out.
+decrypt  # RSAPrivateKey
+private_numbers  # RSAPrivateKey, EllipticCurvePrivateKey
+exchange  # EllipticCurvePrivateKey
+ciphertext  # RSAPrivateKey.decrypt
+peer_public_key  # EllipticCurvePrivateKey.exchange
+encoding  # private_bytes
+encryption_algorithm  # private_bytes
+memo  # __deepcopy__
+# Factories of the built-in CA backends, named by entry-point strings (issuance/registry.py).
+load  # issuance/backends/file.py, issuance/backends/pkcs11.py
 # Parameters of a seam that an implementation has no use for.
 certificate_der  # issuance: CABackend.revoked (LocalCA publishes through its own CRL/OCSP)
 # Row fields: the columns a dataclass lists are selected (store.records.columns).

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import metrics
 from ..issuance.crl import RevokedEntry, build_crl
-from ..issuance.responder import Signer, load_issuer
+from ..issuance.signer import Signer
 from ..store import crls as crl_store
 from ..store import revocation_status as status_store
 from ..store.crls import CRLRow
@@ -26,7 +26,7 @@ KEEP = 20
 
 def load_signer(env: Env) -> Signer:
     """The CA certificate and key that sign CRLs (CAError when unreadable)."""
-    return load_issuer(env.settings.ca, hash_name=env.settings.crl.hash)
+    return env.ca.status_signer(env.settings.crl.hash)
 
 
 def _due(conn: Connection, env: Env, now: datetime) -> str | None:

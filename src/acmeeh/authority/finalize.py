@@ -8,7 +8,7 @@ from .. import metrics
 from ..logs import audit
 from ..notify import Kind
 from ..protocol import keys, problems
-from ..issuance.backend import LeafPlan, LeafProfile
+from ..issuance.backend import CAUnavailable, LeafPlan, LeafProfile
 from ..protocol.csr import ParsedCSR, check_csr, parse_csr
 from ..protocol.identifiers import Identifier, normalize
 from ..protocol.messages import Finalize
@@ -84,8 +84,9 @@ def finalize(
         issued = env.ca.sign(parsed.csr, identifiers, profile=leaf, plan=plan)
     except Exception as exc:
         _signing_failed(env, account, order.id)
-        _fail(env, order.id, problems.server_internal(), serial=plan.serial_hex)
-        raise problems.server_internal() from exc
+        problem = _signing_problem(env, exc)
+        _fail(env, order.id, problem, serial=plan.serial_hex)
+        raise problem from exc
     prelint.check(env, account, order.id, issued)  # lint.enabled: refused → invalid, revoked
     cert_id = uuid.uuid4()
     outbox = events.needed(env, Kind.CERTIFICATE_ISSUED, account)
@@ -136,6 +137,15 @@ def _plan(env: Env, account: AccountRow, order_id: uuid.UUID, leaf: LeafProfile)
     except Exception as exc:
         _signing_failed(env, account, order_id)
         raise problems.server_internal() from exc
+
+
+def _signing_problem(env: Env, exc: Exception) -> problems.Problem:
+    """serverInternal; with a detail (and Retry-After) when an upstream CA is down, so the
+    client knows a new order later may pass."""
+    if isinstance(exc, CAUnavailable):
+        return problems.unavailable("the upstream CA is unavailable; try again later with a "
+                                    "new order", env.settings.server.unavailable_retry_after_seconds)
+    return problems.server_internal()
 
 
 def _signing_failed(env: Env, account: AccountRow, order_id: uuid.UUID) -> None:

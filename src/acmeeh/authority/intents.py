@@ -42,8 +42,9 @@ def keep_signed(env: Env, order_id: uuid.UUID, issued: IssuedCertificate) -> Non
     extra = {"order_id": str(order_id), "serial": issued.serial_hex}
     try:
         with env.pool.connection() as conn:
-            intent_store.keep_signed(conn, issued.serial_hex, der=issued.der,
-                                     pem_chain=issued.pem_chain, now=env.clock())
+            intent_store.keep_signed(conn, order_id, serial=issued.serial_hex, der=issued.der,
+                                     pem_chain=issued.pem_chain, not_before=issued.not_before,
+                                     not_after=issued.not_after, now=env.clock())
     except Exception:  # noqa: BLE001 - the intent row already names the serial
         env.log.exception("signed certificate not stored; its intent keeps the serial only",
                           extra=extra)

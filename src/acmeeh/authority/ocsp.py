@@ -23,7 +23,8 @@ from pathlib import Path
 from .. import metrics
 from ..config.settings import Settings
 from ..issuance import ocsp
-from ..issuance.responder import DelegatedResponder, Signer, load_issuer
+from ..issuance.responder import DelegatedResponder
+from ..issuance.signer import Signer
 from ..store import db
 from ..store import revocation_status as status_store
 from .env import Env
@@ -76,10 +77,11 @@ class OCSPResponder:
 
     @classmethod
     def from_env(cls, env: Env) -> OCSPResponder:
-        """Load the CA key and, for `ocsp.signer: delegated`, the responder certificate
-        (issued now when missing or due). Raises CAError on a bad CA or directory."""
+        """The CA's signer (from the CA backend: a key file or an HSM) and, for `ocsp.signer:
+        delegated`, the responder certificate (issued now when missing or due). Raises CAError
+        on a bad CA or directory, or a backend that publishes no status of its own."""
         settings = env.settings
-        issuer = load_issuer(settings.ca)
+        issuer = env.ca.status_signer(settings.ca.hash)
         if settings.ocsp.signer == "ca":
             return cls(env, issuer, lambda: issuer)
         delegated = DelegatedResponder(

@@ -53,7 +53,9 @@ def _refuse(env: Env, account: AccountRow, order_id: uuid.UUID, issued: IssuedCe
     metrics.LINT_REFUSALS.inc()
     now = env.clock()
     with env.pool.connection() as conn, conn.transaction():
-        intent_store.keep_signed(conn, serial, der=issued.der, pem_chain=issued.pem_chain, now=now)
+        intent_store.keep_signed(conn, order_id, serial=serial, der=issued.der,
+                                 pem_chain=issued.pem_chain, not_before=issued.not_before,
+                                 not_after=issued.not_after, now=now)
         moved = states.move_order(conn, order_id, OrderStatus.PROCESSING, OrderStatus.INVALID,
                                   error=problems.server_internal().to_dict())
         if moved is not None:

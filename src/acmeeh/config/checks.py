@@ -28,13 +28,41 @@ def _get(doc: Any, dotted: str) -> Any:
     return doc
 
 
+def _ca_backend_errors(doc: Any) -> Iterator[tuple[str, str]]:
+    """What each built-in ca.backend needs (a third-party backend checks its own settings)."""
+    backend = _get(doc, "ca.backend") or "file"
+    cert, key = _get(doc, "ca.certificate"), _get(doc, "ca.key")
+    if backend == "file":
+        if key and not cert:
+            yield "ca.key", "is set but ca.certificate is not"
+        if cert and not key:
+            yield "ca.certificate", "is set but ca.key is not"
+    elif backend == "pkcs11":
+        if key:
+            yield "ca.key", "must be empty with ca.backend pkcs11 (the key is in the token)"
+        if not _get(doc, "ca.pkcs11.module"):
+            yield "ca.pkcs11.module", "is required with ca.backend pkcs11"
+        if not _get(doc, "ca.pkcs11.token_label") and _get(doc, "ca.pkcs11.slot") is None:
+            yield "ca.pkcs11.token_label", "or ca.pkcs11.slot is required with ca.backend pkcs11"
+        if not _get(doc, "ca.pkcs11.key_label") and not _get(doc, "ca.pkcs11.key_id"):
+            yield "ca.pkcs11.key_label", "or ca.pkcs11.key_id is required with ca.backend pkcs11"
+    elif backend == "acme_upstream":
+        if key:
+            yield "ca.key", "must be empty with ca.backend acme_upstream (the upstream CA signs)"
+        for needed in ("ca.certificate", "ca.acme_upstream.directory_url",
+                       "ca.acme_upstream.account_key"):
+            if not _get(doc, needed):
+                yield needed, "is required with ca.backend acme_upstream"
+        if bool(_get(doc, "ca.acme_upstream.eab_kid")) != bool(_get(doc, "ca.acme_upstream.eab_hmac_key")):
+            yield "ca.acme_upstream.eab_kid", "and ca.acme_upstream.eab_hmac_key go together"
+        for status in ("crl.enabled", "ocsp.enabled"):
+            if _get(doc, status) is not False:
+                yield status, "must be false with ca.backend acme_upstream (the upstream CA publishes the status of what it issues)"
+
+
 def cross_field_errors(doc: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """Relations between keys and string formats; tolerant of values the schema refused."""
-    cert, key = _get(doc, "ca.certificate"), _get(doc, "ca.key")
-    if key and not cert:
-        yield "ca.key", "is set but ca.certificate is not"
-    if cert and not key:
-        yield "ca.certificate", "is set but ca.key is not"
+    yield from _ca_backend_errors(doc)
 
     yield from _profiles(doc)
 

@@ -57,6 +57,12 @@ def _sections(path: str, obj: dict[str, Any], required: bool) -> Iterator[str]:
         rows.append(
             f"| `{full}` | {_type(sub)} | {default} | {_cell(sub.get('description', ''))} |"
         )
+        items = sub.get("items", {})
+        if items.get("type") == "object":  # a list of objects: one row per field of an item
+            for field, fsub in items.get("properties", {}).items():
+                fdefault = "*required*" if field in items.get("required", ()) else _default(fsub)
+                rows.append(f"| `{full}[].{field}` | {_type(fsub)} | {fdefault} | "
+                            f"{_cell(fsub.get('description', ''))} |")
     if len(rows) > 2:
         lines += [""] + rows
     yield "\n".join(lines)

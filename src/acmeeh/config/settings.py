@@ -114,6 +114,24 @@ class WorkersSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class BackendOption:
+    name: str
+    value: str = dataclasses.field(repr=False)  # may be a secret
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Pkcs11Settings:
+    module: str | None
+    token_label: str | None
+    slot: int | None
+    key_label: str | None
+    key_id: str | None
+    pin: str | None = dataclasses.field(repr=False)
+    max_sessions: int
+    session_wait_seconds: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ProfileSettings:
     """One entry of ca.profiles; `name` is its key there."""
 
@@ -129,6 +147,19 @@ class ProfileSettings:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AcmeUpstreamSettings:
+    directory_url: str | None
+    account_key: str | None
+    contact: tuple[str, ...]
+    eab_kid: str | None
+    eab_hmac_key: str | None = dataclasses.field(repr=False)
+    ca_bundle: str | None
+    challenge_type: str
+    timeout_seconds: float
+    order_timeout_seconds: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CASettings:
     certificate: str | None
     key: str | None
@@ -138,6 +169,10 @@ class CASettings:
     backdate_seconds: int
     hash: str
     client_auth: bool
+    backend: str
+    options: tuple[BackendOption, ...]
+    pkcs11: Pkcs11Settings
+    acme_upstream: AcmeUpstreamSettings
     alternate_chains: tuple[str, ...]
     default_profile: str
     profiles: tuple[ProfileSettings, ...]  # ca.profiles, in the order of the configuration file

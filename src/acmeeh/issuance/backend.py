@@ -1,4 +1,6 @@
-"""The CA backend interface and the loader that builds one from `settings.ca`.
+"""The CA backend interface, the checks every backend runs on its CA certificate, test-sign.
+
+registry.py builds the backend `ca.backend` names.
 
 `CAError` (keyfiles.py) and `IssuedCertificate` (profiles.py) are defined lower in the room so
 local.py can use them without an import cycle; import all of them from here.
@@ -6,10 +8,11 @@ local.py can use them without an import cycle; import all of them from here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -17,30 +20,37 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from acmeeh.issuance.keyfiles import (
-    CAError,
-    IssuerKey,
-    read_certificate,
-    read_certificates,
-    read_private_key,
-)
-from acmeeh.issuance.local import Clock, LocalCA, utc_now
+from acmeeh.issuance.keyfiles import CAError, CAUnavailable, IssuerKey
+from acmeeh.issuance.local import Clock, utc_now
 from acmeeh.issuance.profiles import IssuedCertificate, LeafPlan, LeafProfile
+from acmeeh.issuance.signer import Signer
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType, RevocationReason
 
 __all__ = [
+    "BackendContext",
     "CABackend",
     "CAError",
+    "CAUnavailable",
     "IssuedCertificate",
     "LeafPlan",
     "LeafProfile",
-    "load_backend",
+    "Signer",
     "test_sign",
 ]
 
 # RFC 2606 §2: ".invalid" can never be a real name, so a test leaf cannot be misused.
 TEST_SIGN_NAME = "test-sign.invalid"
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """What a backend needs besides settings.ca: the URLs to put in the leaves it signs
+    (RFC 5280 §4.2.1.13 CRL distribution point, RFC 5280 §4.2.2.1 AIA OCSP) and the clock."""
+
+    crl_url: str | None = None
+    ocsp_url: str | None = None
+    clock: Clock = utc_now
 
 
 @runtime_checkable
@@ -49,7 +59,7 @@ class CABackend(Protocol):
     show the issuer and its chain, hear of revocations.
 
     An implementation takes and returns plain values and touches no database; every failure
-    is a CAError. `load_backend` builds the one `settings.ca` names.
+    is a CAError. `registry.load_backend` builds the one `settings.ca.backend` names.
     """
 
     @property
@@ -88,45 +98,16 @@ class CABackend(Protocol):
         party (an upstream CA) does it here; CAError is logged, the revocation stands."""
         ...
 
+    def health(self) -> Mapping[str, object]:
+        """What /healthz shows of the backend beside the check's status: its name and state
+        (an HSM's sessions, an upstream's reachability), JSON-ready, never a secret."""
+        ...
 
-def load_backend(
-    ca_settings: Any,
-    *,
-    crl_url: str | None = None,
-    ocsp_url: str | None = None,
-    clock: Clock | None = None,
-) -> CABackend:
-    """Read and check the CA files named by `settings.ca`; return a ready backend.
-
-    Raises CAError naming the setting and file: missing paths, unreadable files, a key file
-    looser than 0600, a key that does not match the certificate, a certificate that is not a
-    signing CA or is outside its validity, a ca.chain that does not link up.
-    """
-    if not ca_settings.certificate or not ca_settings.key:
-        raise CAError("ca.certificate and ca.key are required")
-    now = (clock or utc_now)()
-    cert_path, key_path = Path(ca_settings.certificate), Path(ca_settings.key)
-    certificate = read_certificate(cert_path, "ca.certificate")
-    key = read_private_key(key_path, "ca.key", ca_settings.key_password)
-    chain: list[x509.Certificate] = []
-    if ca_settings.chain:
-        chain = read_certificates(ca_settings.chain, "ca.chain")
-    check_issuer(certificate, f"ca.certificate: {cert_path}", now)
-    check_key_matches(certificate, key, f"ca.key: {key_path}", cert_path)
-    if chain:
-        check_chain(certificate, chain, f"ca.chain: {ca_settings.chain}")
-    backend = LocalCA(
-        certificate=certificate,
-        key=key,
-        chain=chain,
-        backdate_seconds=ca_settings.backdate_seconds,
-        hash_name=ca_settings.hash,
-        crl_url=crl_url,
-        ocsp_url=ocsp_url,
-        clock=clock or utc_now,
-    )
-    backend.check()
-    return backend
+    def status_signer(self, hash_name: str) -> Signer:
+        """The CA certificate and a key that signs with it, for CRLs, OCSP answers and the
+        delegated OCSP responder's certificate (RFC 5280 §5, RFC 6960); CAError when this CA
+        publishes no revocation status of its own (an upstream CA does)."""
+        ...
 
 
 def check_issuer(certificate: x509.Certificate, label: str, now: datetime) -> None:

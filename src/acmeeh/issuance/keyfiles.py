@@ -25,6 +25,10 @@ class CAError(Exception):
     """The CA is misconfigured or cannot sign. The message is safe to show an operator."""
 
 
+class CAUnavailable(CAError):
+    """The CA cannot be reached now (an upstream ACME CA's outage): a later attempt may pass."""
+
+
 def _read(path: Path, setting: str, *, private: bool = False) -> bytes:
     """Read a small regular file; for keys, refuse any group/other permission bit."""
     try:

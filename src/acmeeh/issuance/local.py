@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from acmeeh.issuance.profiles import (
     leaf_validity,
     to_pem,
 )
+from acmeeh.issuance.signer import Signer
 
 if TYPE_CHECKING:
     from acmeeh.protocol.identifiers import Identifier
@@ -52,9 +53,11 @@ def signature_hash(key: IssuerKey, name: str) -> hashes.HashAlgorithm | None:
 
 
 class LocalCA:
-    """Signs leaves with an in-memory issuer key. Immutable after construction, so thread-safe.
+    """Signs leaves with an issuer key object. Immutable after construction, so thread-safe.
 
-    The constructor trusts its inputs; `acmeeh.issuance.backend.load_backend` checks them.
+    The key is in memory (backend `file`) or a handle to a key in an HSM (backend `pkcs11`,
+    whose key objects implement cryptography's private-key interface). The constructor trusts
+    its inputs; the factories of issuance/backends/ check them.
     """
 
     def __init__(
@@ -68,6 +71,8 @@ class LocalCA:
         crl_url: str | None = None,
         ocsp_url: str | None = None,
         clock: Clock = utc_now,
+        backend_name: str = "file",
+        state: Callable[[], Mapping[str, object]] | None = None,
     ) -> None:
         self._certificate = certificate
         self._key = key
@@ -77,11 +82,13 @@ class LocalCA:
         self._crl_url = crl_url
         self._ocsp_url = ocsp_url
         self._clock = clock
+        self._backend_name = backend_name
+        self._state = state
         # RFC 8555 §7.4.2: the leaf's chain up to, not including, the trust anchor.
         self._chain_pem = "".join(to_pem(c) for c in intermediates((certificate, *self._chain)))
 
     def __repr__(self) -> str:  # never show the key
-        return f"LocalCA(issuer={self._certificate.subject.rfc4514_string()!r})"
+        return f"LocalCA({self._backend_name}, issuer={self._certificate.subject.rfc4514_string()!r})"
 
     @property
     def issuer_certificate(self) -> x509.Certificate:
@@ -140,6 +147,15 @@ class LocalCA:
     def revoked(self, certificate_der: bytes, reason: RevocationReason, when: datetime) -> None:
         """Nothing to tell anyone: this CA publishes revocations only through the CRL and OCSP
         answers built from the database record."""
+
+    def health(self) -> Mapping[str, object]:
+        """The backend's name for /healthz, and the state of where the key lives (an HSM's
+        sessions) when the key is not in memory."""
+        return {"backend": self._backend_name, **(self._state() if self._state else {})}
+
+    def status_signer(self, hash_name: str) -> Signer:
+        """The issuer certificate and key, with `hash_name` for CRLs and OCSP answers."""
+        return Signer(self._certificate, self._key, signature_hash(self._key, hash_name))
 
     def check(self) -> None:
         """Raise CAError unless the issuer is in its validity period and the key still signs."""

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import OCSPExtensionOID
 
-from acmeeh.issuance.responder import Signer
+from acmeeh.issuance.signer import Signer
 
 # RFC 6960 §4.2.1 OCSPResponseStatus, re-exported so callers need not import cryptography.
 Status = ocsp.OCSPResponseStatus

@@ -1,7 +1,7 @@
 """Who signs revocation status: the CA key itself, or a delegated OCSP responder (RFC 6960 §4.2.2.2).
 
-`load_issuer` reads the CA certificate and key (for CRLs and `ocsp.signer: ca`).
-`DelegatedResponder` keeps a short-lived OCSP signing certificate, issued by the CA, and issues
+The CA backend gives the issuer's Signer (CABackend.status_signer), for CRLs and `ocsp.signer:
+ca`. `DelegatedResponder` keeps a short-lived OCSP signing certificate, issued by the CA, and issues
 a new one when it is missing, foreign or near its end. Without a directory the responder key lives
 only in this process's memory (nothing is written, so the CA key may sit on a read-only mount);
 with one, the key (mode 0600) and certificate are kept there, and processes sharing the directory
@@ -16,10 +16,8 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -27,44 +25,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from acmeeh.issuance.keyfiles import CAError, IssuerKey, read_certificate, read_private_key
+from acmeeh.issuance.keyfiles import CAError, read_certificate, read_private_key
 from acmeeh.issuance.local import signature_hash, utc_now
+from acmeeh.issuance.signer import Signer
 
 KEY_NAME = "ocsp-responder-key.pem"
 CERT_NAME = "ocsp-responder.pem"
 LOCK_NAME = ".lock"
 # notBefore a little in the past so relying parties with a slow clock accept the certificate.
 BACKDATE = timedelta(minutes=5)
-
-
-@dataclass(frozen=True, repr=False)
-class Signer:
-    """A certificate and its private key; `hash` is None for Ed25519 (RFC 8410)."""
-
-    certificate: x509.Certificate
-    key: IssuerKey
-    hash: hashes.HashAlgorithm | None
-    delegated: bool = False
-
-    def __repr__(self) -> str:  # never show the key
-        kind = "delegated" if self.delegated else "issuer"
-        return f"Signer({kind}, {self.certificate.subject.rfc4514_string()!r})"
-
-
-def load_issuer(ca_settings: Any, *, hash_name: str | None = None) -> Signer:
-    """The CA certificate and key named by `settings.ca` (same checks as the CA backend).
-
-    Raises CAError naming the setting and file.
-    """
-    if not ca_settings.certificate or not ca_settings.key:
-        raise CAError("ca.certificate and ca.key are required")
-    cert = read_certificate(Path(ca_settings.certificate), "ca.certificate")
-    key = read_private_key(Path(ca_settings.key), "ca.key", ca_settings.key_password)
-    spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    if key.public_key().public_bytes(serialization.Encoding.DER, spki) != cert.public_key(
-    ).public_bytes(serialization.Encoding.DER, spki):
-        raise CAError(f"ca.key: {ca_settings.key} does not match ca.certificate")
-    return Signer(cert, key, signature_hash(key, hash_name or ca_settings.hash))
 
 
 def authority_key_identifier(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:

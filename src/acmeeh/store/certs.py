@@ -37,8 +37,9 @@ WITH o AS (
     FROM o
     RETURNING *
 ), d AS (
-    -- the issuance intent of the serial is settled: the certificate row now knows it
-    DELETE FROM issuance_intents WHERE serial = (SELECT serial FROM c)
+    -- the order's issuance intent is settled: the certificate row now knows its serial (by
+    -- order, not serial: a CA that assigns its own serials signs another than was planned)
+    DELETE FROM issuance_intents WHERE order_id = (SELECT order_id FROM c)
 )
 SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o
 """

@@ -58,8 +58,10 @@ SELECT {columns(OrderRow)} FROM o
 
 # The signed leaf, kept with its intent when its certificate row could not be stored.
 KEEP_SIGNED = """
-UPDATE issuance_intents SET der = %(der)s, pem_chain = %(pem_chain)s, signed_at = %(now)s
-WHERE serial = %(serial)s AND der IS NULL
+UPDATE issuance_intents
+SET serial = %(serial)s, not_before = %(not_before)s, not_after = %(not_after)s,
+    der = %(der)s, pem_chain = %(pem_chain)s, signed_at = %(now)s
+WHERE order_id = %(order_id)s AND der IS NULL
 """
 
 LOCK_FOR_ORDER = f"""
@@ -105,11 +107,15 @@ def begin(
     })
 
 
-def keep_signed(conn: psycopg.Connection, serial: str, *, der: bytes, pem_chain: str,
+def keep_signed(conn: psycopg.Connection, order_id: UUID, *, serial: str, der: bytes,
+                pem_chain: str, not_before: datetime, not_after: datetime,
                 now: datetime) -> bool:
-    """Keep the signed leaf with its intent (its certificate row could not be stored)."""
-    cur = conn.execute(KEEP_SIGNED, {"der": der, "pem_chain": pem_chain, "now": now,
-                                     "serial": serial})
+    """Keep the signed leaf with its order's intent (its certificate row could not be stored).
+    The intent takes the leaf's serial and validity: a CA that assigns its own serials (an
+    upstream ACME CA) signs another serial than was planned."""
+    cur = conn.execute(KEEP_SIGNED, {"order_id": order_id, "serial": serial, "der": der,
+                                     "pem_chain": pem_chain, "not_before": not_before,
+                                     "not_after": not_after, "now": now})
     return cur.rowcount == 1
 
 

@@ -79,14 +79,26 @@ def database_check(env: Env) -> dict[str, Any]:
 
 
 def ca_check(env: Env) -> dict[str, Any]:
-    """One signature with the CA key; `checked_at` says when (the result is reused)."""
+    """One signature with the CA key; `checked_at` says when (the result is reused). The
+    backend's own report (its name; an HSM's sessions, an upstream's reachability) follows."""
     checked_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     try:
         env.ca.check()
     except Exception as exc:  # noqa: BLE001 - any failure is "error"; the detail goes to the log
         log.warning("health: CA backend check failed: %s", exc)
-        return {"status": "error", "checked_at": checked_at}
-    return {"status": "ok", "checked_at": checked_at}
+        return {"status": "error", "checked_at": checked_at, **_backend_report(env)}
+    return {"status": "ok", "checked_at": checked_at, **_backend_report(env)}
+
+
+def _backend_report(env: Env) -> dict[str, object]:
+    try:
+        report = dict(env.ca.health())
+    except Exception as exc:  # noqa: BLE001 - a report that fails is left out, never fatal
+        log.warning("health: CA backend report failed: %s", exc)
+        return {}
+    report.pop("status", None)  # the check decides the status
+    report.pop("checked_at", None)
+    return report
 
 
 def crl_check(env: Env) -> tuple[dict[str, Any], bool]:

@@ -33,6 +33,8 @@ def test_relative_links_resolve(page: Path) -> None:
         ("troubleshooting.md", ["badNonce", "rejectedIdentifier", "database not reachable"]),
         ("migration.md", ["config migrate"]),
         ("configuration.md", ["config-reference:start"]),
+        ("backends.md", ["## `pkcs11`", "softhsm2-util --init-token", "acmeeh.ca_backends",
+                         "ca test-sign"]),
     ],
 )
 def test_pages_cover_their_subject(page: str, phrases: list[str]) -> None:

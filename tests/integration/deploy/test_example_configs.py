@@ -32,7 +32,7 @@ def load(path: Path) -> Any:
 def test_the_expected_examples_are_there() -> None:
     assert {p.name for p in EXAMPLES} == {
         "minimal.yaml", "production-ha.yaml", "enterprise-eab.yaml", "lab-trusted-network.yaml",
-        "compose.yaml"}
+        "compose.yaml", "hsm-pkcs11.yaml", "acme-upstream.yaml"}
     assert (CONFIG_DIR / "compose.yaml").resolve() == (ROOT / "docker" / "config.yaml").resolve()
 
 
@@ -95,6 +95,20 @@ def test_lab_auto_accepts_only_its_own_names() -> None:
     s = load(CONFIG_DIR / "lab-trusted-network.yaml")
     assert s.challenges.auto_accept
     assert s.security.identifiers.allowed_suffixes == ("lab.test",)
+
+
+def test_hsm_keeps_the_key_in_the_token() -> None:
+    s = load(CONFIG_DIR / "hsm-pkcs11.yaml")
+    assert s.ca.backend == "pkcs11" and s.ca.key is None
+    assert s.ca.pkcs11.module and s.ca.pkcs11.token_label and s.ca.pkcs11.key_label
+    assert s.ca.pkcs11.pin == secrets_of(CONFIG_DIR / "hsm-pkcs11.yaml")["ACMEEH_HSM_PIN"]
+
+
+def test_upstream_orders_from_another_ca() -> None:
+    s = load(CONFIG_DIR / "acme-upstream.yaml")
+    assert s.ca.backend == "acme_upstream" and s.ca.key is None
+    assert s.ca.acme_upstream.directory_url and s.ca.acme_upstream.eab_kid
+    assert not s.crl.enabled and not s.ocsp.enabled
 
 
 def test_minimal_is_minimal() -> None:

@@ -19,6 +19,7 @@ from support.server import RunningServer, start_server
 
 from acmeeh.authority.env import Env
 from acmeeh.config.load import settings_from_dict
+from acmeeh.issuance import load_backend
 
 OVERRIDES = {
     "crl": {"poll_seconds": 0.3, "rebuild_interval_seconds": 3600},
@@ -115,5 +116,5 @@ def server_env(pki_server: RunningServer) -> Iterator[Env]:
     settings = settings_from_dict(pki_server.config, environ={})
     with ConnectionPool(pki_server.database_url, min_size=1, max_size=8,
                         kwargs={"autocommit": True}) as pool:
-        yield Env(settings=settings, pool=pool, ca=None, validator=None,
+        yield Env(settings=settings, pool=pool, ca=load_backend(settings.ca), validator=None,
                   dispatch=lambda _id: None)

@@ -8,7 +8,7 @@ import pytest
 from support.rows import NOW, account, order
 
 from acmeeh.protocol.status import OrderStatus
-from acmeeh.store import certs
+from acmeeh.store import certs, intents
 from acmeeh.store.certs import NewCertificate
 
 
@@ -37,6 +37,17 @@ def test_store_and_complete_order_moves_the_order_and_stores_the_certificate(con
     assert stored.revoked_at is None
     assert certs.get_certificate(conn, cert.id) == stored
     assert certs.find_certificate_by_serial(conn, cert.serial) == stored
+
+
+def test_storing_settles_the_orders_intent_whatever_serial_was_planned(conn) -> None:
+    """An upstream CA assigns its own serial: the intent planned under another one goes too."""
+    owner = account(conn)
+    order_id = order(conn, owner, "ready")
+    intents.begin(conn, order_id, from_status=OrderStatus.READY, to_status=OrderStatus.PROCESSING,
+                  serial="0abc", names=["a.example"], not_before=NOW,
+                  not_after=NOW + timedelta(days=90), spki_sha256="s" * 64)
+    assert complete(conn, new_cert(owner, "7f02"), order_id) is not None
+    assert intents.lock_for_order(conn, order_id) is None
 
 
 @pytest.mark.parametrize("status", ["pending", "ready", "valid", "invalid"])

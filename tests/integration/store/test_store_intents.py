@@ -40,10 +40,16 @@ def test_start_issuance_records_nothing_unless_ready(conn, status: str) -> None:
     assert conn.execute("SELECT status FROM orders WHERE id = %s", (order_id,)).fetchone() == (status,)
 
 
+def keep(conn, order_id: uuid.UUID, serial: str, der: bytes, pem: str) -> bool:
+    return intents.keep_signed(conn, order_id, serial=serial, der=der, pem_chain=pem,
+                               not_before=NOW, not_after=NOW + timedelta(days=90), now=NOW)
+
+
 def test_keep_signed_abandon_and_revoke_happen_once(conn) -> None:
-    start(conn, order(conn, account(conn), "ready"), "0abe")
-    assert intents.keep_signed(conn, "0abe", der=b"\x30\x00", pem_chain="pem", now=NOW)
-    assert not intents.keep_signed(conn, "0abe", der=b"\x30\x01", pem_chain="other", now=NOW)
+    order_id = order(conn, account(conn), "ready")
+    start(conn, order_id, "0abe")
+    assert keep(conn, order_id, "0abe", b"\x30\x00", "pem")
+    assert not keep(conn, order_id, "0abe", b"\x30\x01", "other")
     intents.abandon(conn, "0abe", NOW)
     intents.abandon(conn, "0abe", NOW + timedelta(hours=1))
     revoked = intents.set_revoked(conn, "0abe", reason=1, now=NOW)
@@ -51,3 +57,17 @@ def test_keep_signed_abandon_and_revoke_happen_once(conn) -> None:
     assert (revoked.der, revoked.pem_chain, revoked.abandoned_at, revoked.revocation_reason) == (
         b"\x30\x00", "pem", NOW, 1)
     assert intents.set_revoked(conn, "0abe", reason=4, now=NOW) is None
+
+
+def test_keep_signed_takes_the_serial_the_ca_assigned(conn) -> None:
+    """An upstream CA picks its own serial: the intent recorded under the planned one is kept
+    under the serial actually signed, with the signed validity."""
+    order_id = order(conn, account(conn), "ready")
+    start(conn, order_id, "0acf")
+    assert intents.keep_signed(conn, order_id, serial="7f01", der=b"\x30\x00", pem_chain="pem",
+                               not_before=NOW - timedelta(hours=1),
+                               not_after=NOW + timedelta(days=7), now=NOW)
+    assert intents.get(conn, "0acf") is None
+    kept = intents.get(conn, "7f01")
+    assert kept is not None and kept.order_id == order_id and kept.der == b"\x30\x00"
+    assert kept.not_after == NOW + timedelta(days=7)

@@ -35,6 +35,12 @@ class Watched:
     def check(self) -> None:
         self.inner.check()
 
+    def health(self):
+        return self.inner.health()
+
+    def status_signer(self, hash_name: str):
+        return self.inner.status_signer(hash_name)
+
     def revoked(self, certificate_der: bytes, reason: RevocationReason, when: datetime) -> None:
         serial = x509.load_der_x509_certificate(certificate_der).serial_number
         self.revocations.append((serial, reason, when))

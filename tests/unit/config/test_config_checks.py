@@ -40,6 +40,44 @@ BAD = [
         ["ca.certificate: is set but ca.key is not"],
     ),
     (
+        "pkcs11 with nothing to find the key by",
+        config(ca={"backend": "pkcs11"}),
+        ["ca.pkcs11.key_label: or ca.pkcs11.key_id is required with ca.backend pkcs11",
+         "ca.pkcs11.module: is required with ca.backend pkcs11",
+         "ca.pkcs11.token_label: or ca.pkcs11.slot is required with ca.backend pkcs11"],
+    ),
+    (
+        "pkcs11 with a key file",
+        config(ca={"backend": "pkcs11", "key": "/k.pem", "pkcs11": {
+            "module": "/usr/lib/softhsm/libsofthsm2.so", "slot": 0, "key_id": "01"}}),
+        ["ca.key: must be empty with ca.backend pkcs11 (the key is in the token)"],
+    ),
+    (
+        "pkcs11 key id not hex",
+        config(ca={"backend": "pkcs11", "pkcs11": {
+            "module": "/m.so", "token_label": "t", "key_id": "xyz"}}),
+        ["ca.pkcs11.key_id: 'xyz' does not match '^([0-9a-fA-F]{2})+$'"],
+    ),
+    (
+        "acme_upstream without its upstream, with a key and with revocation status",
+        config(ca={"backend": "acme_upstream", "key": "/k.pem",
+                   "acme_upstream": {"eab_kid": "kid"}}),
+        ["ca.acme_upstream.account_key: is required with ca.backend acme_upstream",
+         "ca.acme_upstream.directory_url: is required with ca.backend acme_upstream",
+         "ca.acme_upstream.eab_kid: and ca.acme_upstream.eab_hmac_key go together",
+         "ca.certificate: is required with ca.backend acme_upstream",
+         "ca.key: must be empty with ca.backend acme_upstream (the upstream CA signs)",
+         "crl.enabled: must be false with ca.backend acme_upstream (the upstream CA publishes "
+         "the status of what it issues)",
+         "ocsp.enabled: must be false with ca.backend acme_upstream (the upstream CA publishes "
+         "the status of what it issues)"],
+    ),
+    (
+        "backend name not a name",
+        config(ca={"backend": "My Backend"}),
+        ["ca.backend: 'My Backend' does not match '^[a-z][a-z0-9_]{0,63}$'"],
+    ),
+    (
         "http01 port 0",
         config(challenges={"http01": {"port": 0}}),
         ["challenges.http01.port: 0 is outside 1-65535"],

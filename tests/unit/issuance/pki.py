@@ -25,6 +25,8 @@ class CASettings:
     backdate_seconds: int = 60
     hash: str = "sha256"
     client_auth: bool = False
+    backend: str = "file"
+    options: tuple = ()
 
     def but(self, **changes: object) -> CASettings:
         return replace(self, **changes)

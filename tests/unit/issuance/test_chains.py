@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from cryptography import x509
 
-from acmeeh.issuance.backend import load_backend, test_sign
+from acmeeh.issuance.backend import test_sign
+from acmeeh.issuance.registry import load_backend
 from acmeeh.issuance.chains import count, intermediates, is_trust_anchor, served_chain
 
 from .pki import PKI, cert_pem, key_pem, make_cert, new_key, write

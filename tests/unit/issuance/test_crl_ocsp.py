@@ -24,8 +24,8 @@ from acmeeh.issuance.responder import (
     KEY_NAME,
     DelegatedResponder,
     Signer,
-    load_issuer,
 )
+from acmeeh.issuance.registry import load_backend
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType
 
@@ -37,7 +37,7 @@ HOUR = timedelta(hours=1)
 
 def signer_for(pki) -> Signer:
     settings = CASettings(certificate=str(pki.cert_path), key=str(pki.key_path))
-    return load_issuer(settings)
+    return load_backend(settings).status_signer(settings.hash)
 
 
 def leaf_of(pki, name: str = "leaf.example") -> x509.Certificate:
@@ -274,12 +274,11 @@ def test_delegated_responder_settings_checked(pki, tmp_path: Path) -> None:
         DelegatedResponder(signer_for(pki), tmp_path, validity=HOUR, renew_before=HOUR)
 
 
-def test_load_issuer_refuses_mismatched_key(pki, tmp_path: Path) -> None:
-    write(tmp_path / "other-key.pem", new_key("ec").private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()), 0o600)
-    with pytest.raises(CAError, match="does not match"):
-        load_issuer(CASettings(certificate=str(pki.cert_path), key=str(tmp_path / "other-key.pem")))
+def test_status_signer_is_the_backends_issuer_with_the_asked_hash(pki) -> None:
+    backend = load_backend(CASettings(certificate=str(pki.cert_path), key=str(pki.key_path)))
+    signer = backend.status_signer("sha384")
+    assert signer.certificate == backend.issuer_certificate and not signer.delegated
+    assert signer.hash is not None and signer.hash.name == "sha384"
 
 
 def test_responder_uses_expired_ca_guard(pki, tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from acmeeh.issuance.backend import CAError, load_backend, test_sign
+from acmeeh.issuance.backend import CAError, test_sign
+from acmeeh.issuance.registry import load_backend
 from acmeeh.issuance.devca import DevCA, generate_dev_ca
 
 from .pki import CASettings

@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 from support.crosssign import cross_sign
 
 from acmeeh.issuance import DevCA, generate_dev_ca
-from acmeeh.issuance.backend import CAError, load_backend, test_sign
+from acmeeh.issuance.backend import CAError, test_sign
+from acmeeh.issuance.registry import load_backend
 from acmeeh.issuance.chains import chains_to, leaf_of, load_alternates
 from acmeeh.issuance.formats import CONTENT_TYPES, MEDIA_TYPES, encode
 

@@ -7,7 +7,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from acmeeh.issuance.backend import CAError, LeafProfile, load_backend
+from acmeeh.issuance.backend import CAError, LeafProfile
+from acmeeh.issuance.registry import load_backend
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType
 

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from acmeeh.issuance.backend import CAError, LeafProfile, load_backend, test_sign
+from acmeeh.issuance.backend import CAError, LeafProfile, test_sign
+from acmeeh.issuance.registry import load_backend
 from acmeeh.issuance.lint import Finding, Linter, refusing
 
 from .pki import PKI

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import dsa
 
-from acmeeh.issuance.backend import CABackend, CAError, load_backend
+from acmeeh.issuance.backend import CABackend, CAError
+from acmeeh.issuance.registry import load_backend
 
 from .pki import PKI, cert_pem, key_pem, make_cert, new_key, write
 

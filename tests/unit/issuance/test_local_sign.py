@@ -12,13 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
-from acmeeh.issuance.backend import (
-    CAError,
-    IssuedCertificate,
-    LeafProfile,
-    load_backend,
-    test_sign,
-)
+from acmeeh.issuance.backend import CAError, IssuedCertificate, LeafProfile, test_sign
+from acmeeh.issuance.registry import load_backend
 from acmeeh.issuance.local import LocalCA
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType

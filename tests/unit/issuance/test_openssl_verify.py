@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 from support.tools import required_tool
 
-from acmeeh.issuance.backend import LeafProfile, load_backend
+from acmeeh.issuance.backend import LeafProfile
+from acmeeh.issuance.registry import load_backend
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType
 
