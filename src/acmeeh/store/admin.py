@@ -7,9 +7,9 @@ from uuid import UUID
 
 import psycopg
 
-from .db import fetch_all, fetch_one
-from .filters import Where, listing
-from .paging import Page, order_by
+from .db import fetch_one
+from .filters import Where, fetch_page
+from .paging import Page
 from .records import columns
 
 
@@ -58,11 +58,6 @@ SELECT {_COLS} FROM admin_users WHERE username = %(username)s
 
 LOCK_USER = f"""
 SELECT {_COLS} FROM admin_users WHERE id = %(id)s FOR UPDATE
-"""
-
-# A page of users: {where} and {order} are filled in by list_users.
-LIST_USERS = f"""
-SELECT {_COLS} FROM admin_users WHERE {{where}} {{order}} LIMIT %(limit)s
 """
 
 COUNT_ACTIVE_ADMINS = """
@@ -160,9 +155,8 @@ def list_users(
     disabled: bool | None = None,
 ) -> list[AdminUserRow]:
     """Newest first, one page (limit + 1 rows so the caller sees whether more follow)."""
-    where = Where.after(page).equal("role", role).equal("disabled", disabled)
-    return fetch_all(conn, AdminUserRow, listing(LIST_USERS, where, order_by()),
-                     where.params | {"limit": page.limit + 1})
+    where = Where().equal("role", role).equal("disabled", disabled)
+    return fetch_page(conn, AdminUserRow, "admin_users", page, where)
 
 
 def count_active_admins(conn: psycopg.Connection) -> int:

@@ -8,8 +8,8 @@ from uuid import UUID
 import psycopg
 
 from .db import fetch_all, fetch_one
-from .filters import Where, listing
-from .paging import Page, order_by
+from .filters import Where, fetch_page
+from .paging import Page
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,6 @@ SELECT {_COLS} FROM identifier_allowlist WHERE id = %(id)s
 
 DELETE = f"""
 DELETE FROM identifier_allowlist WHERE id = %(id)s RETURNING {_COLS}
-"""
-
-# A listing: {where} and {order} are filled in by list_entries.
-LIST = f"""
-SELECT {_COLS} FROM identifier_allowlist WHERE {{where}} {{order}} LIMIT %(limit)s
 """
 
 FOR_ACCOUNT = f"""
@@ -77,9 +72,8 @@ def list_entries(
     conn: psycopg.Connection, page: Page, *, scope: str | None = None,
     scope_id: str | None = None,
 ) -> list[AllowlistRow]:
-    where = Where.after(page).equal("scope", scope).equal("scope_id", scope_id)
-    query = listing(LIST, where, order_by())
-    return fetch_all(conn, AllowlistRow, query, where.params | {"limit": page.limit + 1})
+    where = Where().equal("scope", scope).equal("scope_id", scope_id)
+    return fetch_page(conn, AllowlistRow, "identifier_allowlist", page, where)
 
 
 def entries_for(

@@ -9,9 +9,8 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from .db import fetch_all
-from .filters import Where, listing
-from .paging import Page, order_by
+from .filters import Where, fetch_page
+from .paging import Page
 from .records import columns
 
 
@@ -45,11 +44,6 @@ VALUES (%(id)s, %(actor)s, %(actor_id)s, %(action)s, %(target)s, %(outcome)s, %(
         %(remote_addr)s)
 """
 
-# A page of the log: {where} and {order} are filled in by list_audit.
-LIST = f"""
-SELECT {_COLS} FROM audit_log WHERE {{where}} {{order}} LIMIT %(limit)s
-"""
-
 DELETE_OLDER = """
 DELETE FROM audit_log WHERE id IN (
     SELECT id FROM audit_log WHERE created_at < %(before)s ORDER BY created_at LIMIT %(limit)s)
@@ -70,15 +64,14 @@ def insert_audit(
 
 def list_audit(conn: psycopg.Connection, page: Page, flt: AuditFilter) -> list[AuditRow]:
     """Newest first; `action` ending in '.*' matches a prefix (e.g. 'user.*')."""
-    where = (Where.after(page).add("created_at >= %(since)s", since=flt.since)
+    where = (Where().add("created_at >= %(since)s", since=flt.since)
              .add("created_at < %(until)s", until=flt.until).equal("actor", flt.actor)
              .equal("outcome", flt.outcome))
     if flt.action is not None and flt.action.endswith(".*"):
         where.add("starts_with(action, %(action_prefix)s)", action_prefix=flt.action[:-1])
     else:
         where.equal("action", flt.action)
-    return fetch_all(conn, AuditRow, listing(LIST, where, order_by()),
-                     where.params | {"limit": page.limit + 1})
+    return fetch_page(conn, AuditRow, "audit_log", page, where)
 
 
 def delete_older(conn: psycopg.Connection, before: datetime, limit: int) -> int:

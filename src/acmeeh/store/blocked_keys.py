@@ -7,9 +7,9 @@ from uuid import UUID
 
 import psycopg
 
-from .db import fetch_all, fetch_one
-from .filters import Where, listing
-from .paging import Page, order_by
+from .db import fetch_one
+from .filters import fetch_page
+from .paging import Page
 from .records import columns
 
 SPKI_KEY = ('{p}spki_sha256 COLLATE "C"', '%(after_key)s COLLATE "C"')
@@ -54,12 +54,6 @@ DELETE = f"""
 DELETE FROM blocked_keys WHERE spki_sha256 = %(spki_sha256)s RETURNING {_COLS}
 """
 
-# A page of blocked keys: {where} and {order} are filled in by list_page.
-LIST = f"""
-SELECT {_COLS} FROM blocked_keys WHERE {{where}} {{order}} LIMIT %(limit)s
-"""
-
-
 def is_blocked(conn: psycopg.Connection, spki_sha256: str) -> bool:
     row = conn.execute(IS_BLOCKED, {"spki_sha256": spki_sha256}).fetchone()
     return bool(row and row[0])
@@ -84,6 +78,4 @@ def delete(conn: psycopg.Connection, spki_sha256: str) -> BlockedKeyRow | None:
 
 def list_page(conn: psycopg.Connection, page: Page) -> list[BlockedKeyRow]:
     """One page, newest first (limit + 1 rows: the extra one says another page follows)."""
-    where = Where.after(page, SPKI_KEY)
-    return fetch_all(conn, BlockedKeyRow, listing(LIST, where, order_by(SPKI_KEY)),
-                     where.params | {"limit": page.limit + 1})
+    return fetch_page(conn, BlockedKeyRow, "blocked_keys", page, key=SPKI_KEY)

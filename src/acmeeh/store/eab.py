@@ -11,9 +11,9 @@ from uuid import UUID
 
 import psycopg
 
-from .db import fetch_all, fetch_one
-from .filters import Where, listing
-from .paging import KID_KEY, Page, order_by
+from .db import fetch_one
+from .filters import Where, fetch_page
+from .paging import KID_KEY, Page
 from .records import columns
 
 
@@ -58,11 +58,6 @@ UPDATE eab_keys SET revoked_at = %(now)s WHERE kid = %(kid)s AND revoked_at IS N
 RETURNING {_COLS}
 """
 
-# A page of keys: {where} and {order} are filled in by list_keys.
-LIST = f"""
-SELECT {_COLS} FROM eab_keys WHERE {{where}} {{order}} LIMIT %(limit)s
-"""
-
 # The status filter of list_keys: SQL text of ours, never a value.
 _KEY_STATUS = {
     "revoked": "revoked_at IS NOT NULL",
@@ -102,8 +97,7 @@ def revoke_key(conn: psycopg.Connection, kid: str, now: datetime) -> EabKeyRow |
 
 def list_keys(conn: psycopg.Connection, page: Page, *, status: str | None = None) -> list[EabKeyRow]:
     """Newest first; status is 'unused', 'used' or 'revoked'."""
-    where = Where.after(page, KID_KEY)
+    where = Where()
     if status in _KEY_STATUS:
         where.add(_KEY_STATUS[status])
-    return fetch_all(conn, EabKeyRow, listing(LIST, where, order_by(KID_KEY)),
-                     where.params | {"limit": page.limit + 1})
+    return fetch_page(conn, EabKeyRow, "eab_keys", page, where, key=KID_KEY)

@@ -1,9 +1,8 @@
-"""The WHERE clause of a listing, built from optional filters with named parameters.
+"""The WHERE clause of a listing, built from optional filters with named parameters, and the
+one read of a page of an admin listing.
 
-    # LIST, a named statement: SELECT ... FROM t WHERE {where} {order} LIMIT %(limit)s
-    where = Where.after(page)            # keyset position of the page (paging.py)
-    where.equal("scope", scope)          # left out when scope is None
-    fetch_all(conn, Row, listing(LIST, where, order_by()), where.params | {"limit": page.limit + 1})
+    where = Where().equal("scope", scope)    # left out when scope is None
+    fetch_page(conn, Row, "table", page, where)
 
 A filter whose value is None is left out of the statement, rather than compared with
 `(%s IS NULL OR column = %s)`, so each combination gets the plan its conditions deserve.
@@ -15,9 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
-from .paging import UUID_KEY, Page
+from .db import R, fetch_all
+from .paging import UUID_KEY, Page, order_by
+from .records import columns
+
+# A page of one table's rows, newest first (paging.py): every admin listing reads through it.
+PAGE = """
+SELECT {columns} FROM {table} WHERE {where} {order} LIMIT %(limit)s
+"""
 
 
 @dataclass
@@ -63,3 +70,17 @@ class Where:
 def listing(statement: str, where: Where, order: sql.Composable = sql.SQL("")) -> sql.Composed:
     """A named listing statement with its `{where}` (and `{order}`) placeholders filled in."""
     return sql.SQL(statement).format(where=where.sql(), order=order)
+
+
+def fetch_page(conn: psycopg.Connection, record: type[R], table: str, page: Page,
+               where: Where | None = None, *, key: tuple[str, str] = UUID_KEY) -> list[R]:
+    """One keyset page of `table`'s rows that match `where`, as `record`s (its fields are the
+    columns read), newest first by (created_at, `key`): limit + 1 rows, the extra one telling
+    that another page follows."""
+    after = Where.after(page, key)
+    if where is not None:
+        after = Where(after.conditions + where.conditions, after.params | where.params)
+    row_type: type = record  # columns() is cached: its argument must be Hashable, as types are
+    query = sql.SQL(PAGE).format(columns=sql.SQL(columns(row_type)), table=sql.Identifier(table),
+                                 where=after.sql(), order=order_by(key))
+    return fetch_all(conn, record, query, after.params | {"limit": page.limit + 1})

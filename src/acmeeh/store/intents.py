@@ -9,9 +9,9 @@ from uuid import UUID
 
 import psycopg
 
-from .db import fetch_all, fetch_one
-from .filters import Where, listing
-from .paging import Page, order_by
+from .db import fetch_one
+from .filters import fetch_page
+from .paging import Page
 from .records import OrderRow, columns
 
 SERIAL_KEY = ('{p}serial COLLATE "C"', '%(after_key)s COLLATE "C"')
@@ -87,11 +87,6 @@ WHERE serial = %(serial)s AND revoked_at IS NULL
 RETURNING {_COLS}
 """
 
-# A page of intents: {where} and {order} are filled in by list_page.
-LIST = f"""
-SELECT {_COLS} FROM issuance_intents WHERE {{where}} {{order}} LIMIT %(limit)s
-"""
-
 
 def begin(
     conn: psycopg.Connection, order_id: UUID, *, from_status: str, to_status: str, serial: str,
@@ -145,6 +140,4 @@ def set_revoked(conn: psycopg.Connection, serial: str, *, reason: int,
 
 def list_page(conn: psycopg.Connection, page: Page) -> list[IntentRow]:
     """One page, newest first (limit + 1 rows: the extra one says another page follows)."""
-    where = Where.after(page, SERIAL_KEY)
-    return fetch_all(conn, IntentRow, listing(LIST, where, order_by(SERIAL_KEY)),
-                     where.params | {"limit": page.limit + 1})
+    return fetch_page(conn, IntentRow, "issuance_intents", page, key=SERIAL_KEY)

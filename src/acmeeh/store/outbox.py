@@ -12,8 +12,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from .db import fetch_all, fetch_one
-from .filters import Where, listing
-from .paging import Page, order_by
+from .filters import Where, fetch_page, listing
+from .paging import Page
 from .records import as_enums, columns
 
 
@@ -94,11 +94,6 @@ RETURNING {_COLS}
 LIST = f"""
 SELECT {_COLS} FROM notifications WHERE {{where}}
 ORDER BY created_at DESC, id LIMIT %(limit)s
-"""
-
-# A keyset page of the admin API: {where} and {order} are filled in by list_page.
-PAGE = f"""
-SELECT {_COLS} FROM notifications WHERE {{where}} {{order}} LIMIT %(limit)s
 """
 
 GET = f"""
@@ -197,10 +192,8 @@ def list_page(
     account_id: UUID | None = None,
 ) -> list[NotificationRow]:
     """Newest first by (created_at, id), limit + 1 rows (keyset pagination)."""
-    where = (Where.after(page).equal("status", status).equal("kind", kind)
-             .equal("account_id", account_id))
-    return fetch_all(conn, NotificationRow, listing(PAGE, where, order_by()),
-                     where.params | {"limit": page.limit + 1})
+    where = Where().equal("status", status).equal("kind", kind).equal("account_id", account_id)
+    return fetch_page(conn, NotificationRow, "notifications", page, where)
 
 
 def get_notification(conn: psycopg.Connection, notification_id: UUID) -> NotificationRow | None:

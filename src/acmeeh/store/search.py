@@ -8,8 +8,8 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from .db import R, fetch_all
-from .filters import Where, listing
+from .db import fetch_all
+from .filters import Where, fetch_page, listing
 from .paging import Page, order_by
 from .records import AccountRow, AuthzRow, CertificateRow, OrderRow, columns
 
@@ -51,24 +51,6 @@ class CertificateFilter:
     now: datetime | None = None
 
 
-# One page of each kind of row, newest first: {where} and {order} are filled in by the
-# list_* functions below.
-ACCOUNTS = f"""
-SELECT {columns(AccountRow)} FROM accounts WHERE {{where}} {{order}} LIMIT %(limit)s
-"""
-
-ORDERS = f"""
-SELECT {columns(OrderRow)} FROM orders WHERE {{where}} {{order}} LIMIT %(limit)s
-"""
-
-AUTHORIZATIONS = f"""
-SELECT {columns(AuthzRow)} FROM authorizations WHERE {{where}} {{order}} LIMIT %(limit)s
-"""
-
-CERTIFICATES = f"""
-SELECT {_CERT_COLS} FROM certificates WHERE {{where}} {{order}} LIMIT %(limit)s
-"""
-
 # A name narrows the certificates first, through the GIN index on `names` (migration 0008),
 # in a materialized CTE; left to itself the planner, expecting many matches, walks the page
 # index over every certificate.
@@ -101,39 +83,31 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _page_of(conn: psycopg.Connection, record: type[R], statement: str, where: Where,
-             page: Page) -> list[R]:
-    """One page of `statement`'s rows matching `where`, newest first, plus one row to tell
-    whether another page follows."""
-    return fetch_all(conn, record, listing(statement, where, order_by()),
-                     where.params | {"limit": page.limit + 1})
-
-
 def list_accounts(conn: psycopg.Connection, page: Page, flt: AccountFilter) -> list[AccountRow]:
-    where = Where.after(page).equal("status", flt.status).equal("thumbprint", flt.thumbprint)
+    where = Where().equal("status", flt.status).equal("thumbprint", flt.thumbprint)
     where.equal("eab_kid", flt.eab_kid)
     where.add("EXISTS (SELECT 1 FROM unnest(contact) AS c WHERE c ILIKE %(contact)s)",
               contact=_like(flt.contact) if flt.contact is not None else None)
-    return _page_of(conn, AccountRow, ACCOUNTS, where, page)
+    return fetch_page(conn, AccountRow, "accounts", page, where)
 
 
 def list_orders(conn: psycopg.Connection, page: Page, flt: OrderFilter) -> list[OrderRow]:
-    where = Where.after(page).equal("account_id", flt.account_id).equal("status", flt.status)
+    where = Where().equal("account_id", flt.account_id).equal("status", flt.status)
     where.add("identifiers @> %(identifier)s",
               identifier=Jsonb([{"value": flt.identifier}]) if flt.identifier is not None else None)
     where.add("created_at >= %(created_after)s", created_after=flt.created_after)
     where.add("created_at < %(created_before)s", created_before=flt.created_before)
-    return _page_of(conn, OrderRow, ORDERS, where, page)
+    return fetch_page(conn, OrderRow, "orders", page, where)
 
 
 def list_authorizations(conn: psycopg.Connection, page: Page, flt: AuthzFilter) -> list[AuthzRow]:
-    where = Where.after(page).equal("account_id", flt.account_id).equal("status", flt.status)
+    where = Where().equal("account_id", flt.account_id).equal("status", flt.status)
     if flt.identifier is not None:
         wildcard = flt.identifier.startswith("*.")
         where.add("identifier_value = %(identifier_value)s AND wildcard = %(wildcard)s",
                   identifier_value=flt.identifier[2:] if wildcard else flt.identifier,
                   wildcard=wildcard)
-    return _page_of(conn, AuthzRow, AUTHORIZATIONS, where, page)
+    return fetch_page(conn, AuthzRow, "authorizations", page, where)
 
 
 def _certificate_where(where: Where, flt: CertificateFilter) -> Where:
@@ -152,10 +126,10 @@ def _certificate_where(where: Where, flt: CertificateFilter) -> Where:
 def list_certificates(
     conn: psycopg.Connection, page: Page, flt: CertificateFilter
 ) -> list[CertificateRow]:
-    where = _certificate_where(Where.after(page), flt)
     if flt.name is None:
-        return _page_of(conn, CertificateRow, CERTIFICATES, where, page)
+        return fetch_page(conn, CertificateRow, "certificates", page, _certificate_where(Where(), flt))
     # The page's ids from the certificates of that name, then those rows in full.
+    where = _certificate_where(Where.after(page), flt)
     params = where.params | {"name": flt.name, "limit": page.limit + 1}
     ids = [r[0] for r in conn.execute(listing(NAMED_CERTIFICATE_IDS, where, order_by()), params)]
     return fetch_all(conn, CertificateRow, listing(CERTIFICATES_BY_ID, Where(), order_by()),

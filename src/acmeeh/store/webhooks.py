@@ -12,9 +12,9 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from .db import fetch_all, fetch_one
-from .filters import Where, listing
-from .paging import Page, order_by
+from .db import fetch_one
+from .filters import Where, fetch_page
+from .paging import Page
 from .records import as_enums, columns, split
 
 
@@ -84,11 +84,6 @@ GET_WEBHOOK = f"""
 SELECT {_HOOK} FROM webhooks WHERE id = %(id)s
 """
 
-# A page of subscriptions: {where} and {order} are filled in by list_webhooks.
-LIST_WEBHOOKS = f"""
-SELECT {_HOOK} FROM webhooks WHERE {{where}} {{order}} LIMIT %(limit)s
-"""
-
 # None leaves a field unchanged.
 UPDATE_WEBHOOK = f"""
 UPDATE webhooks
@@ -152,11 +147,6 @@ UPDATE webhook_deliveries SET next_attempt_at = %(until)s
 WHERE id = ANY(%(ids)s) AND status IN ('pending', 'failed')
 """
 
-# A page of deliveries: {where} and {order} are filled in by list_deliveries.
-LIST_DELIVERIES = f"""
-SELECT {_DELIVERY} FROM webhook_deliveries WHERE {{where}} {{order}} LIMIT %(limit)s
-"""
-
 GET_DELIVERY = f"""
 SELECT {_DELIVERY} FROM webhook_deliveries WHERE id = %(id)s
 """
@@ -192,9 +182,7 @@ def get_webhook(conn: psycopg.Connection, webhook_id: UUID) -> WebhookRow | None
 
 
 def list_webhooks(conn: psycopg.Connection, page: Page) -> list[WebhookRow]:
-    where = Where.after(page)
-    return fetch_all(conn, WebhookRow, listing(LIST_WEBHOOKS, where, order_by()),
-                     where.params | {"limit": page.limit + 1})
+    return fetch_page(conn, WebhookRow, "webhooks", page)
 
 
 def update_webhook(conn: psycopg.Connection, webhook_id: UUID, *, now: datetime,
@@ -262,10 +250,8 @@ def postpone(conn: psycopg.Connection, delivery_ids: Sequence[UUID], until: date
 
 def list_deliveries(conn: psycopg.Connection, page: Page, *, webhook_id: UUID | None = None,
                     status: str | None = None, event: str | None = None) -> list[DeliveryRow]:
-    where = (Where.after(page).equal("webhook_id", webhook_id).equal("status", status)
-             .equal("event", event))
-    return fetch_all(conn, DeliveryRow, listing(LIST_DELIVERIES, where, order_by()),
-                     where.params | {"limit": page.limit + 1})
+    where = Where().equal("webhook_id", webhook_id).equal("status", status).equal("event", event)
+    return fetch_page(conn, DeliveryRow, "webhook_deliveries", page, where)
 
 
 def get_delivery(conn: psycopg.Connection, delivery_id: UUID) -> DeliveryRow | None:
