@@ -1,14 +1,14 @@
 """certificates table."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from uuid import UUID
 
 import psycopg
 
 from .db import fetch_all, fetch_one
-from .records import CertificateRow, OrderRow, columns, split
+from .records import CertificateRow, NewCertificate, OrderRow, columns, split
 
 _CERT = columns(CertificateRow)
 
@@ -56,22 +56,6 @@ UPDATE certificates SET revoked_at = %(now)s, revocation_reason = %(reason)s
 WHERE id = %(id)s AND revoked_at IS NULL
 RETURNING {_CERT}
 """
-
-
-@dataclass(frozen=True)
-class NewCertificate:
-    """A signed certificate about to be stored for its order (authority.finalize)."""
-
-    id: UUID
-    serial: str
-    account_id: UUID
-    der: bytes
-    pem_chain: str
-    names: list[str]
-    not_before: datetime
-    not_after: datetime
-    fingerprint: str
-    spki_sha256: str
 
 
 def store_and_complete_order(

@@ -140,11 +140,12 @@ class ChallengeRow:
 
 
 @dataclass(frozen=True)
-class CertificateRow:
+class NewCertificate:
+    """A signed certificate about to be stored for its order (authority.finalize)."""
+
     id: UUID
     serial: str
     account_id: UUID
-    order_id: UUID
     der: bytes
     pem_chain: str
     names: list[str]
@@ -152,6 +153,13 @@ class CertificateRow:
     not_after: datetime
     fingerprint: str
     spki_sha256: str
+
+
+@dataclass(frozen=True)
+class CertificateRow(NewCertificate):
+    """A stored certificate: what was signed, the order it completed, its revocation."""
+
+    order_id: UUID
     revoked_at: datetime | None
     revocation_reason: int | None
     created_at: datetime
