@@ -16,7 +16,7 @@ from cryptography.x509 import ocsp
 from .server import RunningServer
 
 OCSP_REQUEST = "application/ocsp-request"
-TIMEOUT = 15
+TIMEOUT = 30
 
 
 def request_for_serial(issuer: x509.Certificate, serial: int, *,

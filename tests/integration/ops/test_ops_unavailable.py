@@ -11,15 +11,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from flask import Flask
 from prometheus_client import REGISTRY
 from support.acme_client import flattened_jws, public_jwk
+from support.ocsp import request_for_serial
 
 from acmeeh.authority import nonces
-from acmeeh.issuance.ocsp import issuer_hashes
 
 ACQUIRE = 0.2
 RETRY_AFTER = 7
@@ -59,10 +58,7 @@ def unavailable_count() -> float:
 def ocsp_request(dev_ca) -> bytes:
     """An OCSP request (RFC 6960) for an unknown serial of the app's CA."""
     issuer = x509.load_pem_x509_certificate(dev_ca.certificate.read_bytes())
-    name_hash, key_hash = issuer_hashes(issuer, "sha1")
-    return ocsp.OCSPRequestBuilder().add_certificate_by_hash(
-        name_hash, key_hash, x509.random_serial_number(), hashes.SHA1()
-    ).build().public_bytes(serialization.Encoding.DER)
+    return request_for_serial(issuer, x509.random_serial_number())
 
 
 @pytest.mark.usefixtures("exhausted")

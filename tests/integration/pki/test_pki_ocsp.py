@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from support.acme_client import expect
+from support.ocsp import request_for_serial
 
 from acmeeh.authority.ocsp import OCSPResponder
 
@@ -165,14 +165,8 @@ def other_ca_leaf() -> tuple[x509.Certificate, x509.Certificate]:
 
 
 def unknown_serial_request(server) -> bytes:
-    """RFC 6960 §4.1.1 CertID of a serial the CA never issued: SHA-1 of the issuer's name and
-    of its public key bits (which is the dev CA's key identifier, RFC 5280 §4.2.1.2 (1))."""
-    issuer = ca_cert(server)
-    name_hash = hashlib.sha1(issuer.subject.public_bytes()).digest()  # noqa: S324 (RFC 6960)
-    key_hash = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    return ocsp.OCSPRequestBuilder().add_certificate_by_hash(
-        name_hash, key_hash, x509.random_serial_number(), hashes.SHA1()
-    ).build().public_bytes(serialization.Encoding.DER)
+    """A request for a serial the CA never issued."""
+    return request_for_serial(ca_cert(server), x509.random_serial_number())
 
 
 def foreign_request(server) -> bytes:

@@ -5,29 +5,19 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
+from support.ocsp import request_for_serial
 
-from .test_pki_ocsp import ca_cert, parsed, post, request_der
+from .test_pki_ocsp import ca_cert, parsed, post
 
 BURST = 12
 
 
 def request_for(server, serial: int, nonce: bytes | None) -> bytes:
-    """An OCSPRequest naming `serial` under the server's CA, with `nonce`. The CertID
-    (RFC 6960 §4.1.1) takes the serial and issuer name from a certificate, and the key hash
-    from the issuer: a throwaway certificate naming the CA as issuer is enough."""
-    issuer = ca_cert(server)
-    key = ec.generate_private_key(ec.SECP256R1())
-    stand_in = (x509.CertificateBuilder().subject_name(issuer.subject)
-                .issuer_name(issuer.subject).public_key(key.public_key()).serial_number(serial)
-                .not_valid_before(datetime.now(UTC)).not_valid_after(datetime.now(UTC))
-                .sign(key, hashes.SHA256()))
-    return request_der(stand_in, issuer, nonce=nonce)
+    """An OCSPRequest naming `serial` under the server's CA, with `nonce`."""
+    return request_for_serial(ca_cert(server), serial, nonce=nonce)
 
 
 def nonce_of(response: ocsp.OCSPResponse) -> bytes | None:

@@ -25,19 +25,18 @@ import psycopg
 import pytest
 import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from integration.admin.admin_support import AdminClient, create_user
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 from support.acme_client import ERROR_PREFIX, AcmeClient, Http01Responder, expect, make_csr
+from support.ocsp import ocsp_status
 from support.server import RunningServer, deep_merge, start_server, wait_for_directory
 from trust_support import TRUST_OVERRIDES, db, new_account, ready_order, scalar, unique
 
 from acmeeh.authority import finalize as finalizing
 from acmeeh.authority.env import Env, utc_now
 from acmeeh.config.load import settings_from_dict
-from acmeeh.issuance.ocsp import issuer_hashes
 from acmeeh.protocol.messages import Finalize
 from acmeeh.workers.cleanup import TASKS
 
@@ -123,22 +122,6 @@ def stored(server: RunningServer, serial: str) -> int:
 
 
 # --- what an outsider sees: OCSP, the CRL -----------------------------------------------------
-
-
-def ocsp_status(server: RunningServer, serial: str) -> ocsp.OCSPResponse:
-    """Ask the server's OCSP responder about a serial (RFC 6960 CertID by hash)."""
-    issuer = x509.load_pem_x509_certificate(server.ca_cert_path.read_bytes())
-    name_hash, key_hash = issuer_hashes(issuer, "sha1")
-    request = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
-        name_hash, key_hash, int(serial, 16), hashes.SHA1()).build()
-    response = requests.post(f"{server.base_url}/ocsp",
-                             data=request.public_bytes(serialization.Encoding.DER),
-                             headers={"Content-Type": "application/ocsp-request"}, timeout=TIMEOUT)
-    assert response.status_code == 200, response.text
-    answer = ocsp.load_der_ocsp_response(response.content)
-    assert answer.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
-    assert answer.serial_number == int(serial, 16)
-    return answer
 
 
 def ocsp_good(server: RunningServer, serial: str) -> bool:
