@@ -172,6 +172,12 @@ class RunningServer:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def stop(self) -> int | None:
         """SIGTERM, wait (bounded), then SIGKILL the process group we started. Returns exit code."""
         if self.process.poll() is None:

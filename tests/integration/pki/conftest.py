@@ -31,11 +31,9 @@ OPENSSL_TIMEOUT = 30
 
 @pytest.fixture(scope="module")
 def pki_server(tmp_path_factory: pytest.TempPathFactory, dns_server) -> Iterator[RunningServer]:
-    server = start_server(tmp_path_factory.mktemp("pki_server"), overrides=OVERRIDES, dns=dns_server)
-    try:
+    with start_server(tmp_path_factory.mktemp("pki_server"), overrides=OVERRIDES,
+                      dns=dns_server) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -25,12 +25,9 @@ from acmeeh.validation import NetworkValidator
 @pytest.fixture(scope="session")
 def trust_server(tmp_path_factory: pytest.TempPathFactory,
                  dns_server: ZoneServer) -> Iterator[RunningServer]:
-    server = start_server(tmp_path_factory.mktemp("trust_server"), dns=dns_server,
-                          overrides=TRUST_OVERRIDES)
-    try:
+    with start_server(tmp_path_factory.mktemp("trust_server"), dns=dns_server,
+                      overrides=TRUST_OVERRIDES) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -55,12 +55,10 @@ WAIT_SECONDS = 20
 @pytest.fixture(scope="module")
 def crash_server(tmp_path_factory: pytest.TempPathFactory, dns_server) -> Iterator[RunningServer]:
     """One gunicorn worker (the one the test kills), a CRL worker that polls quickly."""
-    server = start_server(tmp_path_factory.mktemp("crash_server"), dns=dns_server, workers=1,
-                          overrides=deep_merge(TRUST_OVERRIDES, {"crl": {"poll_seconds": 0.3}}))
-    try:
+    with start_server(tmp_path_factory.mktemp("crash_server"), dns=dns_server, workers=1,
+                      overrides=deep_merge(TRUST_OVERRIDES, {"crl": {"poll_seconds": 0.3}})
+                      ) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -146,6 +147,12 @@ class PKI:
         return CASettings(
             certificate=str(self.cert_path), key=str(self.key_path), chain=str(self.chain_path)
         ).but(**changes)
+
+    def reissued(self, name: str, **options: Any) -> x509.Certificate:
+        """Another certificate for the issuing key, signed by the policy CA, shaped by
+        make_cert's `options` (validity, CA flags)."""
+        return make_cert(self.key, name, issuer_cert=self.policy, issuer_key=self.policy_key,
+                         **options)
 
 
 def build_pki(directory: Path, issuer_kind: str, keys: dict) -> PKI:

@@ -64,32 +64,27 @@ def _key_of_other_type(p: PKI):
 
 
 def _not_a_ca(p: PKI):
-    leaf = make_cert(p.key, "not a ca", issuer_cert=p.policy, issuer_key=p.policy_key, ca=False)
+    leaf = p.reissued("not a ca", ca=False)
     path = write(p.dir / "leaf.pem", cert_pem(leaf))
     return p.settings(certificate=str(path)), ["ca.certificate:", str(path), "not a CA"]
 
 
 def _no_basic_constraints(p: PKI):
-    cert = make_cert(p.key, "no bc", issuer_cert=p.policy, issuer_key=p.policy_key, ca=None)
+    cert = p.reissued("no bc", ca=None)
     path = write(p.dir / "nobc.pem", cert_pem(cert))
     return p.settings(certificate=str(path)), [str(path), "basicConstraints"]
 
 
 def _no_key_cert_sign(p: PKI):
-    cert = make_cert(
-        p.key, "no kcs", issuer_cert=p.policy, issuer_key=p.policy_key, key_cert_sign=False
-    )
+    cert = p.reissued("no kcs", key_cert_sign=False)
     path = write(p.dir / "nokcs.pem", cert_pem(cert))
     return p.settings(certificate=str(path)), [str(path), "keyCertSign"]
 
 
 def _expired(p: PKI):
     now = datetime.now(UTC)
-    cert = make_cert(
-        p.key,
+    cert = p.reissued(
         "old",
-        issuer_cert=p.policy,
-        issuer_key=p.policy_key,
         not_before=now - timedelta(days=30),
         not_after=now - timedelta(days=1),
     )
@@ -99,11 +94,8 @@ def _expired(p: PKI):
 
 def _not_yet_valid(p: PKI):
     now = datetime.now(UTC)
-    cert = make_cert(
-        p.key,
+    cert = p.reissued(
         "future",
-        issuer_cert=p.policy,
-        issuer_key=p.policy_key,
         not_before=now + timedelta(days=1),
         not_after=now + timedelta(days=30),
     )

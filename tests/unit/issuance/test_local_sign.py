@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from acmeeh.issuance.backend import CAError, IssuedCertificate, LeafProfile, test_sign
-from acmeeh.issuance.registry import load_backend
 from acmeeh.issuance.local import LocalCA
+from acmeeh.issuance.registry import load_backend
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType
 
@@ -246,11 +246,8 @@ def fixed(at: datetime):
 
 def test_validity_is_backdated_and_sized(pki: PKI, keys) -> None:
     now = datetime(2030, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
-    issuer = make_cert(
-        pki.key,
+    issuer = pki.reissued(
         "Long CA",
-        issuer_cert=pki.policy,
-        issuer_key=pki.policy_key,
         not_before=now - timedelta(days=10),
         not_after=now + timedelta(days=400),
     )
@@ -268,11 +265,8 @@ def test_validity_is_backdated_and_sized(pki: PKI, keys) -> None:
 
 def test_validity_is_clamped_to_the_issuer(pki: PKI, keys) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
-    issuer = make_cert(
-        pki.key,
+    issuer = pki.reissued(
         "Short CA",
-        issuer_cert=pki.policy,
-        issuer_key=pki.policy_key,
         not_before=now - timedelta(days=1),
         not_after=now + timedelta(days=10),
     )
@@ -280,11 +274,8 @@ def test_validity_is_clamped_to_the_issuer(pki: PKI, keys) -> None:
     issued = backend.sign(csr_for(keys["ec"]), [dns("clamp.example")], profile=TLS)
     assert issued.not_after == issuer.not_valid_after_utc
     # A CA made a moment ago: notBefore is not pushed before the issuer's own notBefore.
-    young = make_cert(
-        pki.key,
+    young = pki.reissued(
         "Young CA",
-        issuer_cert=pki.policy,
-        issuer_key=pki.policy_key,
         not_before=now,
         not_after=now + timedelta(days=100),
     )

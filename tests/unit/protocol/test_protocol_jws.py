@@ -8,7 +8,6 @@ import json
 import random
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from josepy.jwk import JWKEC, JWKRSA, JWKOct
 from support.jose import ALL_ALGS, DROP, b64, flattened, jwk_of, problem_of
 
@@ -29,18 +28,6 @@ def header(key, alg: str, /, **extra) -> dict:
     out = {"alg": alg, "nonce": "n0nce", "url": URL, "jwk": jwk_of(key).to_json()}
     out.update(extra)
     return {k: v for k, v in out.items() if v is not DROP}
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return {
-        "rsa": rsa.generate_private_key(65537, 2048),
-        "p256": ec.generate_private_key(ec.SECP256R1()),
-        "p256b": ec.generate_private_key(ec.SECP256R1()),
-        "p384": ec.generate_private_key(ec.SECP384R1()),
-        "p521": ec.generate_private_key(ec.SECP521R1()),
-        "ed": ed25519.Ed25519PrivateKey.generate(),
-    }
 
 
 # --- happy paths -----------------------------------------------------------------------

@@ -6,28 +6,12 @@ Every JWS here is built for real with josepy / cryptography keys.
 import json
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from josepy.jwk import JWKEC
 from support.jose import ALL_ALGS, DROP, b64, flattened, jwk_of, problem_of
 
 from acmeeh.protocol import jws
 from acmeeh.protocol.jws import JWKOKP
 from acmeeh.protocol.problems import Problem
-
-# --- helpers ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return {
-        "rsa": rsa.generate_private_key(65537, 2048),
-        "p256": ec.generate_private_key(ec.SECP256R1()),
-        "p256b": ec.generate_private_key(ec.SECP256R1()),
-        "p384": ec.generate_private_key(ec.SECP384R1()),
-        "p521": ec.generate_private_key(ec.SECP521R1()),
-        "ed": ed25519.Ed25519PrivateKey.generate(),
-    }
-
 
 # --- keys ------------------------------------------------------------------------------
 
