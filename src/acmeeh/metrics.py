@@ -131,22 +131,17 @@ EXPIRY_BACKLOG_OLDEST = Gauge(
 )
 
 # --- database pool, per process (workers.pool_gauges): summed over the live workers --------
-DB_POOL_IN_USE = Gauge(
-    "acmeeh_db_pool_connections_in_use", "Pooled database connections lent out",
-    multiprocess_mode="livesum",
-)
-DB_POOL_OPEN = Gauge(
-    "acmeeh_db_pool_connections_open", "Open pooled database connections",
-    multiprocess_mode="livesum",
-)
-DB_POOL_MAX = Gauge(
-    "acmeeh_db_pool_connections_max", "Largest number of pooled connections (database.max_connections per worker)",
-    multiprocess_mode="livesum",
-)
-DB_POOL_WAITING = Gauge(
-    "acmeeh_db_pool_requests_waiting", "Requests waiting for a pooled connection",
-    multiprocess_mode="livesum",
-)
+def _summed(name: str, documentation: str) -> Gauge:
+    """A gauge each worker process sets for itself; a scrape shows the sum over the live ones."""
+    return Gauge(name, documentation, multiprocess_mode="livesum")
+
+
+DB_POOL_IN_USE = _summed("acmeeh_db_pool_connections_in_use", "Pooled database connections lent out")
+DB_POOL_OPEN = _summed("acmeeh_db_pool_connections_open", "Open pooled database connections")
+DB_POOL_MAX = _summed("acmeeh_db_pool_connections_max",
+                      "Largest number of pooled connections (database.max_connections per worker)")
+DB_POOL_WAITING = _summed("acmeeh_db_pool_requests_waiting",
+                          "Requests waiting for a pooled connection")
 DB_POOL_WAITS = Counter("acmeeh_db_pool_waits_total", "Requests that had to wait for a connection")
 DB_POOL_WAIT_SECONDS = Counter(
     "acmeeh_db_pool_wait_seconds_total", "Time requests spent waiting for a connection"

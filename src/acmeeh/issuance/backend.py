@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from acmeeh.issuance.keyfiles import CAError, CAUnavailable, IssuerKey
 from acmeeh.issuance.local import Clock, utc_now
-from acmeeh.issuance.profiles import IssuedCertificate, LeafPlan, LeafProfile
+from acmeeh.issuance.profiles import IssuedCertificate, LeafPlan, LeafProfile, extension_value
 from acmeeh.issuance.signer import Signer
 from acmeeh.protocol.identifiers import Identifier
 from acmeeh.protocol.status import IdentifierType, RevocationReason
@@ -112,16 +112,10 @@ class CABackend(Protocol):
 
 def check_issuer(certificate: x509.Certificate, label: str, now: datetime) -> None:
     """CAError unless the certificate may sign leaves now (RFC 5280 §4.2.1.9, §4.2.1.3)."""
-    try:
-        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        constraints = None
+    constraints = extension_value(certificate, x509.BasicConstraints)
     if constraints is None or not constraints.ca:
         raise CAError(f"{label} is not a CA certificate (basicConstraints cA=TRUE required)")
-    try:
-        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        usage = None
+    usage = extension_value(certificate, x509.KeyUsage)
     if usage is None or not usage.key_cert_sign:
         raise CAError(f"{label} lacks the keyCertSign key usage")
     if now >= certificate.not_valid_after_utc:

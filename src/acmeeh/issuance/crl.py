@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 
 from acmeeh.issuance.keyfiles import CAError
 from acmeeh.issuance.ocsp import REASONS
-from acmeeh.issuance.responder import authority_key_identifier
+from acmeeh.issuance.profiles import authority_key_identifier
 from acmeeh.issuance.signer import Signer
 
 

@@ -7,7 +7,6 @@ chain (leaf + intermediate; RFC 8555 §7.4.2) and clients that refuse a one-cert
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from acmeeh.issuance.keyfiles import CAError
+from acmeeh.issuance.keyfiles import CAError, write_atomic
 
 ROOT_NAME, ROOT_KEY_NAME = "root.pem", "root-key.pem"
 CERT_NAME, KEY_NAME = "intermediate.pem", "intermediate-key.pem"
@@ -76,13 +75,13 @@ def generate_dev_ca(directory: Path) -> DevCA:
         root = _certificate(root_key, _name("Root"), None, path_length=1,
                             lifetime=ROOT_LIFETIME)
         # Key first, certificate last: a pair only counts as present once both are in place.
-        _write_new(root_key_path, _key_pem(root_key), 0o600)
-        _write_new(ca.root, root.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_atomic(root_key_path, _key_pem(root_key), 0o600)
+        write_atomic(ca.root, root.public_bytes(serialization.Encoding.PEM), 0o644)
     key = ec.generate_private_key(ec.SECP256R1())
     intermediate = _certificate(key, _name("Issuing"), (root, root_key), path_length=0,
                                 lifetime=INTERMEDIATE_LIFETIME)
-    _write_new(ca.key, _key_pem(key), 0o600)
-    _write_new(ca.certificate, intermediate.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_atomic(ca.key, _key_pem(key), 0o600)
+    write_atomic(ca.certificate, intermediate.public_bytes(serialization.Encoding.PEM), 0o644)
     return ca
 
 
@@ -150,26 +149,3 @@ def _certificate(
             critical=False,
         )
     return builder.sign(signer_key, hashes.SHA256())
-
-
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Write via a fresh temporary file created with `mode`, then rename into place.
-
-    The file is created with its final mode (O_EXCL, never world-readable even briefly), so a
-    private key is never exposed, and a crash never leaves a half-written file under `path`.
-    """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
-    try:
-        os.fchmod(fd, mode)  # the umask may have removed bits; set exactly what we mean
-        with os.fdopen(fd, "wb", closefd=False) as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)

@@ -13,8 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from acmeeh.issuance.devca import DevCA
-from acmeeh.issuance.keyfiles import CAError
-from acmeeh.issuance.responder import write_atomic
+from acmeeh.issuance.keyfiles import CAError, write_atomic
 
 TLS_CERT_NAME = "tls.pem"
 TLS_KEY_NAME = "tls-key.pem"

@@ -1,4 +1,5 @@
-"""Read the CA's PEM files: certificates, and the private key with its permission check.
+"""Read the CA's PEM files: certificates, and the private key with its permission check; write
+the files a CA generates for itself, never exposed while half written.
 
 Every failure is a `CAError` whose message names the setting and the file, never the key material.
 `CAError` lives here, the lowest module of the room, so every other module can raise it.
@@ -6,7 +7,9 @@ Every failure is a `CAError` whose message names the setting and the file, never
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -109,3 +112,26 @@ def read_private_key(path: str | Path, setting: str, password: str | None = None
     if not isinstance(key, _ISSUER_KEY_TYPES):
         raise CAError(f"{setting}: {path} holds an unsupported key type (use RSA, EC or Ed25519)")
     return key
+
+
+def write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Write via a fresh temporary file created with `mode`, then rename into place.
+
+    The file is created with its final mode (O_EXCL, never world-readable even briefly), so a
+    private key is never exposed, and a crash never leaves a half-written file under `path`.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+    try:
+        os.fchmod(fd, mode)  # the umask may have removed bits; set exactly what we mean
+        view = memoryview(data)
+        while view:  # bounded: every write moves at least one byte
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,6 +23,8 @@ from acmeeh.issuance.keyfiles import CAError
 
 if TYPE_CHECKING:
     from acmeeh.protocol.identifiers import Identifier
+
+E = TypeVar("E", bound=x509.ExtensionType)
 
 # RFC 5280 Appendix A: ub-common-name INTEGER ::= 64
 MAX_CN_LENGTH = 64
@@ -189,11 +191,18 @@ def leaf_validity(
     return start, end
 
 
-def _authority_key_id(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
-    # RFC 5280 §4.2.1.1: use the issuer's subjectKeyIdentifier when it has one.
+def extension_value(certificate: x509.Certificate, kind: type[E]) -> E | None:
+    """The value of the certificate's extension of type `kind`, None when it has none."""
     try:
-        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        return certificate.extensions.get_extension_for_class(kind).value
     except x509.ExtensionNotFound:
+        return None
+
+
+def authority_key_identifier(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    """RFC 5280 §4.2.1.1: the issuer's subjectKeyIdentifier when it has one."""
+    ski = extension_value(issuer, x509.SubjectKeyIdentifier)
+    if ski is None:
         return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key())  # type: ignore[arg-type]
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
@@ -236,7 +245,7 @@ def build_leaf(
         .add_extension(profile.key_usage_for(public_key), critical=True)
         .add_extension(profile.extended_key_usage_ext(), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(_authority_key_id(issuer), critical=False)
+        .add_extension(authority_key_identifier(issuer), critical=False)
     )
     if crl_url:
         point = x509.DistributionPoint(

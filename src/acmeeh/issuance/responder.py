@@ -25,8 +25,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from acmeeh.issuance.keyfiles import CAError, read_certificate, read_private_key
+from acmeeh.issuance.keyfiles import CAError, read_certificate, read_private_key, write_atomic
 from acmeeh.issuance.local import signature_hash, utc_now
+from acmeeh.issuance.profiles import authority_key_identifier
 from acmeeh.issuance.signer import Signer
 
 KEY_NAME = "ocsp-responder-key.pem"
@@ -34,15 +35,6 @@ CERT_NAME = "ocsp-responder.pem"
 LOCK_NAME = ".lock"
 # notBefore a little in the past so relying parties with a slow clock accept the certificate.
 BACKDATE = timedelta(minutes=5)
-
-
-def authority_key_identifier(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
-    """RFC 5280 §4.2.1.1: the issuer's subjectKeyIdentifier when it has one."""
-    try:
-        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    except x509.ExtensionNotFound:
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key())  # type: ignore[arg-type]
-    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
 
 def build_responder_certificate(
@@ -176,22 +168,3 @@ def _locked(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Write through a temporary file created with `mode`, then rename into place."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
-    try:
-        os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:  # bounded: every write moves at least one byte
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)

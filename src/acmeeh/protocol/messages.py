@@ -21,40 +21,33 @@ from acmeeh.protocol.status import RevocationReason
 Decoder = Callable[[Any], Any]
 
 
-def _string(name: str) -> Decoder:
-    def decode(value: Any) -> str:
-        if not isinstance(value, str):
-            raise problems.malformed(f"{name!r} must be a string")
-        return value
+def _checked(name: str, ok: Callable[[Any], bool], must_be: str,
+             convert: Decoder = lambda value: value) -> Decoder:
+    """A decoder that takes a value of the right JSON type (through `convert`) and answers
+    anything else with `malformed`: "'name' must be <must_be>"."""
+    def decode(value: Any) -> Any:
+        if not ok(value):
+            raise problems.malformed(f"{name!r} must be {must_be}")
+        return convert(value)
 
     return decode
+
+
+def _string(name: str) -> Decoder:
+    return _checked(name, lambda v: isinstance(v, str), "a string")
 
 
 def _boolean(name: str) -> Decoder:
-    def decode(value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise problems.malformed(f"{name!r} must be true or false")
-        return value
-
-    return decode
+    return _checked(name, lambda v: isinstance(v, bool), "true or false")
 
 
 def _strings(name: str) -> Decoder:
-    def decode(value: Any) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise problems.malformed(f"{name!r} must be an array of strings")
-        return tuple(value)
-
-    return decode
+    return _checked(name, lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
+                    "an array of strings", tuple)
 
 
 def _object(name: str) -> Decoder:
-    def decode(value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise problems.malformed(f"{name!r} must be a JSON object")
-        return value
-
-    return decode
+    return _checked(name, lambda v: isinstance(v, dict), "a JSON object")
 
 
 def _base64(name: str) -> Decoder:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from typing import Any
 
+from acmeeh.config.settings import Dns01Settings
 from acmeeh.protocol import problems
-from acmeeh.protocol.identifiers import Identifier
 
+from .attempt import ValidationAttempt
 from .network import found_records
-from .resolver import Resolver
 
 PREFIX = "_acme-challenge."
 
@@ -22,25 +21,18 @@ def txt_value(key_authorization: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def validate(
-    identifier: Identifier,
-    token: str,
-    key_authorization: str,
-    *,
-    resolver: Resolver,
-    settings: Any,
-    records: list[dict],
-) -> None:
+def validate(attempt: ValidationAttempt, settings: Dns01Settings) -> None:
     """Pass silently when a TXT record matches; raise Problem otherwise."""
+    identifier, resolver = attempt.identifier, attempt.resolver
     if identifier.type != "dns":
         # RFC 8738 §7: dns-01 MUST NOT be used for IP identifiers.
         raise problems.malformed("dns-01 cannot validate an IP address identifier")
     # RFC 8555 §8.4: for a wildcard "*.example.org" the record lives at the base name.
     name = PREFIX + identifier.base
-    records.append({"hostname": identifier.base, "name": name})
+    attempt.records.append({"hostname": identifier.base, "name": name})
     deadline = time.monotonic() + float(settings.timeout_seconds)
     values = found_records(lambda: resolver.txt(name, deadline), f"no TXT record found at {name}")
-    expected = txt_value(key_authorization)
+    expected = txt_value(attempt.key_authorization)
     if expected in values:
         return
     shown = ", ".join(repr(v[:64]) for v in values[:3])

@@ -15,11 +15,19 @@ import time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from acmeeh.config.settings import Http01Settings
 from acmeeh.protocol import problems
-from acmeeh.protocol.identifiers import Identifier
 
-from .network import (AddressPolicy, Transient, connect, describe_os_error, is_transient,
-                      literal_address, resolve_target)
+from .attempt import ValidationAttempt
+from .network import (
+    AddressPolicy,
+    Transient,
+    connect,
+    describe_os_error,
+    is_transient,
+    literal_address,
+    resolve_target,
+)
 from .resolver import Resolver
 
 WELL_KNOWN = "/.well-known/acme-challenge/"
@@ -31,21 +39,14 @@ USER_AGENT = "acmeeh-validation/1"
 _BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
 
 
-def validate(
-    identifier: Identifier,
-    token: str,
-    key_authorization: str,
-    *,
-    resolver: Resolver,
-    policy: AddressPolicy,
-    settings: Any,
-    records: list[dict],
-) -> None:
-    """Pass silently when the body matches `key_authorization`; raise Problem otherwise."""
-    if not TOKEN.match(token):
+def validate(attempt: ValidationAttempt, settings: Http01Settings) -> None:
+    """Pass silently when the body matches the key authorization; raise Problem otherwise."""
+    if not TOKEN.match(attempt.token):
         raise problems.malformed("challenge token is not base64url")
-    url = challenge_url(identifier.value, settings.port, token)
-    status, body = fetch(url, resolver=resolver, policy=policy, settings=settings, records=records)
+    url = challenge_url(attempt.identifier.value, settings.port, attempt.token)
+    records = attempt.records
+    status, body = fetch(url, resolver=attempt.resolver, policy=attempt.policy,
+                         settings=settings, records=records)
     if status != 200:
         raise problems.incorrect_response(f"{records[-1]['url']} returned HTTP status {status}")
     if len(body) > settings.max_body_bytes:
@@ -53,7 +54,7 @@ def validate(
             f"response from {records[-1]['url']} is larger than {settings.max_body_bytes} bytes"
         )
     # RFC 8555 §8.3: "The server SHOULD ignore whitespace characters at the end of the body."
-    if body.rstrip(b" \t\r\n") != key_authorization.encode("ascii", "replace"):
+    if body.rstrip(b" \t\r\n") != attempt.key_authorization.encode("ascii", "replace"):
         raise problems.incorrect_response(
             f"the key authorization from {records[-1]['url']} is wrong, got {printable(body)!r}"
         )

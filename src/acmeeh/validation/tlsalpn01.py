@@ -12,15 +12,15 @@ import hmac
 import ipaddress
 import ssl
 import time
-from typing import Any
 
 from cryptography import x509
 
+from acmeeh.config.settings import TlsAlpn01Settings
 from acmeeh.protocol import problems
 from acmeeh.protocol.identifiers import Identifier
 
-from .network import AddressPolicy, Transient, connect, describe_os_error, resolve_target
-from .resolver import Resolver
+from .attempt import ValidationAttempt
+from .network import Transient, connect, describe_os_error, resolve_target
 
 ACME_TLS_1 = "acme-tls/1"
 # RFC 8737 §6.1: id-pe-acmeIdentifier.
@@ -40,17 +40,9 @@ def expected_extension_value(key_authorization: str) -> bytes:
     return b"\x04\x20" + digest
 
 
-def validate(
-    identifier: Identifier,
-    token: str,
-    key_authorization: str,
-    *,
-    resolver: Resolver,
-    policy: AddressPolicy,
-    settings: Any,
-    records: list[dict],
-) -> None:
+def validate(attempt: ValidationAttempt, settings: TlsAlpn01Settings) -> None:
     """Pass silently when the handshake proves control; raise Problem otherwise."""
+    identifier = attempt.identifier
     deadline = time.monotonic() + float(settings.timeout_seconds)
     sni = server_name(identifier)
     record: dict = {
@@ -59,14 +51,14 @@ def validate(
         "serverName": sni,
         "addressesResolved": [],
     }
-    records.append(record)
-    addresses = resolve_target(identifier.value, resolver, policy, deadline, record)
+    attempt.records.append(record)
+    addresses = resolve_target(identifier.value, attempt.resolver, attempt.policy, deadline, record)
     der, alpn = _handshake(addresses, settings.port, sni, deadline, record)
     if alpn != ACME_TLS_1:
         raise problems.tls(
             f"{identifier.value}:{settings.port} did not negotiate the {ACME_TLS_1} protocol"
         )
-    check_certificate(der, identifier, key_authorization)
+    check_certificate(der, identifier, attempt.key_authorization)
 
 
 def _handshake(

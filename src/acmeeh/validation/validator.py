@@ -16,6 +16,7 @@ from acmeeh.protocol.problems import Problem
 from acmeeh.protocol.status import ChallengeType
 
 from . import caa, dns01, http01, tlsalpn01
+from .attempt import ValidationAttempt
 from .network import AddressPolicy, Transient
 from .resolver import Resolver
 
@@ -85,8 +86,10 @@ class NetworkValidator:
     ) -> ValidationResult:
         """Prove control of `identifier`; every failure is a Problem in the result."""
         records: list[dict[str, Any]] = []
+        attempt = ValidationAttempt(identifier, token, key_authorization, self.resolver,
+                                    self.policy, records)
         try:
-            self._run(str(challenge_type), identifier, token, key_authorization, records)
+            self._run(str(challenge_type), attempt)
         except Transient as failure:
             return ValidationResult(False, failure.problem, tuple(records), transient=True)
         except Problem as problem:
@@ -127,16 +130,10 @@ class NetworkValidator:
             return False
         return True
 
-    def _run(
-        self,
-        challenge_type: str,
-        identifier: Identifier,
-        token: str,
-        key_authorization: str,
-        records: list[dict[str, Any]],
-    ) -> None:
+    def _run(self, challenge_type: str, attempt: ValidationAttempt) -> None:
         if challenge_type not in tuple(str(t) for t in self.settings.enabled):
             raise problems.malformed(f"challenge type {challenge_type!r} is not enabled")
+        identifier = attempt.identifier
         if identifier.type not in ("dns", "ip"):
             raise problems.malformed(f"cannot validate identifier type {identifier.type!r}")
         # RFC 8555 §7.1.3: wildcard authorizations are proven with dns-01 only.
@@ -144,33 +141,10 @@ class NetworkValidator:
             raise problems.malformed(f"{challenge_type} cannot validate a wildcard identifier")
         s = self.settings
         if challenge_type == ChallengeType.HTTP_01:
-            http01.validate(
-                identifier,
-                token,
-                key_authorization,
-                resolver=self.resolver,
-                policy=self.policy,
-                settings=s.http01,
-                records=records,
-            )
+            http01.validate(attempt, s.http01)
         elif challenge_type == ChallengeType.DNS_01:
-            dns01.validate(
-                identifier,
-                token,
-                key_authorization,
-                resolver=self.resolver,
-                settings=s.dns01,
-                records=records,
-            )
+            dns01.validate(attempt, s.dns01)
         elif challenge_type == ChallengeType.TLS_ALPN_01:
-            tlsalpn01.validate(
-                identifier,
-                token,
-                key_authorization,
-                resolver=self.resolver,
-                policy=self.policy,
-                settings=s.tlsalpn01,
-                records=records,
-            )
+            tlsalpn01.validate(attempt, s.tlsalpn01)
         else:
             raise problems.malformed(f"unknown challenge type {challenge_type!r}")

@@ -48,6 +48,7 @@ from acmeeh.issuance.profiles import (
     LeafPlan,
     LeafProfile,
     describe,
+    extension_value,
     general_names,
     to_pem,
 )
@@ -211,10 +212,7 @@ class UpstreamCA:
         der = serialization.Encoding.DER
         if leaf.public_key().public_bytes(der, spki) != csr.public_key().public_bytes(der, spki):
             raise CAError("the upstream CA certified another key than the CSR's")
-        try:
-            names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        except x509.ExtensionNotFound:
-            names = x509.SubjectAlternativeName([])
+        names = extension_value(leaf, x509.SubjectAlternativeName) or x509.SubjectAlternativeName([])
         if set(names) != set(general_names(list(identifiers))):
             raise CAError("the upstream CA certified other names than the order's")
         try:

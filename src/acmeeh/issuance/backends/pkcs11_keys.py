@@ -17,6 +17,7 @@ The private half can never be read: private_bytes, private_numbers, decrypt and 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Generic, Self, TypeVar
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
@@ -27,6 +28,9 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
 )
 from pkcs11 import Mechanism
+
+# The public half of a token key, as read from the token.
+Public = TypeVar("Public", rsa.RSAPublicKey, ec.EllipticCurvePublicKey)
 
 # sign(data, mechanism) through a pooled session (pkcs11_sessions.SessionPool.sign).
 TokenSign = Callable[[bytes, Mechanism], bytes]
@@ -42,14 +46,38 @@ def _stays_in_token() -> TypeError:
     return TypeError("the private key stays in the PKCS#11 token")
 
 
-class TokenRSAKey(rsa.RSAPrivateKey):
-    """An RSA key in a token; `public` is its public half (read from the token)."""
+class _InToken(Generic[Public]):
+    """What a token's RSA and EC key share: the token's sign function, the public half (read
+    from the token), a name for repr, and a private half that is never handed out."""
 
-    def __init__(self, token_sign: TokenSign, public: rsa.RSAPublicKey, name: str) -> None:
-        self._sign, self._public, self._name = token_sign, public, name
+    def __init__(self, token_sign: TokenSign, public: Public, name: str) -> None:
+        self._sign = token_sign
+        self._public: Public = public
+        self._name = name
 
     def __repr__(self) -> str:
-        return f"TokenRSAKey({self._name})"
+        return f"{type(self).__name__}({self._name})"
+
+    def public_key(self) -> Public:
+        return self._public
+
+    @property
+    def key_size(self) -> int:
+        return self._public.key_size
+
+    def private_bytes(self, encoding: Encoding, format: PrivateFormat,
+                      encryption_algorithm: KeySerializationEncryption) -> bytes:
+        raise _stays_in_token()
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Self:
+        return self
+
+
+class TokenRSAKey(_InToken[rsa.RSAPublicKey], rsa.RSAPrivateKey):
+    """An RSA key in a token; `public` is its public half (read from the token)."""
 
     def sign(self, data: bytes | bytearray | memoryview, padding: AsymmetricPadding,
              algorithm: object) -> bytes:
@@ -61,39 +89,15 @@ class TokenRSAKey(rsa.RSAPrivateKey):
             raise ValueError(f"no PKCS#11 RSA mechanism for {algorithm.name}")
         return self._sign(bytes(data), mechanism)
 
-    def public_key(self) -> rsa.RSAPublicKey:
-        return self._public
-
-    @property
-    def key_size(self) -> int:
-        return self._public.key_size
-
     def decrypt(self, ciphertext: bytes, padding: AsymmetricPadding) -> bytes:
         raise _stays_in_token()
 
     def private_numbers(self) -> rsa.RSAPrivateNumbers:
         raise _stays_in_token()
 
-    def private_bytes(self, encoding: Encoding, format: PrivateFormat,
-                      encryption_algorithm: KeySerializationEncryption) -> bytes:
-        raise _stays_in_token()
 
-    def __copy__(self) -> TokenRSAKey:
-        return self
-
-    def __deepcopy__(self, memo: dict) -> TokenRSAKey:
-        return self
-
-
-class TokenECKey(ec.EllipticCurvePrivateKey):
+class TokenECKey(_InToken[ec.EllipticCurvePublicKey], ec.EllipticCurvePrivateKey):
     """An EC key in a token; `public` is its public half (read from the token)."""
-
-    def __init__(self, token_sign: TokenSign, public: ec.EllipticCurvePublicKey,
-                 name: str) -> None:
-        self._sign, self._public, self._name = token_sign, public, name
-
-    def __repr__(self) -> str:
-        return f"TokenECKey({self._name})"
 
     def sign(self, data: bytes | bytearray | memoryview,
              signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
@@ -113,30 +117,12 @@ class TokenECKey(ec.EllipticCurvePrivateKey):
         return utils.encode_dss_signature(int.from_bytes(raw[:half], "big"),
                                           int.from_bytes(raw[half:], "big"))
 
-    def public_key(self) -> ec.EllipticCurvePublicKey:
-        return self._public
-
     @property
     def curve(self) -> ec.EllipticCurve:
         return self._public.curve
-
-    @property
-    def key_size(self) -> int:
-        return self._public.key_size
 
     def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> bytes:
         raise _stays_in_token()
 
     def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
         raise _stays_in_token()
-
-    def private_bytes(self, encoding: Encoding, format: PrivateFormat,
-                      encryption_algorithm: KeySerializationEncryption) -> bytes:
-        raise _stays_in_token()
-
-    def __copy__(self) -> TokenECKey:
-        return self
-
-    def __deepcopy__(self, memo: dict) -> TokenECKey:
-        return self
-
