@@ -9,14 +9,21 @@ ACMEEH, then responses per second and latency percentiles. A benchmark, not a te
 Every query is the same CertID without a nonce, the case a responder cache serves (browsers
 and stapling servers send no nonce); `--nonce` adds a fresh nonce to each, forcing a signature
 per query, for comparison.
+
+`--client wrk` sends the GET queries with wrk (Debian's `wrk`, C, 2 threads, `--threads`
+connections, for `--seconds`) instead of Python threads: on a small machine the Python client
+costs more CPU per query than the server and caps the figure; wrk measures the server.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import os
+import re
 import secrets
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -86,6 +93,27 @@ def burst(url: str, cert: x509.Certificate, issuer: x509.Certificate, *, count: 
     return {"wall": wall, "latencies": latencies, "statuses": Counter(r[1] for r in results)}
 
 
+def wrk_burst(url: str, cert: x509.Certificate, issuer: x509.Certificate, *, threads: int,
+              seconds: int) -> str:
+    """GET the fixed query with wrk for `seconds` over `threads` connections; its summary."""
+    path = quote(base64.b64encode(build_request(cert, issuer, nonce=False)).decode(), safe="")
+    done = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(threads), "-d", f"{seconds}s", "--latency", f"{url}/{path}"],
+        capture_output=True, text=True, timeout=seconds + 60, check=True,
+    )
+    out = done.stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)$", out, re.MULTILINE)
+    return "\n".join([
+        f"OCSP burst (wrk): GET for {seconds} s, {threads} connections, nonce=no",
+        f"  responses/s: {float(rate.group(1)) if rate else float('nan'):,.0f}",
+        f"  latency:     p50 {lat.get('50', '?')}  p99 {lat.get('99', '?')}",
+        f"  non-2xx: {bad.group(1) if bad else 0}  socket errors: {errors.group(1) if errors else 'none'}",
+    ])
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -119,12 +147,16 @@ def self_contained(args: argparse.Namespace) -> int:
         cert = x509.load_pem_x509_certificates(got["pem"].encode())[0]
         issuer = x509.load_pem_x509_certificate(server.ca_cert_path.read_bytes())
         url = f"{server.base_url}/ocsp"
-        burst(url, cert, issuer, count=min(200, args.requests), threads=args.threads,
-              method=args.method, nonce=args.nonce)  # warm-up: connections, caches
-        result = burst(url, cert, issuer, count=args.requests, threads=args.threads,
-                       method=args.method, nonce=args.nonce)
+        warm = burst(url, cert, issuer, count=min(200, args.requests), threads=args.threads,
+                     method=args.method, nonce=args.nonce)  # warm-up: connections, caches
         print(f"server: gunicorn {args.workers} workers x {args.server_threads} threads, "
               f"{server.base_url}")
+        if args.client == "wrk":
+            assert set(warm["statuses"]) == {"good"}, warm["statuses"]  # answers are right
+            print(wrk_burst(url, cert, issuer, threads=args.threads, seconds=args.seconds))
+            return 0
+        result = burst(url, cert, issuer, count=args.requests, threads=args.threads,
+                       method=args.method, nonce=args.nonce)
         print(report(result, args.requests, args.threads, args.method, args.nonce))
     finally:
         server.stop()
@@ -141,11 +173,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--method", choices=["GET", "POST"], default="GET")
     p.add_argument("--nonce", action="store_true", help="a fresh nonce per query (no cache)")
     p.add_argument("--self-contained", action="store_true", help="start a server for the run")
+    p.add_argument("--client", choices=["python", "wrk"], default="python",
+                   help="who sends the queries (wrk: GET, needs Debian's wrk)")
+    p.add_argument("--seconds", type=int, default=10, help="how long wrk sends (1..300)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (self-contained)")
     p.add_argument("--server-threads", type=int, default=8, help="threads per worker (self-contained)")
     args = p.parse_args(argv)
     if not 1 <= args.requests <= 1_000_000 or not 1 <= args.threads <= 512:
         p.error("--requests must be 1..1000000 and --threads 1..512")
+    if not 1 <= args.seconds <= 300:
+        p.error("--seconds must be 1..300")
+    if args.client == "wrk" and (shutil.which("wrk") is None or args.method != "GET" or args.nonce):
+        p.error("--client wrk needs wrk on PATH (apt-get install wrk), GET and no --nonce")
     if args.self_contained:
         return self_contained(args)
     if not (args.url and args.issuer and args.cert):

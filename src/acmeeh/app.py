@@ -121,6 +121,8 @@ def _build(settings: Settings, pool: Pool) -> AcmeehApp:
                           challenges=",".join(settings.challenges.enabled)).set(1)
     app.register_blueprint(acme_blueprint(), url_prefix=settings.acme.path_prefix or None)
     app.ocsp = OCSPResponder.from_env(env) if settings.ocsp.enabled else None
+    if app.ocsp is not None and settings.ocsp.listen_for_revocations:
+        runtime.ocsp_states = app.ocsp.states  # kept true by the listener runtime.start starts
     app.register_blueprint(pki.blueprint(env, app.ocsp))  # CRL and OCSP at crl.path / ocsp.path
     if settings.admin_api.enabled:  # admin REST API at admin_api.base_path
         app.admin = install_admin_api(app, env)

@@ -63,6 +63,13 @@ CRL_BUILDS = Counter("acmeeh_crl_builds_total", "CRLs built", ["reason"])
 OCSP_RESPONSES = Counter(
     "acmeeh_ocsp_responses_total", "OCSP responses", ["status", "cache"]
 )
+OCSP_REVOCATION_LISTENERS = Gauge(
+    "acmeeh_ocsp_revocation_listeners",
+    "Processes whose OCSP responder hears revocation announcements and answers stored states"
+    " from memory (state=hearing), or reads each from the database because it does not hear"
+    " (state=not_hearing); none with ocsp.listen_for_revocations off",
+    ["state"], multiprocess_mode="livesum",
+)
 
 # --- background workers ---------------------------------------------------------------
 CHALLENGE_WORKER_POLLS = Counter("acmeeh_challenge_worker_polls_total", "Challenge worker poll cycles")

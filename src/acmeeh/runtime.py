@@ -4,7 +4,7 @@ create_app only builds; `start(app)` starts the validation runner's threads, and
 `loops` the background loops (leader-elected through advisory locks) and the pool sampler.
 The gunicorn worker hook (post_worker_init), the development server and the WSGI entry point
 call it once per process; tests that need no background work build the app and never start
-it. `Runtime.shutdown` stops everything within a deadline and closes the pool.
+it. The loops come with the revocation listener that lets OCSP answer from memory. `Runtime.shutdown` stops everything within a deadline and closes the pool.
 """
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from uuid import UUID
 
 from .authority import drain
 from .authority.env import Env
+from .authority.ocsp_states import StateCache
 from .store import db
 from .store.db import Pool
 from .workers.pool_gauges import PoolSampler
+from .workers.revocation_listener import RevocationListener
 from .workers.supervisor import Supervisor
 from .workers.validation import ValidationRunner
 
@@ -35,6 +37,8 @@ class Runtime:
     runner: ValidationRunner
     supervisor: Supervisor | None = None
     sampler: PoolSampler | None = None  # this process's pool in the metrics
+    ocsp_states: StateCache | None = None  # the OCSP responder's, with ocsp.listen_for_revocations
+    listener: RevocationListener | None = None  # keeps ocsp_states true (started with the loops)
     started: bool = False  # create_app finished: /readyz may answer ready
     running: bool = False  # start() ran: validations run here (and the loops, if asked)
     shutting_down: bool = False  # a stop began: /readyz answers 503
@@ -57,6 +61,11 @@ class Runtime:
             conninfo = db.conninfo(self.env.settings.database)
             self.supervisor = Supervisor(self.env, conninfo=conninfo).start()
             self.sampler = PoolSampler(self.pool).start()
+            if self.ocsp_states is not None:
+                self.listener = RevocationListener(
+                    self.ocsp_states, conninfo,
+                    connect_timeout=self.env.settings.database.connect_timeout,
+                ).start()
         return self
 
     def begin_shutdown(self) -> None:
@@ -83,6 +92,8 @@ class Runtime:
         self.runner.shutdown(wait=False)  # refuses new validations, cancels queued ones
         if self.sampler is not None:
             self.sampler.stop()
+        if self.listener is not None:
+            self.listener.stop()
         left, released = set(self.runner.in_flight), []
         if left:
             try:

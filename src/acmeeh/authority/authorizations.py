@@ -31,9 +31,10 @@ def load_authz(conn: Connection, account: AccountRow, authz_id: uuid.UUID) -> Au
     return authz
 
 
-def get_authz(env: Env, account: AccountRow, authz_id: uuid.UUID) -> AuthzState:
-    with env.pool.connection() as conn:
-        found = authz_store.get_with_challenges(conn, authz_id)
+def authz_state(env: Env, account: AccountRow,
+                found: tuple[AuthzRow, list[ChallengeRow]] | None) -> AuthzState:
+    """The account's authorization as read with the signed request, its expiry applied; 404
+    when it is missing or another account's."""
     if found is None or found[0].account_id != account.id:
         raise problems.not_found()
     authz, challenges = found

@@ -2,13 +2,11 @@
 chains, and the issuer certificate behind rel="up"."""
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from ..issuance import chains, formats
 from ..issuance.profiles import to_pem
 from ..protocol import problems
-from ..store import certs as cert_store
 from ..store.records import AccountRow, CertificateRow
 from .env import Env
 
@@ -31,21 +29,20 @@ class Download:
     alternates: int
 
 
-def _owned(env: Env, account: AccountRow, cert_id: uuid.UUID) -> CertificateRow:
+def _owned(account: AccountRow, cert: CertificateRow | None) -> CertificateRow:
     """The account's certificate; another account's is indistinguishable from none (404)."""
-    with env.pool.connection() as conn:
-        cert = cert_store.get_certificate(conn, cert_id)
     if cert is None or cert.account_id != account.id:
         raise problems.not_found()
     return cert
 
 
-def download(env: Env, account: AccountRow, cert_id: uuid.UUID, media_type: str,
+def download(env: Env, account: AccountRow, found: CertificateRow | None, media_type: str,
              *, alternate: int = 0) -> Download:
-    """The account's certificate (404 for anyone else's) in `media_type` (one of
-    MEDIA_TYPES): with its chain, or with the `alternate`-th of the ca.alternate_chains that
-    fit its leaf (RFC 8555 §7.4.2; 404 past the last)."""
-    pem = chains.served_chain(_owned(env, account, cert_id).pem_chain)
+    """The account's certificate `found` (read with the signed request; 404 when None or
+    anyone else's) in `media_type` (one of MEDIA_TYPES): with its chain, or with the
+    `alternate`-th of the ca.alternate_chains that fit its leaf (RFC 8555 §7.4.2; 404 past
+    the last)."""
+    pem = chains.served_chain(_owned(account, found).pem_chain)
     leaf = chains.leaf_of(pem)
     fitting = [c for c in env.alternate_chains if chains.chains_to(leaf, c)]
     if alternate:

@@ -23,20 +23,32 @@ class ChallengeState:
     authz: AuthzRow
 
 
+def _owned(account: AccountRow, found: tuple[ChallengeRow, AuthzRow] | None
+           ) -> tuple[ChallengeRow, AuthzRow]:
+    """The challenge and its authorization as read, if the account's (404 otherwise)."""
+    if found is None or found[1].account_id != account.id:
+        raise problems.not_found()
+    return found
+
+
 def _load(
     conn, account: AccountRow, challenge_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[ChallengeRow, AuthzRow]:
     """The account's challenge and its authorization (404 for anyone else's)."""
-    found = challenge_store.get_with_authorization(conn, challenge_id, lock=lock)
-    if found is None or found[1].account_id != account.id:
-        raise problems.not_found()
-    return found
+    return _owned(account, challenge_store.get_with_authorization(conn, challenge_id, lock=lock))
 
 
 def get_challenge(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> ChallengeState:
     with env.pool.connection() as conn:
         challenge, authz = _load(conn, account, challenge_id)
     return ChallengeState(challenge, authz)
+
+
+def challenge_state(account: AccountRow,
+                    found: tuple[ChallengeRow, AuthzRow] | None) -> ChallengeState:
+    """The account's challenge as read with the signed request (404 when None or another
+    account's)."""
+    return ChallengeState(*_owned(account, found))
 
 
 def _answerable(challenge: ChallengeRow, authz: AuthzRow, now: datetime) -> bool:
@@ -50,8 +62,11 @@ def _answerable(challenge: ChallengeRow, authz: AuthzRow, now: datetime) -> bool
     return True
 
 
-def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> ChallengeState:
+def respond(env: Env, account: AccountRow,
+            found: tuple[ChallengeRow, AuthzRow] | None) -> ChallengeState:
     """The client says it is ready (RFC 8555 §7.5.1): pending → processing, then validate.
+    `found` is the challenge and its authorization as read with the signed request (404
+    when None or another account's).
 
     Responding again to a challenge that is already processing or finished is not an error;
     the current state is returned. The challenge stays pending, and the answer is
@@ -66,9 +81,11 @@ def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Challenge
     # pending → processing compare-and-set is the only write: no transaction needed (record()
     # re-reads the authorization under a lock before moving it).
     auto = cfg.auto_accept
+    read, read_authz = _owned(account, found)
+    challenge_id = read.id
     with env.pool.connection() as conn:
         if auto:
-            refusal, caa_checked = _auto_caa(env, conn, account, challenge_id, now)
+            refusal, caa_checked = _auto_caa(env, account, read, read_authz, now)
             with conn.transaction():
                 challenge, authz = _load(conn, account, challenge_id, lock=True)
                 if not _answerable(challenge, authz, now):
@@ -86,7 +103,7 @@ def respond(env: Env, account: AccountRow, challenge_id: uuid.UUID) -> Challenge
                                           caa_checked_at=caa_checked)
                     return ChallengeState(done or moved, authz)
         else:
-            challenge, authz = _load(conn, account, challenge_id, lock=False)
+            challenge, authz = read, read_authz
             if not _answerable(challenge, authz, now):
                 return ChallengeState(challenge, authz)
             # The only write, atomic on its own; the cap is part of the compare-and-set.
@@ -129,13 +146,12 @@ def keep_alive(env: Env, challenge_ids: Iterable[uuid.UUID]) -> int:
         return challenge_store.keep_alive(conn, list(challenge_ids), env.clock())
 
 
-def _auto_caa(env: Env, conn, account: AccountRow, challenge_id: uuid.UUID,
+def _auto_caa(env: Env, account: AccountRow, challenge: ChallengeRow, authz: AuthzRow,
               now) -> tuple[problems.Problem | None, object]:
     """Trusted-network mode skips the proof of control, not CAA: check it before the rows are
     locked (it may ask DNS). Returns (refusal, time of a passed check)."""
     if not env.settings.caa.enabled:
         return None, None
-    challenge, authz = _load(conn, account, challenge_id)
     if challenge.status != ChallengeStatus.PENDING:
         return None, None  # nothing will be recorded
     refusal = caa.check(env, account.id, caa.identifier_of(authz), challenge.type)

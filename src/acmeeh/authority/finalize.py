@@ -23,7 +23,7 @@ from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, CertificateRow, OrderRow
 from . import allowlists, caa, events, intents, policy, prelint, profiles, ratelimits, states
 from .env import Env
-from .orders import OrderState, load_order, refresh
+from .orders import OrderState, order_state
 
 # Transaction B waits this long for a database that is briefly unavailable (see _store).
 STORE_DEADLINE_SECONDS = 10.0
@@ -32,8 +32,8 @@ STORE_ATTEMPTS = 20  # a second bound, whatever the clock does
 
 
 def finalize(
-    env: Env, account: AccountRow, order_id: uuid.UUID, msg: Finalize, *,
-    remote_addr: str | None = None,
+    env: Env, account: AccountRow, found: tuple[OrderRow, list[AuthzRow]] | None,
+    msg: Finalize, *, remote_addr: str | None = None,
 ) -> OrderState:
     """ready → processing → valid, as compare-and-sets around an untransacted signature.
 
@@ -41,18 +41,19 @@ def finalize(
     A CSR that does not match leaves the order ready (badCSR), and so does rateLimited past
     the account's certificates_per_account limit. Any failure after the order went to
     processing marks it invalid with the problem. A CSR whose key is any account's key is
-    refused (badCSR).
+    refused (badCSR). `found` is the order with its authorizations as read with the signed
+    request (404 when None or another account's).
     """
     sec = env.settings.security
     limited = ratelimits.limits_client(env, remote_addr)
-    with env.pool.connection() as conn:  # reads; one compare-and-set unless rate-limited
-        state = refresh(env, conn, load_order(conn, account, order_id))
-        order = state.order
-        if order.status != OrderStatus.READY:
-            raise problems.order_not_ready(f"order is {order.status}, not ready")
-        identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
-        parsed = parse_csr(msg.csr)
-        check_csr(parsed, identifiers, policy=keys.certificate_policy(sec))
+    state = order_state(env, account, found)
+    order = state.order
+    if order.status != OrderStatus.READY:
+        raise problems.order_not_ready(f"order is {order.status}, not ready")
+    identifiers = [normalize(i["type"], i["value"]) for i in order.identifiers]
+    parsed = parse_csr(msg.csr)
+    check_csr(parsed, identifiers, policy=keys.certificate_policy(sec))
+    with env.pool.connection() as conn:  # one read; one compare-and-set unless rate-limited
         checks = checks_store.read(conn, keys.spki_sha256(parsed.public_key),
                                    [a.id for a in state.authorizations], account_id=account.id,
                                    eab_kid=account.eab_kid)

@@ -14,13 +14,18 @@ import secrets
 import struct
 import uuid
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from ..store import accounts as account_store
 from ..store import nonces as nonce_store
 from ..store import secrets as secret_store
+from ..store import signed_reads
 from ..store.db import Connection
 from ..store.records import AccountRow
+from ..store.signed_reads import Reading
 from .env import Env
+
+T = TypeVar("T")
 
 SECRET_NAME = "nonce-hmac-v1"
 _TAG = 16
@@ -72,15 +77,17 @@ def _expiry(env: Env, value: str) -> datetime | None:
     return datetime.fromtimestamp(expires, UTC)
 
 
-def redeem_loading_account(
-    env: Env, conn: Connection, value: str, account_id: uuid.UUID
-) -> tuple[AccountRow | None, bool]:
-    """Consume a nonce and read the signing account in one round trip (the hot path of a
-    kid-signed request whose key is known); returns (account or None, nonce was fresh)."""
+def redeem_reading(
+    env: Env, conn: Connection, value: str, account_id: uuid.UUID, reading: Reading[T]
+) -> tuple[AccountRow | None, bool, T | None]:
+    """Consume a nonce, read the signing account and the resource `reading` names, in one
+    round trip (the hot path of a kid-signed request); returns (account or None, nonce was
+    fresh, the resource or None). A nonce that is not genuine is not recorded, and then
+    nothing but the account is read."""
     expires_at = _expiry(env, value)
     if expires_at is None:
-        return account_store.get_account(conn, account_id), False
-    return nonce_store.redeem_loading_account(conn, value, expires_at, account_id)
+        return account_store.get_account(conn, account_id), False, None
+    return signed_reads.redeem_reading(conn, value, expires_at, account_id, reading)
 
 
 def redeem(env: Env, value: str, *, conn: Connection | None = None) -> bool:

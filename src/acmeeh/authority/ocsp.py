@@ -1,9 +1,12 @@
 """The OCSP responder (RFC 6960): status from the database, signed answers reused for a while.
 
-Every request reads the certificate's revocation state from the database (one indexed row),
-and that state is part of the cache key. So a revocation recorded by any instance changes the
-answer of every instance at the next request; what is reused is only the signature over an
-unchanged state, for at most `ocsp.cache_seconds` (and never past its nextUpdate).
+A certificate's revocation state is read from the database (one indexed row) per request, or,
+while this process hears every revocation of every instance (ocsp_states: a LISTEN connection
+that proved it hears), from memory until an announcement names the serial. Either way the
+state is part of the cache key of signed answers, so a revocation recorded by any instance
+changes the answer of every instance at once (or, from memory, within the milliseconds the
+announcement takes to arrive); what is reused is only the signature over an unchanged state,
+for at most `ocsp.cache_seconds` (and never past its nextUpdate).
 
 A nonce (RFC 8954) can only be echoed in a response signed for that request, so honouring
 nonces lets any client make the responder sign at the client's rate. They are therefore off
@@ -28,6 +31,7 @@ from ..issuance.signer import Signer
 from ..store import db
 from ..store import revocation_status as status_store
 from .env import Env
+from .ocsp_states import StateCache
 from .ratelimits import TokenBucket
 
 Status = ocsp.Status
@@ -70,6 +74,9 @@ class OCSPResponder:
             TokenBucket(cfg.nonce_signatures_per_second) if cfg.nonce_enabled else None
         )
         self._cache: OrderedDict[tuple, OCSPAnswer] = OrderedDict()
+        # Revocation states answered from memory while a listener hears every change of them
+        # (ocsp.listen_for_revocations; runtime.start starts the listener).
+        self.states = StateCache(cfg.cache_size)
         self._lock = threading.Lock()
         self._hashes: dict[str, tuple[bytes, bytes]] = {
             name: ocsp.issuer_hashes(issuer.certificate, name) for name in ocsp.CERTID_HASHES
@@ -158,13 +165,22 @@ class OCSPResponder:
     def _state(self, serial_number: int) -> ocsp.CertState:
         if serial_number <= 0:
             return ocsp.UNKNOWN
+        serial = format(serial_number, "x")
+        known = self.states.get(serial)
+        if known is not None:
+            return known
+        ticket = self.states.ticket()
         with self._env.pool.connection() as conn:
-            row = status_store.get_status(conn, format(serial_number, "x"))
+            row = status_store.get_status(conn, serial)
         if row is None:
             return ocsp.UNKNOWN
         if row.revoked_at is not None:
-            return ocsp.CertState("revoked", row.revoked_at.replace(microsecond=0), row.revocation_reason)
-        return ocsp.GOOD
+            state = ocsp.CertState("revoked", row.revoked_at.replace(microsecond=0), row.revocation_reason)
+        else:
+            state = ocsp.GOOD
+        if row.stored:  # an intent's state changes unannounced: read it every time
+            self.states.put(serial, state, ticket)
+        return state
 
     def _sign(
         self, signer: Signer, query: ocsp.OCSPQuery, state: ocsp.CertState, now: datetime,

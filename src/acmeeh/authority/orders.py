@@ -178,20 +178,36 @@ def insert_authz(
     )
 
 
-def load_order(conn: Connection, account: AccountRow, order_id: uuid.UUID) -> OrderState:
-    """The account's order with its authorizations (one round trip); another account's order
-    is indistinguishable from none (404)."""
-    found = order_store.get_with_authorizations(conn, order_id)
+def owned(account: AccountRow, found: tuple[OrderRow, list[AuthzRow]] | None) -> OrderState:
+    """The order as read, if it is the account's (404 otherwise, as for none)."""
     if found is None or found[0].account_id != account.id:
         raise problems.not_found()
     return OrderState(*found)
+
+
+def order_state(env: Env, account: AccountRow,
+                found: tuple[OrderRow, list[AuthzRow]] | None) -> OrderState:
+    """The account's order as read (with the signed request), the RFC 8555
+    §7.1.6 rule applied: a changed status is persisted (refresh), on a connection checked
+    out only then."""
+    state = owned(account, found)
+    if _settled(env, state) == state.order.status:
+        return state
+    with env.pool.connection() as conn:
+        return refresh(env, conn, state)
+
+
+def _settled(env: Env, state: OrderState) -> OrderStatus:
+    now = env.clock()
+    return states.order_status(state.order, [states.authz_status(a, now)
+                                             for a in state.authorizations], now)
 
 
 def refresh(env: Env, conn: Connection, state: OrderState) -> OrderState:
     """Apply the RFC 8555 §7.1.6 rule and persist a changed status (compare-and-set)."""
     now = env.clock()
     order, authzs = state.order, state.authorizations
-    status = states.order_status(order, [states.authz_status(a, now) for a in authzs], now)
+    status = _settled(env, state)
     if status == order.status:
         return state
     if status == OrderStatus.INVALID:
@@ -212,12 +228,6 @@ def _invalid_reason(order: OrderRow, authzs: list[AuthzRow], now: datetime) -> d
     bad = [a for a in authzs if states.authz_status(a, now) not in (AuthzStatus.PENDING, AuthzStatus.VALID)]
     names = ", ".join(a.identifier_value for a in bad)
     return problems.unauthorized(f"authorization failed for {names}").to_dict()
-
-
-def get_order(env: Env, account: AccountRow, order_id: uuid.UUID) -> OrderState:
-    # No transaction: one read, and at most one compare-and-set that is atomic on its own.
-    with env.pool.connection() as conn:
-        return refresh(env, conn, load_order(conn, account, order_id))
 
 
 def list_orders(

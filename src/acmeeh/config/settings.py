@@ -361,6 +361,7 @@ class OcspSettings:
     responder_validity_seconds: int
     responder_renew_before_seconds: int
     cache_seconds: int
+    listen_for_revocations: bool
     cache_size: int
     nonce_enabled: bool
     nonce_signatures_per_second: float

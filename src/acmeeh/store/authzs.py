@@ -8,7 +8,7 @@ from uuid import UUID
 import psycopg
 
 from .db import fetch_all, fetch_one
-from .records import AuthzRow, ChallengeRow, columns, parent_with_children
+from .records import AuthzRow, columns
 
 _COLS = columns(AuthzRow)
 
@@ -27,13 +27,6 @@ WITH a AS (
          AS u (id, type, token)
 )
 SELECT {_COLS} FROM a
-"""
-
-WITH_CHALLENGES = f"""
-SELECT {columns(AuthzRow, 'a')}, {columns(ChallengeRow, 'c')}
-FROM authorizations a LEFT JOIN challenges c ON c.authorization_id = a.id
-WHERE a.id = %(id)s
-ORDER BY c.type
 """
 
 GET = f"""
@@ -119,14 +112,6 @@ def insert_with_challenges(
     })
     assert row is not None
     return row
-
-
-def get_with_challenges(
-    conn: psycopg.Connection, authz_id: UUID
-) -> tuple[AuthzRow, list[ChallengeRow]] | None:
-    """An authorization and its challenges (ordered by type), in one round trip."""
-    rows = conn.execute(WITH_CHALLENGES, {"id": authz_id}).fetchall()
-    return parent_with_children(rows, AuthzRow, ChallengeRow)
 
 
 def get_authorization(conn: psycopg.Connection, authz_id: UUID) -> AuthzRow | None:

@@ -12,12 +12,14 @@ from .db import fetch_one
 
 @dataclass(frozen=True)
 class CertStatusRow:
-    """What an OCSP answer needs about one certificate."""
+    """What an OCSP answer needs about one certificate; `stored` when it is a stored
+    certificate (its changes are announced, see revocation_feed), not an issuance intent."""
 
     serial: str
     not_after: datetime
     revoked_at: datetime | None
     revocation_reason: int | None
+    stored: bool
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,10 @@ class RenewalRow:
 # issuance intents whose certificate row was never stored (issue 11 item 5; a serial is in one
 # or the other, as storing a certificate deletes its intent in the same statement).
 STATUS = """
-SELECT serial, not_after, revoked_at, revocation_reason FROM certificates
+SELECT serial, not_after, revoked_at, revocation_reason, true AS stored FROM certificates
 WHERE serial = %(serial)s
 UNION ALL
-SELECT serial, not_after, revoked_at, revocation_reason FROM issuance_intents
+SELECT serial, not_after, revoked_at, revocation_reason, false AS stored FROM issuance_intents
 WHERE serial = %(serial)s
 LIMIT 1
 """

@@ -11,6 +11,7 @@ from ..authority import authorizations, challenges, preauthorization
 from ..protocol import problems
 from ..protocol.messages import AuthorizationUpdate, NewAuthorization
 from ..protocol.status import AuthzStatus, ChallengeStatus
+from ..store import signed_reads
 from . import envelope, render
 from .blueprint import json_response, retry_after
 from .context import ctx
@@ -28,11 +29,11 @@ def new_authz() -> Response:
 
 
 def authz(authz_id: uuid.UUID) -> Response:
-    signed = envelope.verify("kid")
+    signed = envelope.verify("kid", signed_reads.authorization(authz_id))
     account = signed.need_account()
     env = ctx().env
     if signed.is_post_as_get:
-        state = authorizations.get_authz(env, account, authz_id)
+        state = authorizations.authz_state(env, account, signed.read)
     else:
         msg = AuthorizationUpdate.parse(signed.payload)
         if msg.status != AuthzStatus.DEACTIVATED:
@@ -44,11 +45,11 @@ def authz(authz_id: uuid.UUID) -> Response:
 
 def challenge(challenge_id: uuid.UUID) -> Response:
     """POST {} asks for validation; POST-as-GET reads (RFC 8555 §7.5.1)."""
-    signed = envelope.verify("kid")
+    signed = envelope.verify("kid", signed_reads.challenge(challenge_id))
     account = signed.need_account()
     env = ctx().env
     if signed.is_post_as_get:
-        state = challenges.get_challenge(env, account, challenge_id)
+        state = challenges.challenge_state(account, signed.read)
     else:
         try:
             body = json.loads(signed.payload)
@@ -56,7 +57,7 @@ def challenge(challenge_id: uuid.UUID) -> Response:
             body = None
         if not isinstance(body, dict):
             raise problems.malformed("a challenge response is a JSON object ({})")
-        state = challenges.respond(env, account, challenge_id)
+        state = challenges.respond(env, account, signed.read)
     urls = ctx().urls
     return json_response(render.challenge(state.challenge, urls), retry_after=_wait(state),
                          links=((urls.authz(state.authz.id), "up"),))

@@ -9,6 +9,7 @@ from ..authority import certificates, revocation
 from ..protocol import problems
 from ..protocol.messages import Revocation
 from ..protocol.problems import Problem
+from ..store import signed_reads
 from . import envelope
 from .context import ctx
 
@@ -28,9 +29,9 @@ def _serve(cert_id: uuid.UUID, index: int) -> Response:
     """The chain in the format Accept asks for; every answer, problems included, varies with
     Accept (RFC 9110 §12.5.5). Each other chain of the certificate is a Link rel=alternate."""
     try:
-        signed = envelope.verify("kid")
+        signed = envelope.verify("kid", signed_reads.certificate(cert_id))
         signed.require_post_as_get()
-        served = certificates.download(ctx().env, signed.need_account(), cert_id, _negotiate(),
+        served = certificates.download(ctx().env, signed.need_account(), signed.read, _negotiate(),
                                        alternate=index)
     except Problem as problem:
         problem.headers.setdefault("Vary", "Accept")

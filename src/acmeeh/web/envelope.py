@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, Literal, TypeVar, overload
 
 import josepy
 from flask import request
@@ -16,19 +16,25 @@ from ..authority import nonces
 from ..protocol import jws, problems
 from ..protocol.status import AccountStatus
 from ..store import accounts as account_store
+from ..store import signed_reads
 from ..store.db import Connection
 from ..store.records import AccountRow
+from ..store.signed_reads import Reading
 from .context import ctx
 
 KeyKind = Literal["kid", "jwk", "either"]
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class SignedRequest:
+class SignedRequest(Generic[T]):
     payload: bytes
     url: str
     account: AccountRow | None  # set for kid-signed requests
     jwk: josepy.JWK  # the key that verified the signature
+    read: T | None = None  # what verify's `reading` read, once everything above checked out
 
     @property
     def is_post_as_get(self) -> bool:
@@ -71,12 +77,17 @@ def _signs(parsed: jws.ParsedJWS, key: josepy.JWK) -> bool:
     return True
 
 
-def _by_kid(conn: Connection, parsed: jws.ParsedJWS) -> tuple[AccountRow, josepy.JWK, bool]:
-    """Verify a kid-signed request; returns (account, key, nonce was fresh).
+def _by_kid(
+    conn: Connection, parsed: jws.ParsedJWS, reading: Reading[T]
+) -> tuple[AccountRow, josepy.JWK, bool, T | None]:
+    """Verify a kid-signed request; returns (account, key, nonce was fresh, what `reading`
+    read).
 
-    With the account's key already known, the signature is checked first and the nonce and
-    the account row then come in one round trip; the row's thumbprint must still be that key.
-    Otherwise the row is read first (two round trips).
+    With the account's key already known, the signature is checked first and the nonce, the
+    account row and the resource then come in one round trip; the row's thumbprint must
+    still be that key (else the request must verify under the current one). Otherwise the
+    row is read first (two round trips). Nothing read is returned unless the signature
+    verified under the account's current key and the account is valid.
     """
     c = ctx()
     account_id = c.urls.account_id(parsed.kid or "")
@@ -84,24 +95,34 @@ def _by_kid(conn: Connection, parsed: jws.ParsedJWS) -> tuple[AccountRow, josepy
         raise problems.malformed("the kid is not an account URL of this server")
     known = c.keys.for_account(account_id)
     if known is not None and _signs(parsed, known[1]):
-        row, fresh = nonces.redeem_loading_account(c.env, conn, parsed.nonce, account_id)
+        row, fresh, read = nonces.redeem_reading(c.env, conn, parsed.nonce, account_id, reading)
         row = _checked(row)
         if row.thumbprint == known[0]:
-            return row, known[1], fresh
+            return row, known[1], fresh, read
         # The key changed since: the request must verify under the current key.
         key = c.keys.get(row.thumbprint, row.jwk)
         parsed.verify(key)
         c.keys.remember(account_id, row.thumbprint, key)
-        return row, key, fresh
+        return row, key, fresh, read
     row = _checked(account_store.get_account(conn, account_id))
     key = c.keys.get(row.thumbprint, row.jwk)
     parsed.verify(key)
     c.keys.remember(account_id, row.thumbprint, key)
-    return row, key, nonces.redeem(c.env, parsed.nonce, conn=conn)
+    _, fresh, read = nonces.redeem_reading(c.env, conn, parsed.nonce, account_id, reading)
+    return row, key, fresh, read
 
 
-def verify(key_kind: KeyKind = "kid") -> SignedRequest:
-    """Authenticate the current request or raise the matching problem."""
+@overload
+def verify(key_kind: KeyKind = "kid") -> SignedRequest[None]: ...
+@overload
+def verify(key_kind: KeyKind, reading: Reading[T]) -> SignedRequest[T]: ...
+def verify(key_kind: KeyKind = "kid", reading: Reading[T] | None = None) -> SignedRequest[T]:
+    """Authenticate the current request or raise the matching problem.
+
+    `reading` (store.signed_reads) names the resource a kid-signed request addresses: it is
+    read in the round trip that redeems the nonce and comes back as `SignedRequest.read`,
+    None when it does not exist or belongs to another account.
+    """
     c = ctx()
     mime = (request.mimetype or "").lower()
     if mime != "application/jose+json":
@@ -119,10 +140,12 @@ def verify(key_kind: KeyKind = "kid") -> SignedRequest:
         raise problems.malformed("this request must be signed with a jwk, not a kid")
     if parsed.kid is None and key_kind == "kid":
         raise problems.malformed("this request must be signed with the account's kid")
-    account = None
+    account, read = None, None
     with c.env.pool.connection() as conn:  # one checkout for the account and the nonce
-        if parsed.kid is not None:
-            account, key, fresh = _by_kid(conn, parsed)
+        if parsed.kid is not None and reading is not None:
+            account, key, fresh, read = _by_kid(conn, parsed, reading)
+        elif parsed.kid is not None:
+            account, key, fresh, _ = _by_kid(conn, parsed, signed_reads.nothing())
         else:
             assert parsed.jwk is not None
             key = parsed.jwk
@@ -132,7 +155,8 @@ def verify(key_kind: KeyKind = "kid") -> SignedRequest:
         raise problems.bad_nonce("the nonce is unknown, used or expired")
     if parsed.url != request_url():
         raise problems.malformed("the JWS url header does not match the request URL")
-    return SignedRequest(payload=parsed.payload, url=parsed.url, account=account, jwk=key)
+    return SignedRequest(payload=parsed.payload, url=parsed.url, account=account, jwk=key,
+                         read=read)
 
 
 def account_from_path(signed: SignedRequest, account_id: uuid.UUID) -> AccountRow:

@@ -10,6 +10,7 @@ from ..authority import orders
 from ..authority.orders import OrderState
 from ..protocol.messages import Finalize, NewOrder
 from ..protocol.status import OrderStatus
+from ..store import signed_reads
 from . import envelope, render
 from .blueprint import json_response, retry_after
 from .context import ctx
@@ -31,14 +32,14 @@ def new_order() -> Response:
 
 
 def order(order_id: uuid.UUID) -> Response:
-    signed = envelope.verify("kid")
+    signed = envelope.verify("kid", signed_reads.order(order_id))
     signed.require_post_as_get()
-    return _order_response(orders.get_order(ctx().env, signed.need_account(), order_id))
+    return _order_response(orders.order_state(ctx().env, signed.need_account(), signed.read))
 
 
 def finalize(order_id: uuid.UUID) -> Response:
-    signed = envelope.verify("kid")
+    signed = envelope.verify("kid", signed_reads.order(order_id))
     msg = Finalize.parse(signed.payload)
-    state = finalizing.finalize(ctx().env, signed.need_account(), order_id, msg,
+    state = finalizing.finalize(ctx().env, signed.need_account(), signed.read, msg,
                                 remote_addr=request.remote_addr)
     return _order_response(state)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from datetime import datetime
 
 from flask import Blueprint, Response, request
+from werkzeug.http import http_date, quote_etag
 
 from ..authority import crl, renewal
 from ..authority.env import Env
@@ -97,18 +99,27 @@ def decode_get(encoded: str) -> bytes:
 def ocsp_response(env: Env, answer: OCSPAnswer, *, conditional: bool) -> Response:
     """RFC 5019 §6.2 caching headers: max-age, Last-Modified, Expires, ETag (only for
     responses without a nonce; the others are no-store)."""
-    resp = Response(answer.der, content_type=OCSP_RESPONSE)
     if not (answer.cacheable and answer.this_update and answer.next_update):
-        resp.headers["Cache-Control"] = "no-store"
-        return resp
+        return Response(answer.der, content_type=OCSP_RESPONSE, headers={"Cache-Control": "no-store"})
+    etag, last_modified, expires = _validators(answer)
     max_age = _max_age(answer.next_update, env.clock())
-    resp.headers["Cache-Control"] = f"max-age={max_age}, public, no-transform, must-revalidate"
-    resp.last_modified = answer.this_update
-    resp.expires = answer.next_update
-    resp.set_etag(hashlib.sha256(answer.der).hexdigest()[:32])
-    if conditional:
+    resp = Response(answer.der, content_type=OCSP_RESPONSE, headers={
+        "Cache-Control": f"max-age={max_age}, public, no-transform, must-revalidate",
+        "Last-Modified": last_modified, "Expires": expires, "ETag": etag,
+    })
+    # Only a request that asks for it pays for the conditional rules.
+    if conditional and ("If-None-Match" in request.headers or "If-Modified-Since" in request.headers):
         resp.make_conditional(request)  # may turn it into 304 Not Modified, in place
     return resp
+
+
+@functools.lru_cache(maxsize=1024)
+def _validators(answer: OCSPAnswer) -> tuple[str, str, str]:
+    """(ETag, Last-Modified, Expires) of a signed answer, formatted once: the responder hands
+    the same answer object to every request it serves from its cache."""
+    assert answer.this_update is not None and answer.next_update is not None
+    digest = hashlib.sha256(answer.der).hexdigest()[:32]
+    return quote_etag(digest), http_date(answer.this_update), http_date(answer.next_update)
 
 
 def crl_response(env: Env, row: crl.CRLRow) -> Response:

@@ -8,26 +8,28 @@ leader loop: every process samples its own pool, every SAMPLE_SECONDS, until sto
 from __future__ import annotations
 
 import logging
-import threading
+from typing import Self
 
 from .. import metrics
 from ..store import db
 from ..store.db import Pool
+from .thread import HelperThread
 
 log = logging.getLogger("acmeeh.workers.pool_gauges")
 
 SAMPLE_SECONDS = 5.0
 
 
-class PoolSampler:
+class PoolSampler(HelperThread):
     """Publishes `pool`'s usage now (`sample`) and then every `interval` seconds (`start`)."""
 
+    name = "pool-gauges"
+
     def __init__(self, pool: Pool, interval: float = SAMPLE_SECONDS) -> None:
+        super().__init__()
         self.pool = pool
         self.interval = interval
         self._last = db.PoolUsage()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def sample(self) -> db.PoolUsage:
         """Set the gauges and advance the counters from the pool's statistics."""
@@ -43,17 +45,9 @@ class PoolSampler:
         self._last = usage
         return usage
 
-    def start(self) -> PoolSampler:
+    def start(self) -> Self:
         self.sample()
-        self._thread = threading.Thread(target=self._run, name="pool-gauges", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 1.0) -> None:
-        """End the thread (it only sleeps between samples, so this is quick); idempotent."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        return super().start()  # the thread only sleeps between samples: stop() is quick
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

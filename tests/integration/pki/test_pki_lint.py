@@ -57,10 +57,16 @@ def artifacts(pki_server, issue, tmp_path_factory) -> dict[str, Path]:
             expect(revoked.client.revoke(revoked.der, reason=1), 200)
         request = ocsp.OCSPRequestBuilder().add_certificate(leaf.cert, ca, hashes.SHA1()).add_extension(
             x509.OCSPNonce(b"lint-nonce-0001"), critical=False).build()
-        response = requests.post(f"{pki_server.base_url}/ocsp",
-                                  data=request.public_bytes(serialization.Encoding.DER),
-                                  headers={"Content-Type": "application/ocsp-request"}, timeout=TIMEOUT)
-        put(label, response.content)
+        want = ocsp.OCSPCertStatus.REVOKED if label == "ocsp-revoked" else ocsp.OCSPCertStatus.GOOD
+
+        def answer(request=request, want=want) -> bytes | None:
+            got = requests.post(f"{pki_server.base_url}/ocsp",
+                                data=request.public_bytes(serialization.Encoding.DER),
+                                headers={"Content-Type": "application/ocsp-request"},
+                                timeout=TIMEOUT).content
+            return got if ocsp.load_der_ocsp_response(got).certificate_status == want else None
+
+        put(label, wait_for(answer, timeout=10, interval=0.05))  # revocations reach OCSP in ms
     responder = ocsp.load_der_ocsp_response(out["ocsp-good"].read_bytes()).certificates[0]
     put("responder", responder.public_bytes(serialization.Encoding.DER))
 

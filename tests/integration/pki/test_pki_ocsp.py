@@ -10,6 +10,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+import psycopg
 import pytest
 import requests
 from cryptography import x509
@@ -20,8 +21,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from support.acme_client import expect
 
 from acmeeh.authority.ocsp import OCSPResponder
+from acmeeh.workers.revocation_listener import RevocationListener
 
-from .conftest import openssl
+from .conftest import openssl, wait_for
 
 OCSP_REQUEST = "application/ocsp-request"
 TIMEOUT = 15
@@ -72,16 +74,18 @@ def openssl_ocsp(server, leaf_path, *extra: str) -> str:
 
 @pytest.mark.parametrize("nonce", [True, False], ids=["with-nonce", "no-nonce"])
 def test_openssl_good_then_revoked(pki_server, issue, nonce: bool) -> None:
-    """openssl ocsp says good; after revokeCert (RFC 8555 §7.6) it says revoked at once, with
-    the reason, even when the good answer was reused (the state is part of the cache key)."""
+    """openssl ocsp says good; after revokeCert (RFC 8555 §7.6) it says revoked, with the
+    reason, even when the good answer was reused (the state is part of the cache key) and the
+    state came from memory (once the announcement reached each worker: milliseconds, more on a
+    loaded machine, so the check polls, bounded)."""
     leaf = issue()
     extra = () if nonce else ("-no_nonce",)
     for _ in range(2):  # the second no-nonce query is served from the responder's cache
         text = openssl_ocsp(pki_server, leaf.pem_path, *extra)
         assert f"{leaf.pem_path}: good" in text, text
     expect(leaf.client.revoke(leaf.der, reason=1), 200)
-    text = openssl_ocsp(pki_server, leaf.pem_path, *extra)
-    assert f"{leaf.pem_path}: revoked" in text, text
+    text = wait_for(lambda: (t := openssl_ocsp(pki_server, leaf.pem_path, *extra))
+                    and f"{leaf.pem_path}: revoked" in t and t, timeout=10, interval=0.05)
     assert "keyCompromise" in text, text
     if nonce:
         assert "WARNING: no nonce" not in text
@@ -270,3 +274,91 @@ def test_cache_is_bounded(pki_server, server_env) -> None:
     for _ in range(20):
         responder.respond(unknown_serial_request(pki_server))
     assert len(responder._cache) == 5
+
+
+# --- states answered from memory while revocations are heard (ocsp.listen_for_revocations) ------
+class CountingPool:
+    """The real pool, counting the connections the responder takes (one per database read)."""
+
+    def __init__(self, pool) -> None:
+        self.pool, self.taken = pool, 0
+
+    def connection(self, *args, **kwargs):
+        self.taken += 1
+        return self.pool.connection(*args, **kwargs)
+
+
+def status_of(answer) -> ocsp.OCSPCertStatus:
+    return ocsp.load_der_ocsp_response(answer.der).certificate_status
+
+
+@pytest.fixture
+def heard(pki_server, server_env):
+    """(responder on a counting pool, its running listener) of a second instance."""
+    pool = CountingPool(server_env.pool)
+    env = dataclasses.replace(server_env, pool=pool)
+    settings = env.settings
+    responder = OCSPResponder.from_env(dataclasses.replace(
+        env, settings=dataclasses.replace(settings, ocsp=dataclasses.replace(
+            settings.ocsp, signer="ca", cache_seconds=3600))))
+    listener = RevocationListener(responder.states, pki_server.database_url,
+                                  connect_timeout=5).start()
+    try:
+        wait_for(lambda: responder.states.live, timeout=10)
+        yield responder, pool
+    finally:
+        listener.stop()
+
+
+def test_stored_states_come_from_memory_and_revocations_reach_it(pki_server, heard, issue) -> None:
+    responder, pool = heard
+    leaf = issue()
+    query = request_der(leaf.cert, ca_cert(pki_server))
+    assert status_of(responder.respond(query)) == ocsp.OCSPCertStatus.GOOD
+    taken = pool.taken
+    for _ in range(5):
+        assert status_of(responder.respond(query)) == ocsp.OCSPCertStatus.GOOD
+    assert pool.taken == taken  # no database read while the state is heard
+    expect(leaf.client.revoke(leaf.der, reason=4), 200)  # another instance revokes
+    wait_for(lambda: status_of(responder.respond(query)) == ocsp.OCSPCertStatus.REVOKED,
+             timeout=5, interval=0.01)
+    unknown = unknown_serial_request(pki_server)
+    taken = pool.taken
+    responder.respond(unknown), responder.respond(unknown)
+    assert pool.taken == taken + 2  # an unknown serial may become known: read every time
+
+
+def test_a_lost_listener_reads_the_database_until_it_hears_again(pki_server, heard, issue) -> None:
+    """The listening connections end (the server's too): every instance forgets and reads each
+    state, then reconnects, proves it hears and answers from memory again."""
+    responder, pool = heard
+    leaf = issue()
+    query = request_der(leaf.cert, ca_cert(pki_server))
+    responder.respond(query)
+    with psycopg.connect(pki_server.database_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE pid <> pg_backend_pid() AND (query LIKE 'LISTEN acmeeh%%'"
+                      " OR query LIKE 'SELECT pg_notify(%%')")
+    wait_for(lambda: not responder.states.live, timeout=5, interval=0.05)
+    taken = pool.taken
+    assert status_of(responder.respond(query)) == ocsp.OCSPCertStatus.GOOD
+    assert pool.taken == taken + 1
+    wait_for(lambda: responder.states.live, timeout=15)
+    wait_for(lambda: all_hear(pki_server), timeout=15)
+
+
+def listeners(server) -> dict[str, float]:
+    """acmeeh_ocsp_revocation_listeners by state, summed over the server's workers."""
+    text = requests.get(f"{server.base_url}/metrics", timeout=TIMEOUT).text
+    prefix = 'acmeeh_ocsp_revocation_listeners{state="'
+    return {line[len(prefix):].split('"')[0]: float(line.split()[-1])
+            for line in text.splitlines() if line.startswith(prefix)}
+
+
+def all_hear(server) -> bool:
+    return listeners(server) == {"hearing": 2.0, "not_hearing": 0.0}  # two gunicorn workers
+
+
+def test_the_server_hears_revocations(pki_server) -> None:
+    """runtime.start (the gunicorn worker hook) started every worker's listener."""
+    wait_for(lambda: all_hear(pki_server), timeout=15)

@@ -32,7 +32,15 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 from support.acme_client import ERROR_PREFIX, AcmeClient, Http01Responder, expect, make_csr
 from support.server import RunningServer, deep_merge, start_server, wait_for_directory
-from trust_support import TRUST_OVERRIDES, db, new_account, ready_order, scalar, unique
+from trust_support import (
+    TRUST_OVERRIDES,
+    db,
+    new_account,
+    read_order,
+    ready_order,
+    scalar,
+    unique,
+)
 
 from acmeeh.authority import finalize as finalizing
 from acmeeh.authority.env import Env, utc_now
@@ -353,7 +361,8 @@ def test_the_intent_is_committed_before_the_ca_signs(authority, trust_db) -> Non
             return real.sign(csr, identifiers, **kw)
 
     csr, _key = make_csr([name])
-    done = finalizing.finalize(dataclasses.replace(env, ca=Watched()), account, order_id,
+    done = finalizing.finalize(dataclasses.replace(env, ca=Watched()), account,
+                               read_order(env, order_id),
                                Finalize(csr=csr))
     with env.pool.connection() as conn:
         serial = conn.execute("SELECT serial FROM certificates WHERE id = %s",

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pytest
 from support.acme_client import make_csr
-from trust_support import certificates_of, new_account, ready_order, unique
+from trust_support import (
+    certificates_of,
+    new_account,
+    order_now,
+    read_order,
+    ready_order,
+    unique,
+)
 
 from acmeeh.authority import allowlists, orders
 from acmeeh.authority.finalize import finalize
@@ -22,8 +29,8 @@ def dns(value: str) -> dict:
 
 def refused(env, account, order_id, csr: bytes) -> Problem:
     with pytest.raises(Problem) as info:
-        finalize(env, account, order_id, Finalize(csr=csr))
-    assert orders.get_order(env, account, order_id).order.status == "ready"
+        finalize(env, account, read_order(env, order_id), Finalize(csr=csr))
+    assert order_now(env, account, order_id).order.status == "ready"
     assert certificates_of(env, account) == 0
     return info.value
 
@@ -47,7 +54,8 @@ def test_finalize_applies_the_configuration_in_force(authority, later, code) -> 
     problem = refused(authority(later), account, order_id, csr)
     assert (problem.code, problem.status) == (code, 400 if code != "unauthorized" else 403)
     assert [s.identifier for s in problem.subproblems] == [dns(name)]
-    finalize(before, account, order_id, Finalize(csr=csr))  # unchanged configuration: issued
+    # unchanged configuration: issued
+    finalize(before, account, read_order(before, order_id), Finalize(csr=csr))
     assert certificates_of(before, account) == 1
 
 

@@ -15,9 +15,11 @@ from support.acme_client import AcmeClient
 from integration.admin.admin_support import admin_overrides
 from support.server import RunningServer, deep_merge
 
-from acmeeh.authority import accounts, authorizations, challenges, orders
+from acmeeh.authority import accounts, challenges, orders
 from acmeeh.authority.env import Env
 from acmeeh.protocol.messages import NewAccount, NewOrder
+from acmeeh.store import challenges as challenge_store
+from acmeeh.store import orders as order_store
 from acmeeh.store.records import AccountRow
 
 CAA_DOMAIN = "ca.trust.test"
@@ -94,13 +96,25 @@ def ready_order(env: Env, account: AccountRow, identifiers: list[dict[str, str]]
     it valid at once); the order is ready."""
     state = orders.new_order(env, account, NewOrder.from_object({"identifiers": identifiers}))
     for authz in state.authorizations:
-        found = authorizations.get_authz(env, account, authz.id)
-        if found.status == "valid":
+        if authz.status == "valid":  # reused
             continue
-        challenge = next(c for c in found.challenges if c.type == method)
-        challenges.respond(env, account, challenge.id)
-    assert orders.get_order(env, account, state.order.id).order.status == "ready"
+        with env.pool.connection() as conn:
+            offered = challenge_store.list_challenges(conn, [authz.id])
+        challenge = next(c for c in offered if c.type == method)
+        challenges.respond(env, account, (challenge, authz))
+    assert order_now(env, account, state.order.id).order.status == "ready"
     return state.order.id
+
+
+def read_order(env: Env, order_id: uuid.UUID):
+    """The order with its authorizations, as a signed request to it reads them."""
+    with env.pool.connection() as conn:
+        return order_store.get_with_authorizations(conn, order_id)
+
+
+def order_now(env: Env, account: AccountRow, order_id: uuid.UUID) -> orders.OrderState:
+    """The order as a POST-as-GET would show it (status rule applied)."""
+    return orders.order_state(env, account, read_order(env, order_id))
 
 
 def certificates_of(env: Env, account: AccountRow) -> int:
