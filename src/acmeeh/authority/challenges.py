@@ -74,44 +74,51 @@ def respond(env: Env, account: AccountRow,
     under way, or 503 when this process's validation queue is full; both carry Retry-After.
     """
     now = env.clock()
-    cfg = env.settings.challenges
-    # Trusted-network mode (config refuses it without an identifier allow-list): no network
-    # check, but the outcome is stored exactly as a real validation's would be, in the same
-    # transaction (the rows are locked from the start, as record() locks them). Otherwise the
-    # pending → processing compare-and-set is the only write: no transaction needed (record()
-    # re-reads the authorization under a lock before moving it).
-    auto = cfg.auto_accept
-    read, read_authz = _owned(account, found)
-    challenge_id = read.id
+    challenge, authz = _owned(account, found)
+    if not _answerable(challenge, authz, now):
+        return ChallengeState(challenge, authz)
+    if env.settings.challenges.auto_accept:
+        return _trusted(env, account, challenge, authz, now)
+    return _validating(env, account, challenge, authz, now)
+
+
+def _trusted(env: Env, account: AccountRow, challenge: ChallengeRow, authz: AuthzRow,
+             now: datetime) -> ChallengeState:
+    """Trusted-network mode (config refuses it without an identifier allow-list): no network
+    check, but the outcome is stored exactly as a real validation's would be. Accepted, it is
+    one statement (states.accept_challenge, atomic on its own); refused by CAA, it is recorded
+    as a failed validation, in one transaction with the rows locked, as record() does."""
+    refusal, caa_checked = _auto_caa(env, account, challenge, authz, now)
     with env.pool.connection() as conn:
-        if auto:
-            refusal, caa_checked = _auto_caa(env, account, read, read_authz, now)
+        if refusal is None:  # pending → processing → valid, with its authorization and orders
+            accepted = _accept(env, conn, challenge, authz, caa_checked)
+            if accepted is not None:
+                return ChallengeState(accepted, authz)
+        else:
             with conn.transaction():
-                challenge, authz = _load(conn, account, challenge_id, lock=True)
-                if not _answerable(challenge, authz, now):
-                    return ChallengeState(challenge, authz)
-                if refusal is None:  # pending → processing → valid: one statement
-                    accepted = _accept(env, conn, challenge, authz, caa_checked)
-                    if accepted is not None:
-                        return ChallengeState(accepted, authz)
-                    moved = None
-                else:
-                    moved = challenge_store.set_processing(conn, challenge.id, now)
+                locked, locked_authz = _load(conn, account, challenge.id, lock=True)
+                moved = (challenge_store.set_processing(conn, locked.id, now)
+                         if _answerable(locked, locked_authz, now) else None)
                 if moved is not None:
-                    done = _record_locked(env, conn, moved, authz, ok=refusal is None,
+                    done = _record_locked(env, conn, moved, locked_authz, ok=False,
                                           problem=refusal, records=[],
                                           caa_checked_at=caa_checked)
-                    return ChallengeState(done or moved, authz)
-        else:
-            challenge, authz = read, read_authz
-            if not _answerable(challenge, authz, now):
-                return ChallengeState(challenge, authz)
-            # The only write, atomic on its own; the cap is part of the compare-and-set.
-            moved = challenge_store.answer(conn, challenge.id, now, account_id=account.id,
-                                           max_pending=cfg.max_pending_per_account)
+                    return ChallengeState(done or moved, locked_authz)
+    return get_challenge(env, account, challenge.id)  # a concurrent answer came first
+
+
+def _validating(env: Env, account: AccountRow, challenge: ChallengeRow, authz: AuthzRow,
+                now: datetime) -> ChallengeState:
+    """pending → processing is the only write, atomic on its own (record() re-reads the
+    authorization under a lock before moving it); the cap is part of the compare-and-set.
+    Then the validation is queued."""
+    cfg = env.settings.challenges
+    with env.pool.connection() as conn:
+        moved = challenge_store.answer(conn, challenge.id, now, account_id=account.id,
+                                       max_pending=cfg.max_pending_per_account)
     if moved is None:  # a concurrent respond won the compare-and-set, or the cap refused
-        state = get_challenge(env, account, challenge_id)
-        if state.challenge.status == ChallengeStatus.PENDING and not auto:
+        state = get_challenge(env, account, challenge.id)
+        if state.challenge.status == ChallengeStatus.PENDING:
             metrics.RATE_LIMITED.labels(limit="pending_validations_per_account").inc()
             raise problems.rate_limited(
                 f"this account has {cfg.max_pending_per_account} validations under way; answer"
@@ -275,7 +282,7 @@ def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, 
 def _accept(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow,
             caa_checked_at) -> ChallengeRow | None:
     """Trusted-network mode: the answered challenge is valid at once, stored as record()
-    stores a passed validation, inside respond's transaction (`authz` locked)."""
+    stores a passed validation (one statement, outside any transaction)."""
     now = env.clock()
     valid_for = timedelta(seconds=env.settings.order.valid_authz_lifetime_seconds)
     passed = states.accept_challenge(conn, challenge.id, authz.id, now=now,

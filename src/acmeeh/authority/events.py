@@ -18,16 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from uuid import UUID
 from typing import Any
 
 from ..notify import Kind
 from ..store import accounts as account_store
 from ..store import admin as admin_store
 from ..store import eab as eab_store
+from ..store.certs import NewCertificate
 from ..store.db import Connection
 from ..store.maintenance import MaintenanceRow
 from ..store.notices import ExpiringCertificate
 from ..store.records import AccountRow, CertificateRow, OrderRow
+from ..store.webhooks import NewEvent
 from . import notifications, webhooks
 from .env import Env
 from .notifications import certificate_context, enqueue, revocation_context
@@ -44,11 +47,10 @@ def _account(account: AccountRow) -> dict[str, Any]:
             "eab_kid": account.eab_kid}
 
 
-def needed(env: Env, kind: Kind, account: AccountRow) -> bool:
-    """Whether an event of `account` may record anything: a `kind` mail to its contacts or a
-    webhook delivery (callers open a transaction only then)."""
-    mail = notifications.enabled(env, kind) and bool(notifications.recipients_of(account))
-    return mail or env.settings.webhooks.enabled
+def mails(env: Env, kind: Kind, account: AccountRow) -> bool:
+    """Whether an event of `account` records a `kind` mail to its contacts (callers open a
+    transaction only then; a webhook event alone goes into the statement of the change)."""
+    return notifications.enabled(env, kind) and bool(notifications.recipients_of(account))
 
 
 def certificate_issued(conn: Connection, env: Env, account: AccountRow,
@@ -56,6 +58,16 @@ def certificate_issued(conn: Connection, env: Env, account: AccountRow,
     """RFC 8555 §7.4 finalize stored a certificate."""
     enqueue(conn, env, Kind.CERTIFICATE_ISSUED, account, certificate_context(cert))
     webhooks.emit(conn, env, "certificate.issued", _certificate(cert))
+
+
+def certificate_issued_hook(env: Env, cert: NewCertificate, order_id: UUID) -> NewEvent | None:
+    """The certificate.issued webhook event of a certificate about to be stored, for the
+    statement that stores it (states.complete_order); the same data certificate_issued
+    records. None when webhooks are disabled."""
+    return webhooks.new_event(env, "certificate.issued", {
+        "certificate_id": cert.id, "serial": cert.serial, "account_id": cert.account_id,
+        "order_id": order_id, "names": list(cert.names), "not_before": cert.not_before,
+        "not_after": cert.not_after})
 
 
 def certificate_revoked(conn: Connection, env: Env, cert: CertificateRow, *, by: str,

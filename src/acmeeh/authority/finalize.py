@@ -21,6 +21,7 @@ from ..store.allowlists import AllowlistRow
 from ..store.certs import NewCertificate
 from ..store.db import Connection
 from ..store.records import AccountRow, AuthzRow, CertificateRow, OrderRow
+from ..store.webhooks import NewEvent
 from . import allowlists, caa, events, intents, policy, prelint, profiles, ratelimits, states
 from .env import Env
 from .orders import OrderState, order_state
@@ -90,7 +91,7 @@ def finalize(
         raise problem from exc
     prelint.check(env, account, order.id, issued)  # lint.enabled: refused → invalid, revoked
     cert_id = uuid.uuid4()
-    outbox = events.needed(env, Kind.CERTIFICATE_ISSUED, account)
+    mails = events.mails(env, Kind.CERTIFICATE_ISSUED, account)
     cert = NewCertificate(
         id=cert_id, serial=issued.serial_hex, account_id=account.id, der=issued.der,
         pem_chain=issued.pem_chain, names=[_name(i) for i in identifiers],
@@ -98,7 +99,7 @@ def finalize(
         fingerprint=issued.fingerprint_sha256, spki_sha256=issued.spki_sha256,
     )
     try:
-        done = _store(env, account, order.id, cert, outbox=outbox)
+        done = _store(env, account, order.id, cert, mails=mails)
     except BaseException:
         intents.keep_signed(env, order.id, issued)  # findable, revocable; recovery stores it
         raise
@@ -183,7 +184,7 @@ def _move_to_processing(conn: Connection, order: OrderRow, intent: dict) -> None
 
 
 def _store(env: Env, account: AccountRow, order_id: uuid.UUID, new: NewCertificate, *,
-           outbox: bool) -> OrderRow:
+           mails: bool) -> OrderRow:
     """Transaction B: store the signed certificate and move the order processing → valid.
 
     The certificate exists already, so a database that is briefly unavailable (a restart, a
@@ -196,8 +197,10 @@ def _store(env: Env, account: AccountRow, order_id: uuid.UUID, new: NewCertifica
     for attempt in range(STORE_ATTEMPTS):
         try:
             with env.pool.connection() as conn:
-                if not outbox:  # one statement, atomic on its own under autocommit
-                    return _complete(conn, order_id, new, retried=attempt > 0)[1]
+                if not mails:  # one statement, webhook event included: atomic on its own
+                    hook = events.certificate_issued_hook(env, new, order_id)
+                    return _complete(conn, order_id, new, retried=attempt > 0,
+                                     announcing=hook)[1]
                 with conn.transaction():  # the mail and webhook rows commit with the certificate
                     cert, done = _complete(conn, order_id, new, retried=attempt > 0)
                     if cert is not None:  # None: an earlier attempt committed them already
@@ -214,11 +217,12 @@ def _store(env: Env, account: AccountRow, order_id: uuid.UUID, new: NewCertifica
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
-def _complete(conn: Connection, order_id: uuid.UUID, new: NewCertificate, *,
-              retried: bool) -> tuple[CertificateRow | None, OrderRow]:
-    """Store the certificate and move the order processing → valid: (certificate, order), or
-    (None, order) when an earlier attempt had committed this very certificate."""
-    stored = states.complete_order(conn, order_id, new)
+def _complete(conn: Connection, order_id: uuid.UUID, new: NewCertificate, *, retried: bool,
+              announcing: NewEvent | None = None) -> tuple[CertificateRow | None, OrderRow]:
+    """Store the certificate and move the order processing → valid (with the webhook event
+    `announcing`): (certificate, order), or (None, order) when an earlier attempt had
+    committed this very certificate."""
+    stored = states.complete_order(conn, order_id, new, announcing=announcing)
     if stored is not None:
         return stored
     if retried and (done := _stored_before(conn, order_id, new.id)) is not None:

@@ -32,7 +32,8 @@ class OrderState:
 
 
 def new_order(
-    env: Env, account: AccountRow, msg: NewOrder, *, remote_addr: str | None = None
+    env: Env, account: AccountRow, msg: NewOrder, *, remote_addr: str | None = None,
+    checks: NewOrderChecks | None = None,
 ) -> OrderState:
     """Check policy, reuse valid authorizations, insert the order, its authzs and challenges.
 
@@ -40,7 +41,8 @@ def new_order(
     policy and the admin allowlists (rejectedIdentifier); the profile named (else
     ca.default_profile) must be configured and allowed for the account (invalidProfile) and
     the identifiers must fit it; rateLimited past the account's order or failed-validation
-    limits (`remote_addr` may be exempt).
+    limits (`remote_addr` may be exempt). `checks`: what the database says of maintenance,
+    allowlists and profile restrictions, as read with the signed request (else read here).
     """
     if msg.not_before is not None or msg.not_after is not None:
         raise problems.malformed("notBefore and notAfter are not supported; omit them")
@@ -58,8 +60,8 @@ def new_order(
     replaces_text = msg.replaces if env.settings.renewal_info.enabled else None
     wanted = _Wanted(account, identifiers, offered, replaces_text, remote_addr, now, profile)
     with env.pool.connection() as conn:
-        # Maintenance mode, the allowlists and the profile restrictions: one read.
-        checks = checks_store.read(conn, account_id=account.id, eab_kid=account.eab_kid)
+        if checks is None:  # maintenance mode, the allowlists and the profile restrictions
+            checks = checks_store.read(conn, account_id=account.id, eab_kid=account.eab_kid)
         if checks.maintenance:
             raise maintenance.unavailable()
         # The order and its new authorizations go in with one statement. What must commit

@@ -19,6 +19,7 @@ from ..store import orders as order_store
 from ..store.db import Connection
 from ..store.certs import NewCertificate
 from ..store.records import AuthzRow, CertificateRow, ChallengeRow, OrderRow
+from ..store.webhooks import NewEvent
 
 O, A, C = OrderStatus, AuthzStatus, ChallengeStatus
 S = TypeVar("S", OrderStatus, AuthzStatus, ChallengeStatus)
@@ -93,14 +94,16 @@ def start_issuance(
 
 
 def complete_order(
-    conn: Connection, order_id: UUID, certificate: NewCertificate
+    conn: Connection, order_id: UUID, certificate: NewCertificate, *,
+    announcing: NewEvent | None = None,
 ) -> tuple[CertificateRow, OrderRow] | None:
-    """processing → valid together with storing its certificate and deleting its issuance
-    intent (one statement); None, and nothing stored, when the order was no longer
-    processing."""
+    """processing → valid together with storing its certificate, deleting its issuance
+    intent and recording the webhook event `announcing` (one statement); None, and nothing
+    stored, when the order was no longer processing."""
     _check(ORDER_TRANSITIONS, "order", O.PROCESSING, O.VALID)
     return cert_store.store_and_complete_order(
         conn, certificate, order_id=order_id, from_status=O.PROCESSING, to_status=O.VALID,
+        announcing=announcing,
     )
 
 
@@ -113,35 +116,13 @@ def pass_challenge(
     authorizations are now all valid pending → ready. Returns the challenge, the authorization
     when it moved, and the orders promoted; None, and nothing moved, when the challenge was
     no longer processing. The caller holds the authorization's lock, in a transaction."""
-    return _pass(conn, challenge_id, authz_id, C.PROCESSING, now=now, expires=expires,
-                 records=records, caa_checked_at=caa_checked_at)
-
-
-def accept_challenge(
-    conn: Connection, challenge_id: UUID, authz_id: UUID, *, now: datetime, expires: datetime,
-    caa_checked_at: datetime | None = None,
-) -> tuple[ChallengeRow, AuthzRow | None, list[OrderRow]] | None:
-    """pass_challenge for a challenge answered in trusted-network mode (challenges.
-    auto_accept): pending → processing → valid in the same statement, the answer counted as
-    an attempt; None, and nothing moved, when the challenge was no longer pending."""
-    _check(CHALLENGE_TRANSITIONS, "challenge", C.PENDING, C.PROCESSING)
-    return _pass(conn, challenge_id, authz_id, C.PENDING, now=now, expires=expires, records=[],
-                 caa_checked_at=caa_checked_at)
-
-
-def _pass(
-    conn: Connection, challenge_id: UUID, authz_id: UUID, frm: ChallengeStatus, *,
-    now: datetime, expires: datetime, records: list[dict[str, object]],
-    caa_checked_at: datetime | None,
-) -> tuple[ChallengeRow, AuthzRow | None, list[OrderRow]] | None:
     _check(CHALLENGE_TRANSITIONS, "challenge", C.PROCESSING, C.VALID)
     _check(AUTHZ_TRANSITIONS, "authorization", A.PENDING, A.VALID)
     _check(ORDER_TRANSITIONS, "order", O.PENDING, O.READY)
     passed = challenge_store.pass_with_authorization(
-        conn, challenge_id, authz_id, from_status=frm, to_status=C.VALID,
+        conn, challenge_id, authz_id, from_status=C.PROCESSING, to_status=C.VALID,
         authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, now=now,
         expires=expires, records=records, caa_checked_at=caa_checked_at,
-        answered=frm == C.PENDING,
     )
     if passed is None:
         return None
@@ -150,6 +131,34 @@ def _pass(
         promoted = order_store.promote_locked(conn, authz_id, from_status=O.PENDING,
                                               to_status=O.READY)
     return passed.challenge, passed.authz, promoted
+
+
+def accept_challenge(
+    conn: Connection, challenge_id: UUID, authz_id: UUID, *, now: datetime, expires: datetime,
+    caa_checked_at: datetime | None = None,
+) -> tuple[ChallengeRow, AuthzRow] | None:
+    """A challenge answered in trusted-network mode (challenges.auto_accept), stored as a
+    passed validation: the challenge pending → processing → valid (the answer counted as an
+    attempt) with its authorization pending → valid (valid until `expires`), and each pending
+    order whose authorizations are now all valid pending → ready, in one statement. The
+    caller runs it outside any transaction (autocommit): when an order's other authorizations
+    were not all valid in that statement's snapshot, a second statement promotes what is
+    complete once the first has committed. Returns the challenge and the authorization; None,
+    and nothing moved, when either was no longer pending (or the authorization expired)."""
+    _check(CHALLENGE_TRANSITIONS, "challenge", C.PENDING, C.PROCESSING)
+    _check(CHALLENGE_TRANSITIONS, "challenge", C.PROCESSING, C.VALID)
+    _check(AUTHZ_TRANSITIONS, "authorization", A.PENDING, A.VALID)
+    _check(ORDER_TRANSITIONS, "order", O.PENDING, O.READY)
+    accepted = challenge_store.accept_with_authorization_and_orders(
+        conn, challenge_id, authz_id, from_status=C.PENDING, to_status=C.VALID,
+        authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, order_to=O.READY,
+        now=now, expires=expires, caa_checked_at=caa_checked_at,
+    )
+    if accepted is None:
+        return None
+    if accepted.incomplete:
+        order_store.promote_completed(conn, authz_id, from_status=O.PENDING, to_status=O.READY)
+    return accepted.challenge, accepted.authz
 
 
 def move_authz(

@@ -24,7 +24,7 @@ from ..notify.webhook import IPAddress, Sender, WebhookError, literal, parse_tar
 from ..protocol import problems
 from ..store import webhooks as store
 from ..store.db import Connection
-from ..store.webhooks import DeliveryRow, DeliveryStatus, DueDelivery, WebhookRow
+from ..store.webhooks import DeliveryRow, DeliveryStatus, DueDelivery, NewEvent, WebhookRow
 from ..validation.network import AddressPolicy
 from .env import Env
 from .notifications import jsonable
@@ -121,15 +121,24 @@ def retry(env: Env, delivery_id: uuid.UUID) -> DeliveryRow:
 # --- events (called inside the transaction of the event) -----------------------------------
 def emit(conn: Connection, env: Env, event: str, data: Mapping[str, Any]) -> int:
     """Record `event` for every enabled subscription to it (one statement); how many."""
+    new = new_event(env, event, data)
+    if new is None:
+        return 0
+    return store.insert_deliveries(conn, event_id=new.id, event=new.event, payload=new.payload,
+                                   now=new.now)
+
+
+def new_event(env: Env, event: str, data: Mapping[str, object]) -> NewEvent | None:
+    """`event` as every subscription to it receives it (its id, type, time and `data`), for a
+    statement to record; None when webhooks are disabled."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
     if not env.settings.webhooks.enabled:
-        return 0
+        return None
     now, event_id = env.clock(), uuid.uuid4()
     payload = {"id": str(event_id), "type": event, "created_at": now.isoformat(),
                "data": jsonable(dict(data))}
-    return store.insert_deliveries(conn, event_id=event_id, event=event, payload=payload,
-                                   now=now)
+    return NewEvent(event_id, event, payload, now)
 
 
 def has_subscribers(env: Env, conn: Connection, event: str) -> bool:

@@ -6,9 +6,11 @@ from datetime import datetime
 from uuid import UUID
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from .db import fetch_all, fetch_one
 from .records import CertificateRow, OrderRow, columns, split
+from .webhooks import NewEvent
 
 _CERT = columns(CertificateRow)
 
@@ -40,6 +42,34 @@ WITH o AS (
     -- the order's issuance intent is settled: the certificate row now knows its serial (by
     -- order, not serial: a CA that assigns its own serials signs another than was planned)
     DELETE FROM issuance_intents WHERE order_id = (SELECT order_id FROM c)
+)
+SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o
+"""
+
+# STORE_AND_COMPLETE_ORDER that also records the certificate.issued webhook event for every
+# enabled subscription to it (authority.events; none when nobody subscribes), so that a
+# certificate stored without an e-mail to send needs no transaction: one statement.
+STORE_AND_COMPLETE_ORDER_ANNOUNCING = f"""
+WITH o AS (
+    UPDATE orders SET status = %(to_status)s, certificate_id = %(id)s, updated_at = now()
+    WHERE id = %(order_id)s AND status = %(from_status)s
+    RETURNING *
+), c AS (
+    INSERT INTO certificates (id, serial, account_id, order_id, der, pem_chain, names,
+                              not_before, not_after, fingerprint, spki_sha256)
+    SELECT %(id)s, %(serial)s, %(account_id)s, o.id, %(der)s, %(pem_chain)s, %(names)s,
+           %(not_before)s, %(not_after)s, %(fingerprint)s, %(spki_sha256)s
+    FROM o
+    RETURNING *
+), d AS (
+    DELETE FROM issuance_intents WHERE order_id = (SELECT order_id FROM c)
+), w AS (
+    INSERT INTO webhook_deliveries (id, webhook_id, event_id, event, payload, status,
+                                    next_attempt_at, created_at, updated_at)
+    SELECT gen_random_uuid(), w.id, %(event_id)s, %(event)s, %(payload)s, 'pending',
+           %(now)s, %(now)s, %(now)s
+    FROM webhooks w
+    WHERE w.enabled AND %(event)s = ANY(w.events) AND EXISTS (SELECT 1 FROM c)
 )
 SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o
 """
@@ -76,14 +106,20 @@ class NewCertificate:
 
 def store_and_complete_order(
     conn: psycopg.Connection, cert: NewCertificate, *, order_id: UUID, from_status: str,
-    to_status: str,
+    to_status: str, announcing: NewEvent | None = None,
 ) -> tuple[CertificateRow, OrderRow] | None:
     """Store a certificate, move its order (compare-and-set on `from_status`) and delete the
     serial's issuance intent, in one statement; None, and nothing stored, when the order was
-    no longer `from_status`. Callers go through acmeeh.authority.states.complete_order."""
+    no longer `from_status`. `announcing`: the webhook event recorded with them, in the same
+    statement. Callers go through acmeeh.authority.states.complete_order."""
     params = {**asdict(cert), "order_id": order_id, "from_status": from_status,
               "to_status": to_status}
-    row = conn.execute(STORE_AND_COMPLETE_ORDER, params).fetchone()
+    query = STORE_AND_COMPLETE_ORDER
+    if announcing is not None:
+        query = STORE_AND_COMPLETE_ORDER_ANNOUNCING
+        params |= {"event_id": announcing.id, "event": announcing.event,
+                   "payload": Jsonb(announcing.payload), "now": announcing.now}
+    row = conn.execute(query, params).fetchone()
     if row is None:
         return None
     cert_row, order = split(row, CertificateRow, OrderRow)

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from .db import fetch_all, fetch_one
-from .records import AuthzRow, ChallengeRow, columns, split
+from .records import AuthzRow, ChallengeRow, OrderRow, columns, split
 
 _COLS = columns(ChallengeRow)
 
@@ -65,7 +65,7 @@ PASS_WITH_AUTHORIZATION = f"""
 WITH c AS (
     UPDATE challenges SET status = %(to_status)s, error = NULL, records = %(records)s,
            validated_at = %(now)s, processing_since = NULL, retry_at = NULL,
-           attempts = attempts + %(answered)s, updated_at = now()
+           updated_at = now()
     WHERE id = %(id)s AND status = %(from_status)s
     RETURNING {_COLS}
 ), a AS (
@@ -99,21 +99,95 @@ def pass_with_authorization(
     conn: psycopg.Connection, challenge_id: UUID, authz_id: UUID, *, from_status: str,
     to_status: str, authz_from: str, authz_to: str, order_from: str, now: datetime,
     expires: datetime, records: list[dict[str, Any]], caa_checked_at: datetime | None,
-    answered: bool = False,
 ) -> Passed | None:
     """A passed validation, in one statement (callers go through authority.states); None, and
-    nothing moved, when the challenge was no longer `from_status`. `answered`: the answer
-    is recorded too (one more attempt), for a challenge accepted straight from pending."""
+    nothing moved, when the challenge was no longer `from_status`."""
     row = conn.execute(PASS_WITH_AUTHORIZATION, {
         "id": challenge_id, "authz_id": authz_id, "from_status": from_status,
         "to_status": to_status, "authz_from": authz_from, "authz_to": authz_to,
         "order_from": order_from, "now": now, "expires": expires, "records": Jsonb(records),
-        "caa_checked_at": caa_checked_at, "answered": int(answered),
+        "caa_checked_at": caa_checked_at,
     }).fetchone()
     if row is None:
         return None
     challenge, authz = split(row, ChallengeRow, AuthzRow)
     return Passed(challenge, authz, int(row[-1]))
+
+
+# Trusted-network mode (authority.states.accept_challenge), one statement under autocommit.
+# The authorization moves first (pending → valid, unexpired, while the answered challenge is
+# still pending): its row lock orders concurrent answers to any of its challenges, and the
+# later one finds it valid and moves nothing. The challenge moves only with it (pending →
+# valid, the answer counted as an attempt). Then each pending order of the authorization whose
+# other authorizations are all valid moves pending → ready. An order whose other
+# authorizations were not all valid in this statement's snapshot is counted in `incomplete`:
+# one of them may have turned valid in a concurrent statement, so the caller promotes again,
+# in a statement of its own, once this one has committed (orders.promote_completed).
+ACCEPT_WITH_AUTHORIZATION_AND_ORDERS = f"""
+WITH a AS (
+    UPDATE authorizations SET status = %(authz_to)s, expires = %(expires)s,
+           caa_checked_at = COALESCE(%(caa_checked_at)s, caa_checked_at), updated_at = now()
+    WHERE id = %(authz_id)s AND status = %(authz_from)s AND expires > %(now)s
+      AND EXISTS (SELECT 1 FROM challenges
+                  WHERE id = %(id)s AND authorization_id = %(authz_id)s
+                    AND status = %(from_status)s)
+    RETURNING {columns(AuthzRow)}
+), c AS (
+    UPDATE challenges SET status = %(to_status)s, error = NULL, records = %(records)s,
+           validated_at = %(now)s, processing_since = NULL, retry_at = NULL,
+           attempts = attempts + 1, updated_at = now()
+    WHERE id = %(id)s AND status = %(from_status)s AND EXISTS (SELECT 1 FROM a)
+    RETURNING {_COLS}
+), pending AS (
+    SELECT o.id, NOT EXISTS (SELECT 1 FROM order_authorizations oa
+                             JOIN authorizations x ON x.id = oa.authorization_id
+                             WHERE oa.order_id = o.id AND x.id <> %(authz_id)s
+                               AND x.status <> 'valid') AS complete
+    FROM orders o
+    WHERE o.id = ANY(ARRAY(SELECT order_id FROM order_authorizations
+                           WHERE authorization_id = %(authz_id)s))
+      AND o.status = %(order_from)s AND EXISTS (SELECT 1 FROM c)
+), o AS (
+    UPDATE orders SET status = %(order_to)s, updated_at = now()
+    WHERE id IN (SELECT id FROM pending WHERE complete) AND status = %(order_from)s
+    RETURNING {columns(OrderRow)}
+)
+SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')},
+       (SELECT count(*) FROM o), (SELECT count(*) FROM pending WHERE NOT complete)
+FROM c, a
+"""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What ACCEPT_WITH_AUTHORIZATION_AND_ORDERS moved: the valid challenge and
+    authorization, how many orders it promoted, and how many pending orders it left because
+    another of their authorizations was not valid in its snapshot."""
+
+    challenge: ChallengeRow
+    authz: AuthzRow
+    promoted: int
+    incomplete: int
+
+
+def accept_with_authorization_and_orders(
+    conn: psycopg.Connection, challenge_id: UUID, authz_id: UUID, *, from_status: str,
+    to_status: str, authz_from: str, authz_to: str, order_from: str, order_to: str,
+    now: datetime, expires: datetime, caa_checked_at: datetime | None,
+) -> Accepted | None:
+    """An answer accepted without validation, in one statement (callers go through
+    authority.states); None, and nothing moved, when the challenge or its authorization was
+    no longer in its `from` status, or the authorization had expired."""
+    row = conn.execute(ACCEPT_WITH_AUTHORIZATION_AND_ORDERS, {
+        "id": challenge_id, "authz_id": authz_id, "from_status": from_status,
+        "to_status": to_status, "authz_from": authz_from, "authz_to": authz_to,
+        "order_from": order_from, "order_to": order_to, "now": now, "expires": expires,
+        "records": Jsonb([]), "caa_checked_at": caa_checked_at,
+    }).fetchone()
+    if row is None:
+        return None
+    challenge, authz = split(row, ChallengeRow, AuthzRow)
+    return Accepted(challenge, authz, int(row[-2]), int(row[-1]))
 
 
 def get_challenge(conn: psycopg.Connection, challenge_id: UUID) -> ChallengeRow | None:

@@ -3,6 +3,7 @@ restrictions), in one round trip."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -40,6 +41,12 @@ def read(conn: psycopg.Connection, *, account_id: UUID, eab_kid: str | None) -> 
     """What newOrder checks against the database, in one statement."""
     rows = conn.execute(MAINTENANCE_ALLOWLIST_AND_PROFILES,
                         {"account_id": str(account_id), "eab_kid": eab_kid}).fetchall()
+    return from_rows(rows)
+
+
+def from_rows(rows: list[tuple[Any, ...]]) -> NewOrderChecks:
+    """The checks from the rows of MAINTENANCE_ALLOWLIST_AND_PROFILES (or of a statement that
+    selects the same columns, store.signed_reads)."""
     entries: dict[UUID, AllowlistRow] = {}
     restrictions: dict[str, ProfileRestrictionRow] = {}
     for row in rows:  # the join repeats each entry once per restriction, and the reverse

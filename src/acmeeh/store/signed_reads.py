@@ -20,6 +20,10 @@ from uuid import UUID
 
 import psycopg
 
+from . import new_order_checks
+from .allowlists import AllowlistRow
+from .new_order_checks import NewOrderChecks
+from .profile_restrictions import ProfileRestrictionRow
 from .records import (
     AccountRow,
     AuthzRow,
@@ -45,6 +49,29 @@ WITH used AS (
 SELECT EXISTS (SELECT 1 FROM used) AS fresh, {columns(AccountRow, 'k')}
 FROM (SELECT 1) AS one
 LEFT JOIN accounts k ON k.id = %(account_id)s
+"""
+
+# newOrder (RFC 8555 §7.4): what it checks against the database before it inserts, as
+# new_order_checks.MAINTENANCE_ALLOWLIST_AND_PROFILES reads it (maintenance mode, then the
+# allowlist entries and the profile restrictions that apply to the account, by its id and its
+# EAB key, as allowlists.FOR_ACCOUNT and profile_restrictions.FOR_ACCOUNT select them).
+REDEEM_READING_NEW_ORDER_CHECKS = f"""
+WITH used AS (
+    INSERT INTO nonces (value, expires_at) VALUES (%(nonce)s, %(expires_at)s)
+    ON CONFLICT (value) DO NOTHING
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM used) AS fresh, {columns(AccountRow, 'k')},
+       m.enabled, {columns(AllowlistRow, 'l')}, {columns(ProfileRestrictionRow, 'p')}
+FROM (SELECT COALESCE((SELECT enabled FROM maintenance WHERE singleton), false) AS enabled) m
+LEFT JOIN accounts k ON k.id = %(account_id)s
+LEFT JOIN identifier_allowlist l
+       ON l.scope = 'global' OR (l.scope = 'account' AND l.scope_id = k.id::text)
+       OR (l.scope = 'eab' AND l.scope_id = k.eab_kid)
+LEFT JOIN profile_restrictions p
+       ON (p.scope = 'account' AND p.scope_id = k.id::text)
+       OR (p.scope = 'eab' AND p.scope_id = k.eab_kid)
+ORDER BY l.scope, l.kind, l.value, p.scope
 """
 
 # POST-as-GET of an authorization (RFC 8555 §7.5) and its deactivation: the authorization
@@ -148,6 +175,11 @@ def _with_children(parent: type, child: type) -> Callable[[Rows], Any]:
 def nothing() -> Reading[None]:
     """No resource: the nonce and the account only."""
     return Reading(REDEEM_READING_ACCOUNT, None, lambda rows: None)
+
+
+def new_order_checks_of_account() -> Reading[NewOrderChecks]:
+    """What newOrder checks for the signing account (as new_order_checks.read)."""
+    return Reading(REDEEM_READING_NEW_ORDER_CHECKS, None, new_order_checks.from_rows)
 
 
 def authorization(authz_id: UUID) -> Reading[tuple[AuthzRow, list[ChallengeRow]] | None]:

@@ -108,6 +108,16 @@ SELECT EXISTS (SELECT 1 FROM webhooks WHERE enabled AND %(event)s = ANY(events))
 """
 
 # --- the outbox ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to record for every enabled subscription to it (`payload` JSON-ready)."""
+
+    id: UUID
+    event: str
+    payload: dict[str, Any]
+    now: datetime
+
+
 INSERT_DELIVERIES = """
 INSERT INTO webhook_deliveries (id, webhook_id, event_id, event, payload, status,
                                 next_attempt_at, created_at, updated_at)

@@ -24,10 +24,10 @@ def _order_response(state: OrderState, status: int = 200) -> Response:
 
 
 def new_order() -> Response:
-    signed = envelope.verify("kid")
+    signed = envelope.verify("kid", signed_reads.new_order_checks_of_account())
     msg = NewOrder.parse(signed.payload)
     state = orders.new_order(ctx().env, signed.need_account(), msg,
-                             remote_addr=request.remote_addr)
+                             remote_addr=request.remote_addr, checks=signed.read)
     return _order_response(state, 201)
 
 

@@ -1,4 +1,5 @@
-"""store/certs.py: the fused processing → valid statement and the certificate reads."""
+"""store/certs.py: the fused processing → valid statement (with the webhook event it may
+announce) and the certificate reads."""
 from __future__ import annotations
 
 import uuid
@@ -8,8 +9,9 @@ import pytest
 from support.rows import NOW, account, order
 
 from acmeeh.protocol.status import OrderStatus
-from acmeeh.store import certs, intents
+from acmeeh.store import certs, intents, webhooks
 from acmeeh.store.certs import NewCertificate
+from acmeeh.store.webhooks import NewEvent
 
 
 def new_cert(account_id: uuid.UUID, serial: str | None = None) -> NewCertificate:
@@ -74,3 +76,41 @@ def test_set_revoked_records_once(conn) -> None:
 def test_each_test_starts_from_an_empty_table(conn) -> None:
     """The rollback of the previous tests left nothing behind."""
     assert conn.execute("SELECT count(*) FROM certificates").fetchone() == (0,)
+
+
+def _webhook(conn, events: list[str], *, enabled: bool = True) -> uuid.UUID:
+    hook = webhooks.insert_webhook(conn, uuid.uuid4(), url="https://hooks.example/", events=events,
+                                   secret="s", description="", created_by=None)
+    webhooks.update_webhook(conn, hook.id, now=NOW, enabled=enabled)
+    return hook.id
+
+
+@pytest.mark.parametrize("subscribed", [False, True])
+def test_storing_announcing_records_the_event_for_each_enabled_subscription(
+        conn, subscribed: bool) -> None:
+    owner = account(conn)
+    order_id = order(conn, owner)
+    hooks = [_webhook(conn, ["certificate.issued", "order.invalid"])] if subscribed else []
+    _webhook(conn, ["certificate.issued"], enabled=False)
+    _webhook(conn, ["certificate.revoked"])
+    event = NewEvent(uuid.uuid4(), "certificate.issued", {"type": "certificate.issued"}, NOW)
+    cert = new_cert(owner)
+    stored = certs.store_and_complete_order(conn, cert, order_id=order_id,
+                                            from_status=OrderStatus.PROCESSING,
+                                            to_status=OrderStatus.VALID, announcing=event)
+    assert stored is not None and stored[0].id == cert.id and stored[1].status is OrderStatus.VALID
+    rows = conn.execute("SELECT webhook_id, event, payload, status, next_attempt_at"
+                        " FROM webhook_deliveries WHERE event_id = %s", (event.id,)).fetchall()
+    assert rows == [(h, "certificate.issued", event.payload, "pending", NOW) for h in hooks]
+
+
+def test_storing_announcing_records_nothing_unless_processing(conn) -> None:
+    owner = account(conn)
+    order_id = order(conn, owner, "ready")
+    _webhook(conn, ["certificate.issued"])
+    event = NewEvent(uuid.uuid4(), "certificate.issued", {"type": "certificate.issued"}, NOW)
+    assert certs.store_and_complete_order(conn, new_cert(owner), order_id=order_id,
+                                          from_status=OrderStatus.PROCESSING,
+                                          to_status=OrderStatus.VALID, announcing=event) is None
+    assert conn.execute("SELECT count(*) FROM webhook_deliveries WHERE event_id = %s",
+                        (event.id,)).fetchone() == (0,)

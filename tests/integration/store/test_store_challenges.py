@@ -123,15 +123,61 @@ def test_pass_with_authorization_moves_nothing_unless_processing(conn, owner) ->
     assert status == (A.PENDING,)
 
 
-def test_pass_with_authorization_straight_from_pending_counts_the_answer(conn, owner) -> None:
+def _accept(conn, challenge_id, authz_id, now=LATER):
+    return challenges.accept_with_authorization_and_orders(
+        conn, challenge_id, authz_id, from_status=C.PENDING, to_status=C.VALID,
+        authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, order_to=O.READY,
+        now=now, expires=LATER + timedelta(days=30), caa_checked_at=LATER)
+
+
+def test_accept_moves_challenge_authorization_and_order_in_one_statement(conn, owner) -> None:
     order, (authz,) = create(conn, owner, ["a.example"])
     challenge = challenges.list_challenges(conn, [authz.id])[0]
-    passed = challenges.pass_with_authorization(
-        conn, challenge.id, authz.id, from_status=C.PENDING, to_status=C.VALID,
-        authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, now=LATER,
-        expires=LATER + timedelta(days=30), records=[], caa_checked_at=None, answered=True)
-    assert passed is not None and passed.orders_locked == 1
-    assert passed.challenge.status is C.VALID and passed.challenge.attempts == 1
-    assert passed.challenge.processing_since is None and passed.authz is not None
-    assert passed.authz.status is A.VALID and passed.authz.caa_checked_at is None
+    accepted = _accept(conn, challenge.id, authz.id)
+    assert accepted is not None and (accepted.promoted, accepted.incomplete) == (1, 0)
+    assert accepted.challenge.status is C.VALID and accepted.challenge.attempts == 1
+    assert accepted.challenge.validated_at == LATER and accepted.challenge.records == []
+    assert accepted.challenge.processing_since is None and accepted.challenge.error is None
+    assert accepted.authz.status is A.VALID and accepted.authz.caa_checked_at == LATER
+    assert accepted.authz.expires == LATER + timedelta(days=30)
+    assert orders.get_order(conn, order.id).status is O.READY
+    assert challenges.get_challenge(conn, challenge.id) == accepted.challenge
+
+
+def test_accept_leaves_an_order_whose_other_authorization_is_pending(conn, owner) -> None:
+    order, authzs = create(conn, owner, ["a.example", "b.example"])
+    first, second = (challenges.list_challenges(conn, [a.id])[0] for a in authzs)
+    accepted = _accept(conn, first.id, authzs[0].id)
+    assert accepted is not None and (accepted.promoted, accepted.incomplete) == (0, 1)
     assert orders.get_order(conn, order.id).status is O.PENDING
+    last = _accept(conn, second.id, authzs[1].id)  # the first is valid in its snapshot
+    assert last is not None and (last.promoted, last.incomplete) == (1, 0)
+    assert orders.get_order(conn, order.id).status is O.READY
+
+
+@pytest.mark.parametrize(("challenge_status", "authz_status", "expired"), [
+    (C.PROCESSING, A.PENDING, False),  # answered already (validating mode)
+    (C.VALID, A.VALID, False),         # accepted already
+    (C.PENDING, A.VALID, False),       # another challenge of the authorization was accepted
+    (C.PENDING, A.DEACTIVATED, False),
+    (C.PENDING, A.PENDING, True),      # the authorization expired
+])
+def test_accept_moves_nothing_unless_both_pending(conn, owner, challenge_status: C,
+                                                  authz_status: A, expired: bool) -> None:
+    order, (authz,) = create(conn, owner, ["a.example"])
+    challenge = challenges.list_challenges(conn, [authz.id])[0]
+    conn.execute("UPDATE challenges SET status = %s WHERE id = %s", (challenge_status, challenge.id))
+    conn.execute("UPDATE authorizations SET status = %s WHERE id = %s", (authz_status, authz.id))
+    assert _accept(conn, challenge.id, authz.id, now=authz.expires if expired else LATER) is None
+    assert challenges.get_challenge(conn, challenge.id).status is challenge_status
+    status = conn.execute("SELECT status FROM authorizations WHERE id = %s", (authz.id,)).fetchone()
+    assert status == (authz_status,)
+    assert orders.get_order(conn, order.id).status is O.PENDING
+
+
+def test_accept_needs_the_challenge_of_that_authorization(conn, owner) -> None:
+    _, (authz,) = create(conn, owner, ["a.example"])
+    _, (other,) = create(conn, owner, ["b.example"])
+    foreign = challenges.list_challenges(conn, [other.id])[0]
+    assert _accept(conn, foreign.id, authz.id) is None
+    assert challenges.get_challenge(conn, foreign.id).status is C.PENDING

@@ -10,7 +10,18 @@ import pytest
 from support.rows import NOW, account, create
 
 from acmeeh.protocol.status import AccountStatus, OrderStatus
-from acmeeh.store import authzs, certs, challenges, nonces, orders, signed_reads
+from acmeeh.store import (
+    allowlists,
+    authzs,
+    certs,
+    challenges,
+    maintenance,
+    new_order_checks,
+    nonces,
+    orders,
+    profile_restrictions,
+    signed_reads,
+)
 from acmeeh.store.certs import NewCertificate
 from acmeeh.store.signed_reads import Reading
 
@@ -94,3 +105,32 @@ def test_anothers_or_a_missing_resource_reads_as_none(conn, kind: str) -> None:
     assert fresh and found.id == other and read is None
     _, fresh, read = redeem(conn, owner, reading(uuid.uuid4()))
     assert fresh and read is None
+
+
+ENTRIES = [("global", "", "example.org"), ("account", "ME", "a.example"),
+           ("account", "OTHER", "b.example"), ("eab", "kid-me", "c.example"),
+           ("eab", "kid-other", "d.example")]
+
+
+@pytest.mark.parametrize("maintenance_on", [False, True])
+@pytest.mark.parametrize("eab_kid", [None, "kid-me"])
+def test_new_order_checks_as_new_order_checks_reads_them(conn, eab_kid: str | None,
+                                                         maintenance_on: bool) -> None:
+    me, other = account(conn), account(conn)
+    conn.execute("UPDATE accounts SET eab_kid = %s WHERE id = %s", (eab_kid, me))
+    for scope, scope_id, value in ENTRIES:
+        scope_id = {"ME": str(me), "OTHER": str(other)}.get(scope_id, scope_id)
+        allowlists.insert_entry(conn, uuid.uuid4(), scope=scope, scope_id=scope_id,
+                                kind="suffix", value=value, created_by="test")
+    for scope, scope_id, profiles in [("account", str(me), ["a"]), ("eab", "kid-me", ["a", "b"]),
+                                      ("account", str(other), ["b"])]:
+        profile_restrictions.set_restriction(conn, scope=scope, scope_id=scope_id,
+                                             profiles=profiles, updated_by=None)
+    maintenance.set_maintenance(conn, maintenance_on, changed_by="test", now=NOW)
+    found, fresh, read = redeem(conn, me, signed_reads.new_order_checks_of_account())
+    assert fresh and found.id == me
+    assert read == new_order_checks.read(conn, account_id=me, eab_kid=eab_kid)
+    assert read.maintenance is maintenance_on
+    assert sorted(e.value for e in read.allowlist) == sorted(
+        ["a.example", "example.org"] + (["c.example"] if eab_kid else []))
+    assert [r.scope for r in read.restrictions] == ["account"] + (["eab"] if eab_kid else [])
