@@ -93,16 +93,8 @@ def _refuse(name: str, detail: str, retry_after: int) -> problems.Problem:
     return problems.rate_limited(detail, retry_after)
 
 
-def _take(env: Env, conn: Connection, name: str, key: str | None,
-          remote_addr: str | None) -> None:
-    """Count one attempt of `key` against limit `name` (each limit is named after its key in
-    security.rate_limits); rateLimited when over. Nothing happens when limits do not apply to
-    this client, the limit is turned off (count 0) or there is no key."""
-    cfg = _active(env, remote_addr)
-    if cfg is None or key is None:
-        return
-    limit: RateLimitSettings = getattr(cfg, name)
-    if limit.count <= 0:
+def _take(env: Env, conn: Connection, name: str, limit: RateLimitSettings, key: str) -> None:
+    if limit.count <= 0:  # this limit is turned off
         return
     now = env.clock()
     start, end = window(now, limit.window_seconds)
@@ -121,21 +113,28 @@ def _take(env: Env, conn: Connection, name: str, key: str | None,
 
 def take_new_account(env: Env, conn: Connection, remote_addr: str | None) -> None:
     """Count an account creation against the client's address; rateLimited when over."""
-    _take(env, conn, NEW_ACCOUNTS_PER_IP, client_key(remote_addr), remote_addr)
+    cfg = _active(env, remote_addr)
+    key = client_key(remote_addr)
+    if cfg is not None and key is not None:
+        _take(env, conn, NEW_ACCOUNTS_PER_IP, cfg.new_accounts_per_ip, key)
 
 
 def take_new_order(
     env: Env, conn: Connection, account: AccountRow, remote_addr: str | None
 ) -> None:
     """Count a new order against the account; rateLimited when over."""
-    _take(env, conn, NEW_ORDERS_PER_ACCOUNT, str(account.id), remote_addr)
+    cfg = _active(env, remote_addr)
+    if cfg is not None:
+        _take(env, conn, NEW_ORDERS_PER_ACCOUNT, cfg.new_orders_per_account, str(account.id))
 
 
 def take_certificate(
     env: Env, conn: Connection, account: AccountRow, remote_addr: str | None
 ) -> None:
     """Count a certificate about to be signed against the account; rateLimited when over."""
-    _take(env, conn, CERTIFICATES_PER_ACCOUNT, str(account.id), remote_addr)
+    cfg = _active(env, remote_addr)
+    if cfg is not None:
+        _take(env, conn, CERTIFICATES_PER_ACCOUNT, cfg.certificates_per_account, str(account.id))
 
 
 def check_failed_validations(
