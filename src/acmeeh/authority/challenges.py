@@ -100,9 +100,8 @@ def _trusted(env: Env, account: AccountRow, challenge: ChallengeRow, authz: Auth
                 moved = (challenge_store.set_processing(conn, locked.id, now)
                          if _answerable(locked, locked_authz, now) else None)
                 if moved is not None:
-                    done = _record_locked(env, conn, moved, locked_authz, ok=False,
-                                          problem=refusal, records=[],
-                                          caa_checked_at=caa_checked)
+                    done = _record_failure(env, conn, moved, locked_authz, problem=refusal,
+                                           records=[])
                     return ChallengeState(done or moved, locked_authz)
     return get_challenge(env, account, challenge.id)  # a concurrent answer came first
 
@@ -237,31 +236,36 @@ def _retry_later(env: Env, challenge: ChallengeRow, authz: AuthzRow, problem, re
 def record(env: Env, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool, problem,
            records, caa_checked_at=None) -> ChallengeRow | None:
     """Store a validation outcome and move the authorization and its orders accordingly
-    (`caa_checked_at`: when CAA allowed issuance, stored with a valid authorization).
+    (`caa_checked_at`: when CAA allowed issuance, stored with a valid authorization). A pass
+    is one statement (states.pass_challenge, atomic on its own); a failure is one transaction
+    with the authorization locked.
 
     Returns the finished challenge, or None when it was no longer processing.
     """
-    with env.pool.connection() as conn, conn.transaction():
-        locked = authz_store.lock_authorization(conn, authz.id)
-        if locked is None:
-            return None
-        return _record_locked(env, conn, challenge, locked, ok=ok, problem=problem,
-                              records=records, caa_checked_at=caa_checked_at)
-
-
-def _record_locked(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, ok: bool,
-                   problem, records, caa_checked_at=None) -> ChallengeRow | None:
-    """record() inside the caller's transaction, `authz` being locked and freshly read."""
-    now = env.clock()
-    if ok:  # one statement moves challenge and authorization (when pending), then the orders
+    if ok:
+        now = env.clock()
         valid_for = timedelta(seconds=env.settings.order.valid_authz_lifetime_seconds)
-        passed = states.pass_challenge(conn, challenge.id, authz.id, now=now,
-                                       expires=now + valid_for, records=records,
-                                       caa_checked_at=caa_checked_at)
+        with env.pool.connection() as conn:
+            passed = states.pass_challenge(conn, challenge.id, authz.id, now=now,
+                                           expires=now + valid_for, records=records,
+                                           caa_checked_at=caa_checked_at)
         if passed is None:
             return None
         _finished(env, challenge, ChallengeStatus.VALID)
         return passed[0]
+    with env.pool.connection() as conn, conn.transaction():
+        locked = authz_store.lock_authorization(conn, authz.id)
+        if locked is None:
+            return None
+        return _record_failure(env, conn, challenge, locked, problem=problem, records=records)
+
+
+def _record_failure(env: Env, conn, challenge: ChallengeRow, authz: AuthzRow, *, problem,
+                    records) -> ChallengeRow | None:
+    """A failed validation inside the caller's transaction, `authz` being locked and freshly
+    read: the challenge processing → invalid, its authorization (when pending) and orders
+    invalid with it."""
+    now = env.clock()
     to = ChallengeStatus.INVALID
     states.check_challenge_move(ChallengeStatus.PROCESSING, to)
     error = _error_json(problem, authz)

@@ -110,27 +110,24 @@ def complete_order(
 def pass_challenge(
     conn: Connection, challenge_id: UUID, authz_id: UUID, *, now: datetime, expires: datetime,
     records: list[dict[str, object]], caa_checked_at: datetime | None = None,
-) -> tuple[ChallengeRow, AuthzRow | None, list[OrderRow]] | None:
+) -> tuple[ChallengeRow, AuthzRow | None] | None:
     """A passed validation: the challenge processing → valid, its authorization pending →
-    valid (valid until `expires`) in the same statement, then each pending order whose
-    authorizations are now all valid pending → ready. Returns the challenge, the authorization
-    when it moved, and the orders promoted; None, and nothing moved, when the challenge was
-    no longer processing. The caller holds the authorization's lock, in a transaction."""
+    valid (valid until `expires`) and each pending order whose authorizations are now all
+    valid pending → ready, in one statement. The caller runs it outside any transaction
+    (autocommit), as accept_challenge. Returns the challenge and the authorization when it
+    moved; None, and nothing moved, when the challenge was no longer processing."""
     _check(CHALLENGE_TRANSITIONS, "challenge", C.PROCESSING, C.VALID)
     _check(AUTHZ_TRANSITIONS, "authorization", A.PENDING, A.VALID)
     _check(ORDER_TRANSITIONS, "order", O.PENDING, O.READY)
-    passed = challenge_store.pass_with_authorization(
+    passed = challenge_store.pass_with_authorization_and_orders(
         conn, challenge_id, authz_id, from_status=C.PROCESSING, to_status=C.VALID,
-        authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, now=now,
-        expires=expires, records=records, caa_checked_at=caa_checked_at,
+        authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, order_to=O.READY,
+        now=now, expires=expires, records=records, caa_checked_at=caa_checked_at,
     )
     if passed is None:
         return None
-    promoted = []
-    if passed.orders_locked:  # the orders are locked already: the promotion alone remains
-        promoted = order_store.promote_locked(conn, authz_id, from_status=O.PENDING,
-                                              to_status=O.READY)
-    return passed.challenge, passed.authz, promoted
+    _promote_late(conn, authz_id, passed)
+    return passed.challenge, passed.authz
 
 
 def accept_challenge(
@@ -154,11 +151,19 @@ def accept_challenge(
         authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, order_to=O.READY,
         now=now, expires=expires, caa_checked_at=caa_checked_at,
     )
-    if accepted is None:
+    if accepted is None or accepted.authz is None:
         return None
-    if accepted.incomplete:
-        order_store.promote_completed(conn, authz_id, from_status=O.PENDING, to_status=O.READY)
+    _promote_late(conn, authz_id, accepted)
     return accepted.challenge, accepted.authz
+
+
+def _promote_late(conn: Connection, authz_id: UUID, passed: challenge_store.Passed) -> None:
+    """The second statement of pass_challenge and accept_challenge: when an order's other
+    authorizations were not all valid in the first one's snapshot, promote what is complete
+    now that it has committed (of two last authorizations made valid at once, the later
+    promotion sees both)."""
+    if passed.incomplete:
+        order_store.promote_completed(conn, authz_id, from_status=O.PENDING, to_status=O.READY)
 
 
 def move_authz(

@@ -56,12 +56,14 @@ RETURNING {_COLS}
 """
 
 
-# A passed validation (authority.states.pass_challenge), one statement: the challenge
-# processing → valid, its authorization pending → valid (only if the challenge moved), and the
-# orders of that authorization still pending locked for the promotion that follows. The lock
-# is taken here, before the promotion's own statement, so that the promotion reads a snapshot
-# taken after any concurrent validation of those orders' other authorizations has committed.
-PASS_WITH_AUTHORIZATION = f"""
+# A passed validation (authority.states.pass_challenge), one statement under autocommit: the
+# challenge processing → valid; its authorization pending → valid, only if the challenge moved
+# (an authorization already valid, through another of its challenges, or no longer pending
+# stays as it is); then each pending order of the authorization whose other authorizations are
+# all valid pending → ready. As in ACCEPT_WITH_AUTHORIZATION_AND_ORDERS below, `incomplete`
+# counts the pending orders this statement's snapshot could not promote, for the caller's
+# second statement (orders.promote_completed).
+PASS_WITH_AUTHORIZATION_AND_ORDERS = f"""
 WITH c AS (
     UPDATE challenges SET status = %(to_status)s, error = NULL, records = %(records)s,
            validated_at = %(now)s, processing_since = NULL, retry_at = NULL,
@@ -73,45 +75,58 @@ WITH c AS (
            caa_checked_at = COALESCE(%(caa_checked_at)s, caa_checked_at), updated_at = now()
     WHERE id = %(authz_id)s AND status = %(authz_from)s AND EXISTS (SELECT 1 FROM c)
     RETURNING {columns(AuthzRow)}
+), pending AS (
+    SELECT o.id, NOT EXISTS (SELECT 1 FROM order_authorizations oa
+                             JOIN authorizations x ON x.id = oa.authorization_id
+                             WHERE oa.order_id = o.id AND x.id <> %(authz_id)s
+                               AND x.status <> 'valid') AS complete
+    FROM orders o
+    WHERE o.id = ANY(ARRAY(SELECT order_id FROM order_authorizations
+                           WHERE authorization_id = %(authz_id)s))
+      AND o.status = %(order_from)s AND EXISTS (SELECT 1 FROM a)
 ), o AS (
-    SELECT id FROM orders
-    WHERE id = ANY(ARRAY(SELECT order_id FROM order_authorizations
-                         WHERE authorization_id = %(authz_id)s))
-      AND status = %(order_from)s AND EXISTS (SELECT 1 FROM a)
-    ORDER BY id FOR UPDATE
+    UPDATE orders SET status = %(order_to)s, updated_at = now()
+    WHERE id IN (SELECT id FROM pending WHERE complete) AND status = %(order_from)s
+    RETURNING {columns(OrderRow)}
 )
-SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')}, (SELECT count(*) FROM o)
+SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')},
+       (SELECT count(*) FROM pending WHERE NOT complete)
 FROM c LEFT JOIN a ON true
 """
 
 
 @dataclass(frozen=True)
 class Passed:
-    """What PASS_WITH_AUTHORIZATION moved: the valid challenge, the authorization when it
-    moved, and how many pending orders of it are now locked for their promotion."""
+    """What a passed (or accepted) challenge moved in its statement: the valid challenge, the
+    authorization when it moved, and how many pending orders it left because another of their
+    authorizations was not valid in its snapshot (the completed ones it promoted)."""
 
     challenge: ChallengeRow
     authz: AuthzRow | None
-    orders_locked: int
+    incomplete: int
 
 
-def pass_with_authorization(
-    conn: psycopg.Connection, challenge_id: UUID, authz_id: UUID, *, from_status: str,
-    to_status: str, authz_from: str, authz_to: str, order_from: str, now: datetime,
-    expires: datetime, records: list[dict[str, Any]], caa_checked_at: datetime | None,
-) -> Passed | None:
-    """A passed validation, in one statement (callers go through authority.states); None, and
-    nothing moved, when the challenge was no longer `from_status`."""
-    row = conn.execute(PASS_WITH_AUTHORIZATION, {
-        "id": challenge_id, "authz_id": authz_id, "from_status": from_status,
-        "to_status": to_status, "authz_from": authz_from, "authz_to": authz_to,
-        "order_from": order_from, "now": now, "expires": expires, "records": Jsonb(records),
-        "caa_checked_at": caa_checked_at,
-    }).fetchone()
+def _passed(row: tuple[Any, ...] | None) -> Passed | None:
     if row is None:
         return None
     challenge, authz = split(row, ChallengeRow, AuthzRow)
     return Passed(challenge, authz, int(row[-1]))
+
+
+def pass_with_authorization_and_orders(
+    conn: psycopg.Connection, challenge_id: UUID, authz_id: UUID, *, from_status: str,
+    to_status: str, authz_from: str, authz_to: str, order_from: str, order_to: str,
+    now: datetime, expires: datetime, records: list[dict[str, Any]],
+    caa_checked_at: datetime | None,
+) -> Passed | None:
+    """A passed validation, in one statement (callers go through authority.states); None, and
+    nothing moved, when the challenge was no longer `from_status`."""
+    return _passed(conn.execute(PASS_WITH_AUTHORIZATION_AND_ORDERS, {
+        "id": challenge_id, "authz_id": authz_id, "from_status": from_status,
+        "to_status": to_status, "authz_from": authz_from, "authz_to": authz_to,
+        "order_from": order_from, "order_to": order_to, "now": now, "expires": expires,
+        "records": Jsonb(records), "caa_checked_at": caa_checked_at,
+    }).fetchone())
 
 
 # Trusted-network mode (authority.states.accept_challenge), one statement under autocommit.
@@ -153,41 +168,26 @@ WITH a AS (
     RETURNING {columns(OrderRow)}
 )
 SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')},
-       (SELECT count(*) FROM o), (SELECT count(*) FROM pending WHERE NOT complete)
+       (SELECT count(*) FROM pending WHERE NOT complete)
 FROM c, a
 """
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """What ACCEPT_WITH_AUTHORIZATION_AND_ORDERS moved: the valid challenge and
-    authorization, how many orders it promoted, and how many pending orders it left because
-    another of their authorizations was not valid in its snapshot."""
-
-    challenge: ChallengeRow
-    authz: AuthzRow
-    promoted: int
-    incomplete: int
 
 
 def accept_with_authorization_and_orders(
     conn: psycopg.Connection, challenge_id: UUID, authz_id: UUID, *, from_status: str,
     to_status: str, authz_from: str, authz_to: str, order_from: str, order_to: str,
     now: datetime, expires: datetime, caa_checked_at: datetime | None,
-) -> Accepted | None:
+) -> Passed | None:
     """An answer accepted without validation, in one statement (callers go through
     authority.states); None, and nothing moved, when the challenge or its authorization was
-    no longer in its `from` status, or the authorization had expired."""
-    row = conn.execute(ACCEPT_WITH_AUTHORIZATION_AND_ORDERS, {
+    no longer in its `from` status, or the authorization had expired (else the authorization
+    is set: it moved)."""
+    return _passed(conn.execute(ACCEPT_WITH_AUTHORIZATION_AND_ORDERS, {
         "id": challenge_id, "authz_id": authz_id, "from_status": from_status,
         "to_status": to_status, "authz_from": authz_from, "authz_to": authz_to,
         "order_from": order_from, "order_to": order_to, "now": now, "expires": expires,
         "records": Jsonb([]), "caa_checked_at": caa_checked_at,
-    }).fetchone()
-    if row is None:
-        return None
-    challenge, authz = split(row, ChallengeRow, AuthzRow)
-    return Accepted(challenge, authz, int(row[-2]), int(row[-1]))
+    }).fetchone())
 
 
 def get_challenge(conn: psycopg.Connection, challenge_id: UUID) -> ChallengeRow | None:

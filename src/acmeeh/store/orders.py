@@ -58,7 +58,7 @@ ORDER BY id FOR UPDATE
 """
 
 # The transition pending → ready of every order of an authorization whose authorizations are
-# all valid now (see promote_locked and promote_completed for when "now" is late enough).
+# all valid now (see promote_completed for when "now" is late enough).
 
 PROMOTE_COMPLETED = f"""
 UPDATE orders o SET status = %(to_status)s, updated_at = now()
@@ -202,25 +202,13 @@ def orders_for_authorization(conn: psycopg.Connection, authz_id: UUID, status: s
                      {"authz_id": authz_id, "status": status})
 
 
-def promote_locked(
-    conn: psycopg.Connection, authz_id: UUID, *, from_status: str, to_status: str
-) -> list[OrderRow]:
-    """Compare-and-set every order in `from_status` that includes the authorization and whose
-    authorizations are now all valid; returns the moved orders. Callers go through
-    acmeeh.authority.states, inside a transaction, and an earlier statement of that
-    transaction has locked those orders (store.challenges.pass_with_authorization), so that
-    this one reads a snapshot taken after any concurrent validation of the orders' other
-    authorizations has committed (two last authorizations turning valid at once still
-    promote their order exactly once)."""
-    return fetch_all(conn, OrderRow, PROMOTE_COMPLETED,
-                     {"authz_id": authz_id, "from_status": from_status, "to_status": to_status})
-
-
 def promote_completed(
     conn: psycopg.Connection, authz_id: UUID, *, from_status: str, to_status: str
 ) -> list[OrderRow]:
-    """promote_locked for a caller outside any transaction, whose statement that made the
-    authorization valid has committed already (store.challenges.
+    """Compare-and-set every order in `from_status` that includes the authorization and whose
+    authorizations are now all valid; returns the moved orders. For a caller outside any
+    transaction whose statement that made the authorization valid has committed already
+    (store.challenges.pass_with_authorization_and_orders and
     accept_with_authorization_and_orders): of two last authorizations of an order made valid
     at once, the promotion that comes later sees both."""
     return fetch_all(conn, OrderRow, PROMOTE_COMPLETED,

@@ -83,38 +83,48 @@ def test_retry_later_and_keep_alive(conn, challenge) -> None:
 
 
 def _pass(conn, challenge_id, authz_id):
-    return challenges.pass_with_authorization(
+    return challenges.pass_with_authorization_and_orders(
         conn, challenge_id, authz_id, from_status=C.PROCESSING, to_status=C.VALID,
-        authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, now=LATER,
-        expires=LATER + timedelta(days=30), records=[{"url": "http://a.example/"}],
+        authz_from=A.PENDING, authz_to=A.VALID, order_from=O.PENDING, order_to=O.READY,
+        now=LATER, expires=LATER + timedelta(days=30), records=[{"url": "http://a.example/"}],
         caa_checked_at=LATER)
 
 
-@pytest.mark.parametrize(("authz_status", "moved", "locked"), [
-    (A.PENDING, True, 1),    # the authorization follows; its pending order is locked
-    (A.VALID, False, 0),     # already valid (another challenge passed): only the challenge moves
-    (A.DEACTIVATED, False, 0),
+@pytest.mark.parametrize(("authz_status", "moved"), [
+    (A.PENDING, True),    # the authorization follows, and its order (all valid now)
+    (A.VALID, False),     # already valid (another challenge passed): only the challenge moves
+    (A.DEACTIVATED, False),
 ])
-def test_pass_with_authorization_moves_challenge_and_authorization_together(
-        conn, owner, authz_status: A, moved: bool, locked: int) -> None:
+def test_pass_moves_challenge_authorization_and_order_in_one_statement(
+        conn, owner, authz_status: A, moved: bool) -> None:
     order, (authz,) = create(conn, owner, ["a.example"])
     challenge = challenges.list_challenges(conn, [authz.id])[0]
     conn.execute("UPDATE authorizations SET status = %s WHERE id = %s", (authz_status, authz.id))
     challenges.set_processing(conn, challenge.id, NOW)
     passed = _pass(conn, challenge.id, authz.id)
-    assert passed is not None and passed.orders_locked == locked
+    assert passed is not None and passed.incomplete == 0
     assert passed.challenge.status is C.VALID and passed.challenge.validated_at == LATER
     assert passed.challenge.error is None and passed.challenge.records == [{"url": "http://a.example/"}]
+    assert passed.challenge.attempts == 1  # the answer counted it; passing does not
     assert (passed.authz is not None) is moved
     if moved:
         assert passed.authz.status is A.VALID and passed.authz.caa_checked_at == LATER
         assert passed.authz.expires == LATER + timedelta(days=30)
     status = conn.execute("SELECT status FROM authorizations WHERE id = %s", (authz.id,)).fetchone()
     assert status == ((A.VALID,) if moved else (authz_status,))
-    assert orders.get_order(conn, order.id).status is O.PENDING  # promotion is the next statement
+    assert orders.get_order(conn, order.id).status is (O.READY if moved else O.PENDING)
 
 
-def test_pass_with_authorization_moves_nothing_unless_processing(conn, owner) -> None:
+def test_pass_leaves_an_order_whose_other_authorization_is_pending(conn, owner) -> None:
+    order, authzs = create(conn, owner, ["a.example", "b.example"])
+    challenge = challenges.list_challenges(conn, [authzs[0].id])[0]
+    challenges.set_processing(conn, challenge.id, NOW)
+    passed = _pass(conn, challenge.id, authzs[0].id)
+    assert passed is not None and passed.incomplete == 1
+    assert orders.get_order(conn, order.id).status is O.PENDING
+
+
+def test_pass_moves_nothing_unless_processing(conn, owner) -> None:
     _, (authz,) = create(conn, owner, ["a.example"])
     challenge = challenges.list_challenges(conn, [authz.id])[0]
     assert _pass(conn, challenge.id, authz.id) is None  # still pending: not answered
@@ -134,7 +144,7 @@ def test_accept_moves_challenge_authorization_and_order_in_one_statement(conn, o
     order, (authz,) = create(conn, owner, ["a.example"])
     challenge = challenges.list_challenges(conn, [authz.id])[0]
     accepted = _accept(conn, challenge.id, authz.id)
-    assert accepted is not None and (accepted.promoted, accepted.incomplete) == (1, 0)
+    assert accepted is not None and accepted.incomplete == 0
     assert accepted.challenge.status is C.VALID and accepted.challenge.attempts == 1
     assert accepted.challenge.validated_at == LATER and accepted.challenge.records == []
     assert accepted.challenge.processing_since is None and accepted.challenge.error is None
@@ -148,10 +158,10 @@ def test_accept_leaves_an_order_whose_other_authorization_is_pending(conn, owner
     order, authzs = create(conn, owner, ["a.example", "b.example"])
     first, second = (challenges.list_challenges(conn, [a.id])[0] for a in authzs)
     accepted = _accept(conn, first.id, authzs[0].id)
-    assert accepted is not None and (accepted.promoted, accepted.incomplete) == (0, 1)
+    assert accepted is not None and accepted.incomplete == 1
     assert orders.get_order(conn, order.id).status is O.PENDING
     last = _accept(conn, second.id, authzs[1].id)  # the first is valid in its snapshot
-    assert last is not None and (last.promoted, last.incomplete) == (1, 0)
+    assert last is not None and last.incomplete == 0
     assert orders.get_order(conn, order.id).status is O.READY
 
 

@@ -36,14 +36,14 @@ def test_create_reuses_existing_authorizations(conn) -> None:
     (["valid", "pending"], False),
     (["valid", "invalid"], False),
 ])
-def test_promote_locked_moves_orders_whose_authorizations_are_all_valid(
+def test_promote_completed_moves_orders_whose_authorizations_are_all_valid(
         conn, statuses: list[str], promoted: bool) -> None:
     owner = account(conn)
     order, authzs = create(conn, owner, ["a.example", "b.example"])
     for authz, status in zip(authzs, statuses, strict=True):
         conn.execute("UPDATE authorizations SET status = %s WHERE id = %s", (status, authz.id))
-    moved = orders.promote_locked(conn, authzs[0].id, from_status=OrderStatus.PENDING,
-                                  to_status=OrderStatus.READY)
+    moved = orders.promote_completed(conn, authzs[0].id, from_status=OrderStatus.PENDING,
+                                     to_status=OrderStatus.READY)
     assert [o.id for o in moved] == ([order.id] if promoted else [])
     assert orders.get_order(conn, order.id).status is (
         OrderStatus.READY if promoted else OrderStatus.PENDING)
