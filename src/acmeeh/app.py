@@ -30,6 +30,7 @@ from .validation import NetworkValidator
 from .web import errors, gauges, health, metrics_view, observe, pki
 from .web.bodies import BodyLimit
 from .web.context import WebContext
+from .web.ocsp_get import OCSPGet
 from .web.proxy import ProxyFix
 from .web.routes import acme_blueprint
 from .web.urls import Urls
@@ -132,6 +133,9 @@ def _build(settings: Settings, pool: Pool) -> AcmeehApp:
     runtime.started = True
     # Chunked bodies counted as they are read; refused bodies drained so the client sees 413.
     app.wsgi_app = BodyLimit(app.wsgi_app, settings.server.max_body_bytes)  # type: ignore[method-assign]
+    if app.ocsp is not None:  # the OCSP GET form answered beneath Flask (same answer, cheaper)
+        app.wsgi_app = OCSPGet(app.wsgi_app, env, app.ocsp,  # type: ignore[method-assign]
+                               access_log=settings.logging.access_log.enabled)
     if settings.proxy.enabled:  # client addresses for rate limits and logs
         app.wsgi_app = ProxyFix(app.wsgi_app, settings.proxy.trusted_proxies)  # type: ignore[method-assign]
     return app

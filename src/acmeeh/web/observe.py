@@ -40,7 +40,11 @@ _access = logging.getLogger(ACCESS_LOGGER)
 
 def request_id() -> str:
     """The client's X-Request-ID when well formed, else a fresh random one."""
-    given = request.headers.get(HEADER, "")
+    return checked_id(request.headers.get(HEADER, ""))
+
+
+def checked_id(given: str) -> str:
+    """`given` when it is a well-formed request id, else a fresh random one."""
     return given if _VALID_ID.match(given) else uuid.uuid4().hex
 
 
@@ -64,13 +68,28 @@ def _finish_logged(resp: Response) -> Response:
     size = resp.content_length
     if size is None and not resp.is_streamed:
         size = resp.calculate_content_length()
-    method, path, status = req.method, quote(req.path, safe=_PATH_SAFE), resp.status_code
+    log_access(req.method, req.path, resp.status_code, size, elapsed,
+               g.get("acmeeh_request_id"), req.remote_addr)
+    return resp
+
+
+def log_access(method: str, path: str, status: int, size: int | None, elapsed: float | None,
+               rid: str | None, remote_addr: str | None) -> None:
+    """The access log line of one request."""
+    path = quote(path, safe=_PATH_SAFE)
     _access.info("%s %s %d", method, path, status, extra={
         "method": method, "path": path, "status": status, "bytes": size,
         "duration_ms": round(elapsed * 1000, 2) if elapsed is not None else None,
-        "request_id": g.get("acmeeh_request_id"), "remote_addr": req.remote_addr,
+        "request_id": rid, "remote_addr": remote_addr,
     })
-    return resp
+
+
+def count(endpoint: str, method: str, status: int, elapsed: float | None) -> None:
+    """The request in acmeeh_http_requests_total and the latency histogram."""
+    method = method if method in _METHODS else "other"
+    metrics.HTTP_REQUESTS.labels(endpoint=endpoint, method=method, status=str(status)).inc()
+    if elapsed is not None:
+        metrics.HTTP_LATENCY.labels(endpoint=endpoint, method=method).observe(elapsed)
 
 
 def _observe(resp: Response, req: Request | None = None) -> float | None:
@@ -82,11 +101,7 @@ def _observe(resp: Response, req: Request | None = None) -> float | None:
     rid = store.get("acmeeh_request_id")
     if rid:
         resp.headers[HEADER] = rid
-    endpoint = req.endpoint or "unmatched"
-    method = req.method if req.method in _METHODS else "other"
-    metrics.HTTP_REQUESTS.labels(endpoint=endpoint, method=method, status=str(resp.status_code)).inc()
-    if elapsed is not None:
-        metrics.HTTP_LATENCY.labels(endpoint=endpoint, method=method).observe(elapsed)
+    count(req.endpoint or "unmatched", req.method, resp.status_code, elapsed)
     if resp.mimetype == PROBLEM_JSON:
         metrics.PROBLEMS.labels(type=problem_label(resp)).inc()
     return elapsed

@@ -73,6 +73,7 @@ def blueprint(env: Env, responder: OCSPResponder | None) -> Blueprint:
             return ocsp_response(env, ocsp.respond(decode_get(encoded)), conditional=True)
 
         path = settings.ocsp.path
+        # The same GET is mostly answered by web.ocsp_get, below Flask (it falls back here).
         bp.add_url_rule(path, "ocsp_post", ocsp_post, methods=["POST"])
         bp.add_url_rule(f"{path}/", "ocsp_post_slash", ocsp_post, methods=["POST"])
         # merge_slashes=False: base64 may contain "//", which must not be folded or redirected.
@@ -97,20 +98,27 @@ def decode_get(encoded: str) -> bytes:
 
 
 def ocsp_response(env: Env, answer: OCSPAnswer, *, conditional: bool) -> Response:
-    """RFC 5019 §6.2 caching headers: max-age, Last-Modified, Expires, ETag (only for
-    responses without a nonce; the others are no-store)."""
-    if not (answer.cacheable and answer.this_update and answer.next_update):
-        return Response(answer.der, content_type=OCSP_RESPONSE, headers={"Cache-Control": "no-store"})
-    etag, last_modified, expires = _validators(answer)
-    max_age = _max_age(answer.next_update, env.clock())
-    resp = Response(answer.der, content_type=OCSP_RESPONSE, headers={
-        "Cache-Control": f"max-age={max_age}, public, no-transform, must-revalidate",
-        "Last-Modified": last_modified, "Expires": expires, "ETag": etag,
-    })
+    """The answer with its caching headers (see ocsp_headers); with `conditional`, a request
+    that carries If-None-Match or If-Modified-Since may get 304 Not Modified."""
+    resp = Response(answer.der, headers=ocsp_headers(env, answer))
     # Only a request that asks for it pays for the conditional rules.
     if conditional and ("If-None-Match" in request.headers or "If-Modified-Since" in request.headers):
         resp.make_conditional(request)  # may turn it into 304 Not Modified, in place
     return resp
+
+
+def ocsp_headers(env: Env, answer: OCSPAnswer) -> list[tuple[str, str]]:
+    """Content-Type and the RFC 5019 §6.2 caching headers: max-age, Last-Modified, Expires,
+    ETag (only for responses without a nonce; the others are no-store)."""
+    if not (answer.cacheable and answer.this_update and answer.next_update):
+        return [("Content-Type", OCSP_RESPONSE), ("Cache-Control", "no-store")]
+    etag, last_modified, expires = _validators(answer)
+    max_age = _max_age(answer.next_update, env.clock())
+    return [
+        ("Content-Type", OCSP_RESPONSE),
+        ("Cache-Control", f"max-age={max_age}, public, no-transform, must-revalidate"),
+        ("Last-Modified", last_modified), ("Expires", expires), ("ETag", etag),
+    ]
 
 
 @functools.lru_cache(maxsize=1024)
