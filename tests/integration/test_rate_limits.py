@@ -1,7 +1,8 @@
-"""Rate limits (security.rate_limits) on real servers and a real PostgreSQL: each limit lets N
-through and answers the next with rateLimited (429, Retry-After, RFC 8555 §6.6) without counting
-it; two instances on one database share the counters; windows end; exempt networks and the
-disabled switch lift every limit; the cleanup task deletes ended windows."""
+"""Rate limits (security.rate_limits) on a real PostgreSQL: each limit lets N through and
+answers the next with rateLimited (429, Retry-After, RFC 8555 §6.6) without counting it; two
+instances (gunicorn processes) on one database share the counters; windows end; exempt networks
+and the disabled switch lift every limit (apps served in process); the cleanup task deletes
+ended windows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -26,7 +28,9 @@ from support.acme_client import (
     problem_type,
 )
 from support.database import fresh_database, server_url
+from support.inprocess import app_on_new_database
 from support.server import RunningServer, deep_merge, start_server, worker_id
+from support.wsgi import BASE_URL, DIRECTORY, in_process_session
 
 from acmeeh.authority import ratelimits
 from acmeeh.authority.env import Env
@@ -57,9 +61,9 @@ def name() -> str:
     return f"rl-{uuid.uuid4().hex[:10]}.localhost"
 
 
-def counters(server: RunningServer, limit: str) -> dict[str, int]:
+def counters(database_url: str, limit: str) -> dict[str, int]:
     """key → count of the live windows of one limit."""
-    with psycopg.connect(server.database_url, autocommit=True) as conn:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT key, sum(count) FROM rate_limit_counters WHERE name = %s"
             " AND expires_at > now() GROUP BY key",
@@ -118,7 +122,7 @@ def test_orders_per_account(pair: list[RunningServer]) -> None:
         expect(a.new_order([name()]), 201)
     for _ in range(2):  # refused attempts are not counted
         assert_limited(a.new_order([name()]), "new_orders_per_account", max_wait=HOUR)
-    assert counters(pair[0], "new_orders_per_account")[account_id(a)] == ORDERS
+    assert counters(pair[0].database_url, "new_orders_per_account")[account_id(a)] == ORDERS
     expect(b.new_order([name()]), 201)  # another account is not affected
 
 
@@ -162,13 +166,21 @@ def test_failed_validations_per_name(pair: list[RunningServer]) -> None:
     assert_limited(refused, "failed_validations_per_account_per_name", max_wait=HOUR)
     assert failing in refused.json()["detail"]
     expect(client.new_order([name()]), 201)  # other names go; the refused order was not counted
-    assert counters(pair[0], "new_orders_per_account")[account_id(client)] == FAILURES + 1
+    assert counters(pair[0].database_url, "new_orders_per_account")[account_id(client)] == FAILURES + 1
 
 
-# --- one server per configuration -------------------------------------------------------------
-def test_accounts_per_ip_and_window_expiry(start_acme_server) -> None:
+# --- one app per configuration, in process (support.wsgi; the test client is 127.0.0.1) ---------
+@contextmanager
+def served(tmp_path, overrides: dict) -> Iterator[tuple[Callable[[], AcmeClient], str]]:
+    """(new_client, database URL) of an app with `overrides` on a database of its own."""
+    with app_on_new_database(tmp_path, "rate_limits", overrides) as (app, url):
+        yield (lambda: AcmeClient(DIRECTORY, session=in_process_session(app, BASE_URL))), url
+
+
+def test_accounts_per_ip_and_window_expiry(tmp_path) -> None:
     window = 4
-    server = start_acme_server(
+    with served(
+        tmp_path,
         {
             "security": {
                 "rate_limits": {
@@ -177,21 +189,21 @@ def test_accounts_per_ip_and_window_expiry(start_acme_server) -> None:
                 }
             }
         },
-        workers=1,
-    )
-    for _attempt in range(3):  # bounded: retried only if a slow machine crossed a window
-        time.sleep(window - time.time() % window + 0.05)  # start at the beginning of a window
-        started = time.time()
-        for _ in range(2):
-            expect(AcmeClient(server.directory_url).new_account(), 201)
-        late = AcmeClient(server.directory_url)
-        third = late.new_account()
-        if time.time() // window == started // window:
-            break
-    wait = assert_limited(third, "new_accounts_per_ip", max_wait=window)
-    assert counters(server, "new_accounts_per_ip") == {"127.0.0.1": 2}  # the refusal not counted
-    time.sleep(wait)  # Retry-After is rounded up: the window has ended by then
-    expect(late.new_account(), 201)
+    ) as (new_client, database_url):
+        for _attempt in range(3):  # bounded: retried only if a slow machine crossed a window
+            time.sleep(window - time.time() % window + 0.05)  # start at the beginning of a window
+            started = time.time()
+            for _ in range(2):
+                expect(new_client().new_account(), 201)
+            late = new_client()
+            third = late.new_account()
+            if time.time() // window == started // window:
+                break
+        wait = assert_limited(third, "new_accounts_per_ip", max_wait=window)
+        # the refusal is not counted
+        assert counters(database_url, "new_accounts_per_ip") == {"127.0.0.1": 2}
+        time.sleep(wait)  # Retry-After is rounded up: the window has ended by then
+        expect(late.new_account(), 201)
 
 
 @pytest.mark.parametrize(
@@ -202,9 +214,10 @@ def test_accounts_per_ip_and_window_expiry(start_acme_server) -> None:
     ],
     ids=["exempt-network", "disabled"],
 )
-def test_no_limits(start_acme_server, rate_limits: dict) -> None:
+def test_no_limits(tmp_path, rate_limits: dict) -> None:
     one = {"count": 1, "window_seconds": HOUR}
-    server = start_acme_server(
+    with served(
+        tmp_path,
         {
             "security": {
                 "rate_limits": {
@@ -214,15 +227,14 @@ def test_no_limits(start_acme_server, rate_limits: dict) -> None:
                 }
             }
         },
-        workers=1,
-    )
-    for _ in range(3):
-        client = AcmeClient(server.directory_url)
-        expect(client.new_account(), 201)
-        for _ in range(2):
-            expect(client.new_order([name()]), 201)
-    with psycopg.connect(server.database_url, autocommit=True) as conn:  # no counter work at all
-        assert conn.execute("SELECT count(*) FROM rate_limit_counters").fetchone() == (0,)
+    ) as (new_client, database_url):
+        for _ in range(3):
+            client = new_client()
+            expect(client.new_account(), 201)
+            for _ in range(2):
+                expect(client.new_order([name()]), 201)
+        with psycopg.connect(database_url, autocommit=True) as conn:  # no counter work at all
+            assert conn.execute("SELECT count(*) FROM rate_limit_counters").fetchone() == (0,)
 
 
 # --- in process: fixed windows on an injected clock, and the cleanup task ----------------------

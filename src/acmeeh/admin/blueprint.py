@@ -117,6 +117,23 @@ def found(read: Callable[[db.Connection], R | None], missing: str) -> R:
     return row
 
 
+def shown(read: Callable[[db.Connection], R | None], render: Callable[[R], dict[str, Any]],
+          missing: str) -> Response:
+    """The object `read` finds (see `found`: 404 with `missing`), rendered as JSON."""
+    return json_response(render(found(read, missing)))
+
+
+def detail(get: Callable[[db.Connection], R | None],
+           show: Callable[[db.Connection, R], dict[str, Any]], missing: str) -> Response:
+    """Like `shown`, for an object rendered with more rows: `show` reads them on the same
+    connection."""
+    def read(conn: db.Connection) -> dict[str, Any] | None:
+        row = get(conn)
+        return None if row is None else show(conn, row)
+
+    return json_response(found(read, missing))
+
+
 def _sub_path() -> str:
     return request.path[len(ctx().cfg.base_path):]
 
@@ -128,13 +145,16 @@ def note(target: str | None = None, **details: Any) -> None:
     g.audit_details = {**getattr(g, "audit_details", {}), **details}
 
 
-def audited(action: str) -> Callable[[F], F]:
-    """Write one audit row per call: success, or failure with the problem type."""
+def audited(action: str, target: str | None = None) -> Callable[[F], F]:
+    """Write one audit row per call: success, or failure with the problem type. `target`
+    ("user:{user_id}") names the object acted on from the view's URL parameters; a view may
+    note() it instead (else the row names the request path)."""
 
     def wrap(view: F) -> F:
         @functools.wraps(view)
         def run(*args: Any, **kwargs: Any) -> Response:
-            g.audit_target, g.audit_details = None, {}
+            g.audit_target = target.format(**kwargs) if target is not None else None
+            g.audit_details = {}
             try:
                 resp = view(*args, **kwargs)
             except (AdminProblem, Problem) as problem:

@@ -14,9 +14,9 @@ from ..store import challenges as challenge_store
 from ..store import orders as order_store
 from ..store import search
 from ..store.db import Connection
-from ..store.records import AuthzRow, ChallengeRow
+from ..store.records import AccountRow, AuthzRow, ChallengeRow, OrderRow
 from . import render
-from .blueprint import audited, body, ctx, found, json_response, note, paged
+from .blueprint import audited, body, ctx, detail, json_response, paged
 from .inputs import Query
 
 
@@ -30,18 +30,16 @@ def list_accounts() -> Response:
 
 
 def get_account(account_id: uuid.UUID) -> Response:
-    def read(conn: Connection) -> dict[str, Any] | None:
-        row = account_store.get_account(conn, account_id)
-        if row is None:
-            return None
-        return {**render.account(row), "order_count": order_store.count_account_orders(conn, row.id)}
-
-    return json_response(found(read, "no such account"))
+    return detail(lambda conn: account_store.get_account(conn, account_id), _account,
+                  "no such account")
 
 
-@audited("account.deactivate")
+def _account(conn: Connection, row: AccountRow) -> dict[str, Any]:
+    return {**render.account(row), "order_count": order_store.count_account_orders(conn, row.id)}
+
+
+@audited("account.deactivate", target="account:{account_id}")
 def deactivate_account(account_id: uuid.UUID) -> Response:
-    note(target=f"account:{account_id}")
     body("Empty", optional=True)
     row = accounts.deactivate_by_admin(ctx().env, account_id)
     return json_response(render.account(row))
@@ -60,16 +58,14 @@ def list_orders() -> Response:
 
 def get_order(order_id: uuid.UUID) -> Response:
     """The order with its authorizations and their challenges (validation records, errors)."""
-    def read(conn: Connection) -> dict[str, Any] | None:
-        row = order_store.get_order(conn, order_id)
-        if row is None:
-            return None
-        authzs = authz_store.list_order_authorizations(conn, row.id)
-        chals = challenge_store.list_challenges(conn, [a.id for a in authzs])
-        return {**render.order(row), "authorizations": [
-            _with(a, [c for c in chals if c.authorization_id == a.id]) for a in authzs]}
+    return detail(lambda conn: order_store.get_order(conn, order_id), _order, "no such order")
 
-    return json_response(found(read, "no such order"))
+
+def _order(conn: Connection, row: OrderRow) -> dict[str, Any]:
+    authzs = authz_store.list_order_authorizations(conn, row.id)
+    chals = challenge_store.list_challenges(conn, [a.id for a in authzs])
+    return {**render.order(row), "authorizations": [
+        _with(a, [c for c in chals if c.authorization_id == a.id]) for a in authzs]}
 
 
 def list_authorizations() -> Response:
@@ -82,11 +78,9 @@ def list_authorizations() -> Response:
 
 
 def get_authorization(authz_id: uuid.UUID) -> Response:
-    def read(conn: Connection) -> dict[str, Any] | None:
-        row = authz_store.get_authorization(conn, authz_id)
-        return None if row is None else _with(row, challenge_store.list_challenges(conn, [row.id]))
-
-    return json_response(found(read, "no such authorization"))
+    return detail(lambda conn: authz_store.get_authorization(conn, authz_id),
+                  lambda conn, row: _with(row, challenge_store.list_challenges(conn, [row.id])),
+                  "no such authorization")
 
 
 def _with(authz: AuthzRow, chals: list[ChallengeRow]) -> dict[str, Any]:

@@ -48,9 +48,8 @@ def get_certificate(cert_id: uuid.UUID) -> Response:
     return json_response({**render.certificate(row, ctx().env.clock()), "pem": row.pem_chain})
 
 
-@audited("certificate.revoke")
+@audited("certificate.revoke", target="certificate:{cert_id}")
 def revoke_certificate(cert_id: uuid.UUID) -> Response:
-    note(target=f"certificate:{cert_id}")
     reason = body("RevokeRequest", optional=True).get("reason", 0)
     note(reason=reason)
     row = revocation.revoke_by_admin(ctx().env, cert_id, reason, operator=actor().username)

@@ -10,7 +10,7 @@ from ..authority import allowlists, eab
 from ..store import allowlists as allowlist_store
 from ..store import eab as eab_store
 from . import problems, render
-from .blueprint import actor, audited, body, created, ctx, found, json_response, note, paged
+from .blueprint import actor, audited, body, created, ctx, json_response, note, paged, shown
 from .inputs import Query
 
 KID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -40,8 +40,8 @@ def create_eab_key() -> Response:
 
 
 def get_eab_key(kid: str) -> Response:
-    return json_response(render.eab_key(found(lambda conn: eab_store.get_key(conn, _kid(kid)),
-                                              "no such EAB key")))
+    return shown(lambda conn: eab_store.get_key(conn, _kid(kid)), render.eab_key,
+                 "no such EAB key")
 
 
 @audited("eab.revoke")
@@ -69,13 +69,12 @@ def add_allowlist_entry() -> Response:
 
 
 def get_allowlist_entry(entry_id: uuid.UUID) -> Response:
-    row = found(lambda conn: allowlist_store.get_entry(conn, entry_id), "no such allowlist entry")
-    return json_response(render.allowlist_entry(row))
+    return shown(lambda conn: allowlist_store.get_entry(conn, entry_id), render.allowlist_entry,
+                 "no such allowlist entry")
 
 
-@audited("allowlist.remove")
+@audited("allowlist.remove", target="allowlist:{entry_id}")
 def remove_allowlist_entry(entry_id: uuid.UUID) -> Response:
-    note(target=f"allowlist:{entry_id}")
     row = allowlists.remove_entry(ctx().env, entry_id)
     note(scope=row.scope, kind=row.kind, value=row.value)
     return Response(status=204)

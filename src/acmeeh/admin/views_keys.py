@@ -10,7 +10,7 @@ from ..authority import blocked_keys
 from ..protocol import keys
 from ..store import blocked_keys as blocked_store
 from . import problems, render
-from .blueprint import actor, audited, body, created, ctx, found, json_response, note, paged
+from .blueprint import actor, audited, body, created, ctx, json_response, note, paged, shown
 from .inputs import Query
 
 _SPKI_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -60,8 +60,8 @@ def block_key() -> Response:
 
 
 def get_blocked_key(spki_sha256: str) -> Response:
-    row = found(lambda conn: blocked_store.get(conn, _spki(spki_sha256)), "this key is not blocked")
-    return json_response(render.blocked_key(row))
+    return shown(lambda conn: blocked_store.get(conn, _spki(spki_sha256)), render.blocked_key,
+                 "this key is not blocked")
 
 
 @audited("blocked_key.remove")

@@ -40,9 +40,8 @@ def list_notifications() -> Response:
         conn, page, status=status, kind=kind, account_id=account_id), render.notification)
 
 
-@audited("notification.retry")
+@audited("notification.retry", target="notification:{notification_id}")
 def retry_notification(notification_id: uuid.UUID) -> Response:
-    note(target=f"notification:{notification_id}")
     body("Empty", optional=True)
     return json_response(render.notification(redelivery.retry(ctx().env, notification_id)))
 

@@ -36,10 +36,9 @@ def get_renewal_window(cert_id: uuid.UUID) -> Response:
     return json_response(render.renewal_window(cert_id, serial, info))
 
 
-@audited("certificate.renewal_window.set")
+@audited("certificate.renewal_window.set", target="certificate:{cert_id}")
 def set_renewal_window(cert_id: uuid.UUID) -> Response:
     """The window renewalInfo suggests from now on, with an optional explanationURL."""
-    note(target=f"certificate:{cert_id}")
     data = body("RenewalWindowUpdate")
     start, end = parse_time(data["start"], "start"), parse_time(data["end"], "end")
     url = data.get("explanation_url")
@@ -49,10 +48,9 @@ def set_renewal_window(cert_id: uuid.UUID) -> Response:
     return json_response(render.renewal_window(cert_id, serial, info))
 
 
-@audited("certificate.renewal_window.clear")
+@audited("certificate.renewal_window.clear", target="certificate:{cert_id}")
 def clear_renewal_window(cert_id: uuid.UUID) -> Response:
     """Back to the computed window; answers the window renewalInfo suggests now."""
-    note(target=f"certificate:{cert_id}")
     serial, info = renewal.clear_window(ctx().env, cert_id)
     note(serial=serial)
     return json_response(render.renewal_window(cert_id, serial, info))

@@ -87,9 +87,8 @@ def get_user(user_id: uuid.UUID) -> Response:
     return json_response(render.user(operators.load_user(ctx().env, user_id), ctx().env.clock()))
 
 
-@audited("user.update")
+@audited("user.update", target="user:{user_id}")
 def update_user(user_id: uuid.UUID) -> Response:
-    note(target=f"user:{user_id}")
     data = body("UserUpdate")
     note(changes=sorted(data))
     row = operators.update_user(ctx().env, user_id, role=data.get("role"),
@@ -98,9 +97,8 @@ def update_user(user_id: uuid.UUID) -> Response:
     return json_response(render.user(row, ctx().env.clock()))
 
 
-@audited("user.reset_password")
+@audited("user.reset_password", target="user:{user_id}")
 def reset_password(user_id: uuid.UUID) -> Response:
-    note(target=f"user:{user_id}")
     data = body("PasswordReset", optional=True)
     row, password = operators.reset_password(ctx().env, user_id, data.get("password"))
     note(username=row.username, generated=("password" not in data))

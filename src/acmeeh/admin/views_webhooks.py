@@ -9,7 +9,7 @@ from flask import Response
 from ..authority import webhooks
 from ..store import webhooks as webhook_store
 from . import render
-from .blueprint import actor, audited, body, created, ctx, found, json_response, note, paged
+from .blueprint import actor, audited, body, created, ctx, json_response, note, paged, shown
 from .inputs import Query
 
 def list_webhooks() -> Response:
@@ -27,13 +27,12 @@ def create_webhook() -> Response:
 
 
 def get_webhook(webhook_id: uuid.UUID) -> Response:
-    row = found(lambda conn: webhook_store.get_webhook(conn, webhook_id), "no such webhook")
-    return json_response(render.webhook(row))
+    return shown(lambda conn: webhook_store.get_webhook(conn, webhook_id), render.webhook,
+                 "no such webhook")
 
 
-@audited("webhook.update")
+@audited("webhook.update", target="webhook:{webhook_id}")
 def update_webhook(webhook_id: uuid.UUID) -> Response:
-    note(target=f"webhook:{webhook_id}")
     data = body("WebhookUpdate")
     note(changes=sorted(data))
     row = webhooks.update(ctx().env, webhook_id, url=data.get("url"), events=data.get("events"),
@@ -41,9 +40,8 @@ def update_webhook(webhook_id: uuid.UUID) -> Response:
     return json_response(render.webhook(row))
 
 
-@audited("webhook.delete")
+@audited("webhook.delete", target="webhook:{webhook_id}")
 def delete_webhook(webhook_id: uuid.UUID) -> Response:
-    note(target=f"webhook:{webhook_id}")
     webhooks.delete(ctx().env, webhook_id)
     return Response(status=204)
 
@@ -57,14 +55,12 @@ def list_webhook_deliveries() -> Response:
 
 
 def get_webhook_delivery(delivery_id: uuid.UUID) -> Response:
-    row = found(lambda conn: webhook_store.get_delivery(conn, delivery_id),
-                "no such webhook delivery")
-    return json_response(render.webhook_delivery(row))
+    return shown(lambda conn: webhook_store.get_delivery(conn, delivery_id),
+                 render.webhook_delivery, "no such webhook delivery")
 
 
-@audited("webhook.retry")
+@audited("webhook.retry", target="webhook-delivery:{delivery_id}")
 def retry_webhook_delivery(delivery_id: uuid.UUID) -> Response:
     """A dead (or failed) delivery goes out again now, with a fresh attempt budget."""
-    note(target=f"webhook-delivery:{delivery_id}")
     body("Empty", optional=True)
     return json_response(render.webhook_delivery(webhooks.retry(ctx().env, delivery_id)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from ..store.db import Connection
 from ..store.outbox import NotificationRow, NotificationStatus
 from ..store.records import AccountRow, CertificateRow
 from .env import Env
-from .outboxes import backoff
+from .outboxes import Batch, backoff
 
 MAILTO = "mailto:"
 
@@ -141,13 +141,7 @@ def retry_at(settings: NotificationsSettings, attempts: int, now: datetime) -> d
 
 
 @dataclass
-class DeliveryReport:
-    """What one batch did."""
-
-    claimed: int = 0
-    sent: list[NotificationRow] = field(default_factory=list)
-    failed: list[NotificationRow] = field(default_factory=list)
-    abandoned: list[NotificationRow] = field(default_factory=list)
+class DeliveryReport(Batch[NotificationRow]):
     stopped_early: bool = False  # the server was unusable; the rest of the batch waits
 
 
@@ -177,7 +171,7 @@ def deliver_due(
                 continue
             done = outbox.mark_sent(conn, row.id, env.clock())
             if done is not None:
-                report.sent.append(done)
+                report.done.append(done)
     _count(report)
     return report
 
@@ -192,19 +186,16 @@ def _record_failure(conn: Connection, env: Env, row: NotificationRow, exc: Excep
     )
     if done is None:
         return
-    (report.failed if done.status == NotificationStatus.FAILED else report.abandoned).append(done)
-    log = env.log.warning if done.status == NotificationStatus.FAILED else env.log.error
-    log("notification delivery failed", extra={
-        "notification_id": str(row.id), "kind": row.kind, "attempts": done.attempts,
-        "status": done.status, "error": error[:300],
-    })
+    report.failure(done, retried=done.status == NotificationStatus.FAILED, log=env.log,
+                   message="notification delivery failed", notification_id=str(row.id),
+                   kind=row.kind, attempts=done.attempts, status=done.status, error=error[:300])
 
 
 def _count(report: DeliveryReport) -> None:
     # Counted after the commit, so a rolled-back batch counts nothing.
-    for row in report.sent:
+    for row in report.done:
         metrics.NOTIFICATIONS_SENT.labels(kind=row.kind).inc()
         if row.kind == Kind.EXPIRATION_WARNING:
             metrics.EXPIRATION_WARNINGS_SENT.inc()
-    for row in (*report.failed, *report.abandoned):
+    for row in (*report.failed, *report.given_up):
         metrics.NOTIFICATIONS_FAILED.labels(kind=row.kind).inc()

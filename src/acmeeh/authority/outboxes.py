@@ -1,10 +1,13 @@
 """What the two delivery outboxes (email notifications and webhook deliveries) share: the
-exponential backoff between attempts and the operator's requeue of one row."""
+report of a batch, the exponential backoff between attempts and the operator's requeue of one
+row."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from ..protocol import problems
 
@@ -15,6 +18,24 @@ class _Row(Protocol):
 
 
 R = TypeVar("R")
+
+
+@dataclass
+class Batch(Generic[R]):
+    """What one batch of deliveries did: how many rows it claimed, and the rows done (sent,
+    delivered), failed (tried again later) and given up (abandoned, dead)."""
+
+    claimed: int = 0
+    done: list[R] = field(default_factory=list)
+    failed: list[R] = field(default_factory=list)
+    given_up: list[R] = field(default_factory=list)
+
+    def failure(self, row: R, *, retried: bool, log: logging.Logger, message: str,
+                **extra: object) -> None:
+        """File a failed row: under failed with a warning when it will be tried again, under
+        given_up with an error when not."""
+        (self.failed if retried else self.given_up).append(row)
+        (log.warning if retried else log.error)(message, extra=extra)
 
 
 def backoff(now: datetime, attempts: int, *, first: float, multiplier: float,

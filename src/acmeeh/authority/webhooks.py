@@ -14,7 +14,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from ..store.webhooks import DeliveryRow, DeliveryStatus, DueDelivery, NewEvent,
 from ..validation.network import AddressPolicy
 from .env import Env
 from .notifications import jsonable
-from .outboxes import backoff, requeued
+from .outboxes import Batch, backoff, requeued
 
 EVENTS = ("certificate.issued", "certificate.revoked", "certificate.expiring", "order.invalid",
           "account.created", "account.deactivated", "maintenance.changed")
@@ -162,12 +162,8 @@ def retry_at(cfg: WebhooksSettings, attempts: int, now: datetime) -> datetime | 
 
 
 @dataclass
-class DeliveryReport:
-    claimed: int = 0
-    delivered: list[DeliveryRow] = field(default_factory=list)
-    failed: list[DeliveryRow] = field(default_factory=list)
-    dead: list[DeliveryRow] = field(default_factory=list)
-    postponed: int = 0
+class DeliveryReport(Batch[DeliveryRow]):
+    postponed: int = 0  # claimed, but their receiver was down: moved to its next attempt
 
 
 def body_of(delivery: DeliveryRow) -> bytes:
@@ -203,7 +199,7 @@ def deliver_due(env: Env, post: Callable[[DueDelivery], int], *,
         with env.pool.connection() as conn:
             row = store.mark_delivered(conn, due.delivery.id, status_code=status, now=env.clock())
         if row is not None:
-            report.delivered.append(row)
+            report.done.append(row)
     _count(report)
     return report
 
@@ -217,20 +213,18 @@ def _failed(env: Env, delivery: DeliveryRow, exc: WebhookError,
                                                                   delivery.attempts + 1, now))
     if row is None:
         return None
-    (report.failed if row.status == DeliveryStatus.FAILED else report.dead).append(row)
-    log = env.log.warning if row.status == DeliveryStatus.FAILED else env.log.error
-    log("webhook delivery failed", extra={"delivery_id": str(row.id), "event": row.event,
-                                          "attempts": row.attempts, "status": row.status,
-                                          "error": str(exc)[:300]})
+    report.failure(row, retried=row.status == DeliveryStatus.FAILED, log=env.log,
+                   message="webhook delivery failed", delivery_id=str(row.id), event=row.event,
+                   attempts=row.attempts, status=row.status, error=str(exc)[:300])
     return row
 
 
 def _count(report: DeliveryReport) -> None:
-    for row in report.delivered:
+    for row in report.done:
         metrics.WEBHOOK_DELIVERIES.labels(event=row.event, result="delivered").inc()
     for row in report.failed:
         metrics.WEBHOOK_DELIVERIES.labels(event=row.event, result="failed").inc()
-    for row in report.dead:
+    for row in report.given_up:
         metrics.WEBHOOK_DELIVERIES.labels(event=row.event, result="dead").inc()
 
 

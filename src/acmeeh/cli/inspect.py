@@ -4,13 +4,16 @@ from __future__ import annotations
 import argparse
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 
 from ..store import accounts, authzs, certs, challenges, db, orders
+
+R = TypeVar("R")
 
 
 def _json_default(value: Any) -> Any:
@@ -23,16 +26,17 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _uuid(text: str) -> uuid.UUID | None:
+def _by_id(conn: Any, get: Callable[[Any, uuid.UUID], R | None], ident: str) -> R | None:
+    """The row `get` reads for `ident` when it is a UUID; None when it is not one or not found."""
     try:
-        return uuid.UUID(text)
+        row_id = uuid.UUID(ident)
     except ValueError:
         return None
+    return get(conn, row_id)
 
 
 def _order(conn: Any, ident: str) -> dict[str, Any] | None:
-    order_id = _uuid(ident)
-    order = orders.get_order(conn, order_id) if order_id else None
+    order = _by_id(conn, orders.get_order, ident)
     if order is None:
         return None
     found = authzs.list_order_authorizations(conn, order.id)
@@ -46,8 +50,7 @@ def _order(conn: Any, ident: str) -> dict[str, Any] | None:
 
 
 def _certificate(conn: Any, ident: str) -> dict[str, Any] | None:
-    cert_id = _uuid(ident)
-    row = certs.get_certificate(conn, cert_id) if cert_id else None
+    row = _by_id(conn, certs.get_certificate, ident)
     if row is None:
         serial = ident.lower().replace(":", "").lstrip("0") or "0"
         row = certs.find_certificate_by_serial(conn, serial)
@@ -62,8 +65,7 @@ def _certificate(conn: Any, ident: str) -> dict[str, Any] | None:
 
 
 def _account(conn: Any, ident: str) -> dict[str, Any] | None:
-    account_id = _uuid(ident)
-    row = accounts.get_account(conn, account_id) if account_id else None
+    row = _by_id(conn, accounts.get_account, ident)
     if row is None:
         return None
     result = asdict(row)

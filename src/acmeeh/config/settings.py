@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TypeVar, dataclass_transform
+
+T = TypeVar("T")
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass_transform(frozen_default=True, kw_only_default=True,
+                     field_specifiers=(dataclasses.field,))
+def section(cls: type[T]) -> type[T]:
+    """Every settings class is a frozen, slotted, keyword-only dataclass."""
+    return dataclasses.dataclass(frozen=True, slots=True, kw_only=True)(cls)
+
+
+@section
 class ServerSettings:
     external_url: str
     bind: str
@@ -28,7 +38,7 @@ class ServerSettings:
     unavailable_retry_after_seconds: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class DatabaseSettings:
     url: str | None
     host: str
@@ -46,7 +56,7 @@ class DatabaseSettings:
     prepare_threshold: int | None
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class AcmeSettings:
     path_prefix: str
     terms_of_service: str | None
@@ -57,7 +67,7 @@ class AcmeSettings:
     orders_page_size: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class Http01Settings:
     port: int
     timeout_seconds: float
@@ -65,19 +75,19 @@ class Http01Settings:
     max_body_bytes: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class Dns01Settings:
     resolvers: tuple[str, ...]
     timeout_seconds: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class TlsAlpn01Settings:
     port: int
     timeout_seconds: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class BackgroundWorkerSettings:
     enabled: bool
     poll_seconds: float
@@ -86,7 +96,7 @@ class BackgroundWorkerSettings:
     max_requeues: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class ChallengesSettings:
     enabled: tuple[str, ...]
     allowed_networks: tuple[str, ...]
@@ -102,24 +112,24 @@ class ChallengesSettings:
     background_worker: BackgroundWorkerSettings
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class CaaSettings:
     enabled: bool
     recheck_after_seconds: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class WorkersSettings:
     election_seconds: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class BackendOption:
     name: str
     value: str = dataclasses.field(repr=False)  # may be a secret
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class Pkcs11Settings:
     module: str | None
     token_label: str | None
@@ -131,7 +141,7 @@ class Pkcs11Settings:
     session_wait_seconds: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class ProfileSettings:
     """One entry of ca.profiles; `name` is its key there."""
 
@@ -146,7 +156,7 @@ class ProfileSettings:
     ip_addresses: bool
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class AcmeUpstreamSettings:
     directory_url: str | None
     account_key: str | None
@@ -159,7 +169,7 @@ class AcmeUpstreamSettings:
     order_timeout_seconds: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class CASettings:
     certificate: str | None
     key: str | None
@@ -178,14 +188,14 @@ class CASettings:
     profiles: tuple[ProfileSettings, ...]  # ca.profiles, in the order of the configuration file
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class LintSettings:
     enabled: bool
     linter: str
     ignore: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class IdentifiersSettings:
     allowed_suffixes: tuple[str, ...]
     forbidden_names: tuple[str, ...]
@@ -195,13 +205,13 @@ class IdentifiersSettings:
     max_per_order: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class RateLimitSettings:
     count: int
     window_seconds: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class RateLimitsSettings:
     enabled: bool
     exempt_networks: tuple[str, ...]
@@ -212,7 +222,7 @@ class RateLimitsSettings:
     failed_validations_per_account_per_name: RateLimitSettings
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class SecuritySettings:
     allowed_algorithms: tuple[str, ...]
     rsa_key_sizes: tuple[int, ...]
@@ -221,13 +231,13 @@ class SecuritySettings:
     rate_limits: RateLimitsSettings
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class NonceSettings:
     lifetime_seconds: int
     gc_interval_seconds: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class OrderSettings:
     lifetime_seconds: int
     authz_lifetime_seconds: int
@@ -238,23 +248,23 @@ class OrderSettings:
     stale_processing_threshold_seconds: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class TosSettings:
     require_agreement: bool
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class AuditLoggingSettings:
     enabled: bool
     file: str | None
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class AccessLoggingSettings:
     enabled: bool
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class LoggingSettings:
     level: str
     format: str
@@ -262,7 +272,7 @@ class LoggingSettings:
     access_log: AccessLoggingSettings
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class MetricsSettings:
     enabled: bool
     path: str
@@ -270,7 +280,7 @@ class MetricsSettings:
     token: str | None = dataclasses.field(repr=False)
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class NotificationsSettings:
     enabled: bool
     expiration_warning_days: tuple[int, ...]
@@ -284,7 +294,7 @@ class NotificationsSettings:
     disabled_types: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class SmtpSettings:
     enabled: bool
     host: str
@@ -297,7 +307,7 @@ class SmtpSettings:
     templates_path: str | None
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class AdminApiSettings:
     enabled: bool
     base_path: str
@@ -312,13 +322,13 @@ class AdminApiSettings:
     max_body_bytes: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class DashboardSettings:
     enabled: bool
     path: str
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class WebhooksSettings:
     enabled: bool
     allowed_networks: tuple[str, ...]
@@ -331,7 +341,7 @@ class WebhooksSettings:
     delivery_interval_seconds: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class CrlSettings:
     enabled: bool
     path: str
@@ -341,7 +351,7 @@ class CrlSettings:
     hash: str
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class OcspSettings:
     enabled: bool
     path: str
@@ -357,7 +367,7 @@ class OcspSettings:
     nonce_signatures_per_second: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class RenewalInfoSettings:
     enabled: bool
     window_start: float
@@ -365,18 +375,18 @@ class RenewalInfoSettings:
     retry_after_seconds: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class DevSettings:
     enabled: bool
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class ProxySettings:
     enabled: bool
     trusted_proxies: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class RetentionSettings:
     enabled: bool
     interval_seconds: float
@@ -389,7 +399,7 @@ class RetentionSettings:
     batch_size: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@section
 class Settings:
     """The whole configuration; `source_path` is the file it came from (None for a dict)."""
 

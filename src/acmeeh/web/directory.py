@@ -24,15 +24,7 @@ def directory() -> Response:
         meta["caaIdentities"] = list(acme_cfg.caa_identities)
     # draft-ietf-acme-profiles §3: each profile's name and a description for humans.
     meta["profiles"] = {p.name: p.description for p in c.env.settings.ca.profiles}
-    body = {
-        "newNonce": c.urls.new_nonce(),
-        "newAccount": c.urls.new_account(),
-        "newOrder": c.urls.new_order(),
-        "newAuthz": c.urls.new_authz(),
-        "revokeCert": c.urls.revoke_cert(),
-        "keyChange": c.urls.key_change(),
-        "meta": meta,
-    }
+    body: dict = {**c.urls.resources(), "meta": meta}
     if c.env.settings.renewal_info.enabled:  # RFC 9773 §4
         body["renewalInfo"] = renewal_info_url(c.urls.base)
     resp = json_response(body)

@@ -4,6 +4,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+# RFC 8555 §7.1.1: the resources the directory names, each at its path below the base URL.
+RESOURCES = {"newNonce": "new-nonce", "newAccount": "new-account", "newOrder": "new-order",
+             "newAuthz": "new-authz", "revokeCert": "revoke-cert", "keyChange": "key-change"}
+
 
 @dataclass(frozen=True)
 class Urls:
@@ -16,23 +20,9 @@ class Urls:
     def directory(self) -> str:
         return f"{self.base}/directory"
 
-    def new_nonce(self) -> str:
-        return f"{self.base}/new-nonce"
-
-    def new_account(self) -> str:
-        return f"{self.base}/new-account"
-
-    def new_order(self) -> str:
-        return f"{self.base}/new-order"
-
-    def new_authz(self) -> str:
-        return f"{self.base}/new-authz"
-
-    def revoke_cert(self) -> str:
-        return f"{self.base}/revoke-cert"
-
-    def key_change(self) -> str:
-        return f"{self.base}/key-change"
+    def resources(self) -> dict[str, str]:
+        """The URL of each resource of RESOURCES, by its directory field name."""
+        return {name: f"{self.base}/{path}" for name, path in RESOURCES.items()}
 
     def issuer(self) -> str:
         return f"{self.base}/issuer"

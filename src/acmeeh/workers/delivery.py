@@ -62,8 +62,8 @@ class Deliverer:
             for _ in range(self.max_batches):
                 report = notifications.deliver_due(self.env, lambda row: self._send(session, row),
                                                    limit=batch_size)
-                sent += len(report.sent)
-                failed += len(report.failed) + len(report.abandoned)
+                sent += len(report.done)
+                failed += len(report.failed) + len(report.given_up)
                 if report.stopped_early or report.claimed < batch_size:
                     break
         if sent or failed:

@@ -39,8 +39,8 @@ class Deliverer:
         delivered = failed = 0
         for _ in range(self.max_batches):
             report = webhooks.deliver_due(self.env, self.post, limit=size)
-            delivered += len(report.delivered)
-            failed += len(report.failed) + len(report.dead)
+            delivered += len(report.done)
+            failed += len(report.failed) + len(report.given_up)
             if report.claimed < size:
                 break
         if delivered or failed:

@@ -1,25 +1,48 @@
-"""Helpers for the admin API tests: a small `requests` client, the CLI, the database."""
+"""Helpers for the admin API tests: a small `requests` client (to a running server or to an
+app served in process), the CLI, the database."""
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import hmac
+import io
 import json
 import re
 import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import redirect_stdout
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import requests
 from support.acme_client import b64, public_jwk
 from support.server import ROOT, RunningServer, child_env
+from support.wsgi import BASE_URL, DIRECTORY, in_process_session
+
+from acmeeh.app import AcmeehApp
+from acmeeh.cli.admin import bootstrap
 
 PROBLEM_JSON = "application/problem+json"
 ADMIN_ERROR = "urn:acmeeh:admin:error:"
 TIMEOUT = 15
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    """An app with the admin API served in process (support.wsgi): what AdminClient and
+    audit_rows need of a server, without gunicorn or a socket."""
+
+    app: AcmeehApp
+    database_url: str
+    base_url: str = BASE_URL
+    directory_url: str = DIRECTORY
+
+
+Server = RunningServer | ServedApp
 
 
 def admin_overrides(**extra: Any) -> dict[str, Any]:
@@ -37,30 +60,45 @@ def run_cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def create_user(server: RunningServer, username: str, role: str = "admin",
+def create_user(server: Server, username: str, role: str = "admin",
                 email: str | None = None) -> str:
-    """Create a user with the CLI; return the password it printed once."""
-    done = run_cli(server, "admin", "create-user", "--username", username,
-                   "--email", email or f"{username}@example.com", "--role", role)
-    assert done.returncode == 0, done.stdout + done.stderr
-    found = re.search(r"^password: (\S+)$", done.stdout, re.MULTILINE)
-    assert found, done.stdout
+    """Create a user with the CLI's `admin create-user` (in a subprocess for a running server,
+    in this process for a served app); return the password it printed once."""
+    email = email or f"{username}@example.com"
+    if isinstance(server, ServedApp):
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = bootstrap.create_user(
+                argparse.Namespace(username=username, email=email, role=role),
+                server.app.runtime.env.settings)
+        stdout = out.getvalue()
+        assert code == 0, stdout
+    else:
+        done = run_cli(server, "admin", "create-user", "--username", username,
+                       "--email", email, "--role", role)
+        assert done.returncode == 0, done.stdout + done.stderr
+        stdout = done.stdout
+    found = re.search(r"^password: (\S+)$", stdout, re.MULTILINE)
+    assert found, stdout
     return found.group(1)
 
 
-def db(server: RunningServer) -> psycopg.Connection:
+def db(server: Server) -> psycopg.Connection:
     return psycopg.connect(server.database_url, autocommit=True)
 
 
 class AdminClient:
     """Requests to {external_url}/api with an optional bearer token."""
 
-    def __init__(self, server: RunningServer, token: str | None = None, base_path: str = "/api"):
+    def __init__(self, server: Server, token: str | None = None, base_path: str = "/api"):
         self.server = server
         self.base = server.base_url + base_path
         self.token = token
-        self.session = requests.Session()
-        self.session.trust_env = False  # loopback only
+        if isinstance(server, ServedApp):
+            self.session = in_process_session(server.app, server.base_url)
+        else:
+            self.session = requests.Session()
+            self.session.trust_env = False  # loopback only
 
     def request(self, method: str, path: str, *, json_body: Any = None, raw: bytes | None = None,
                 headers: dict[str, str] | None = None, token: str | None = None,
@@ -128,7 +166,7 @@ def problem(resp: requests.Response, status: int, type_suffix: str | None = None
     return body
 
 
-def audit_rows(server: RunningServer, action: str) -> list[dict[str, Any]]:
+def audit_rows(server: Server, action: str) -> list[dict[str, Any]]:
     with db(server) as conn:
         rows = conn.execute(
             "SELECT actor, action, target, outcome, details FROM audit_log WHERE action = %s"

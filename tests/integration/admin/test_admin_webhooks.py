@@ -1,6 +1,7 @@
 """Webhooks end to end: the running server (gunicorn) POSTs signed events to a real receiver
 on loopback; the receiver goes down and comes back; dead letters show in the API and the CLI
-and go out again when retried; targets outside the allowed networks are refused."""
+and go out again when retried. Served in process: targets outside the allowed networks are
+refused, bad subscriptions too, and managing them follows the roles."""
 from __future__ import annotations
 
 import json
@@ -169,8 +170,8 @@ def _cli_with_token(server, token: str, *args: str) -> subprocess.CompletedProce
     ("http://127.0.0.1/a#frag", "fragment"),
 ], ids=["metadata", "private-outside-allowed", "ipv6-loopback", "ftp", "userinfo", "port",
         "relative", "fragment"])
-def test_refused_targets(admin: AdminClient, url: str, fragment: str) -> None:
-    found = problem(admin.post("/webhooks", {"url": url, "events": ["account.created"]}), 400,
+def test_refused_targets(inproc_admin: AdminClient, url: str, fragment: str) -> None:
+    found = problem(inproc_admin.post("/webhooks", {"url": url, "events": ["account.created"]}), 400,
                     "badRequest")
     assert fragment in found["detail"], found
 
@@ -182,11 +183,12 @@ def test_refused_targets(admin: AdminClient, url: str, fragment: str) -> None:
     {"events": ["account.created"]},
     {"url": "http://127.0.0.1/x", "events": ["account.created"], "secret": "mine"},
 ], ids=["no-events", "unknown-event", "no-events-key", "no-url", "own-secret"])
-def test_bad_subscriptions(admin: AdminClient, body: dict) -> None:
-    problem(admin.post("/webhooks", body), 400, "badRequest")
+def test_bad_subscriptions(inproc_admin: AdminClient, body: dict) -> None:
+    problem(inproc_admin.post("/webhooks", body), 400, "badRequest")
 
 
-def test_manage_and_roles(admin: AdminClient, auditor: AdminClient) -> None:
+def test_manage_and_roles(inproc_admin: AdminClient, inproc_auditor: AdminClient) -> None:
+    admin, auditor = inproc_admin, inproc_auditor
     closed = f"http://127.0.0.1:{free_port()}/x"
     hook = subscribe(admin, closed, ["account.created"])
     paused = admin.patch(f"/webhooks/{hook['id']}", {"enabled": False,

@@ -100,6 +100,6 @@ def test_maintenance_pauses_new_orders_only(admin_server, maintenance: AdminClie
 
 @pytest.mark.parametrize("body", [{}, {"enabled": "yes"}, {"enabled": 1}, {"enabled": True,
                                                                           "until": "later"}])
-def test_bad_maintenance_bodies(admin: AdminClient, body: dict) -> None:
-    problem(admin.post("/maintenance", body), 400, "badRequest")
-    assert admin.get("/maintenance").json()["enabled"] is False
+def test_bad_maintenance_bodies(inproc_admin: AdminClient, body: dict) -> None:
+    problem(inproc_admin.post("/maintenance", body), 400, "badRequest")
+    assert inproc_admin.get("/maintenance").json()["enabled"] is False

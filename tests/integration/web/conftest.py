@@ -11,46 +11,18 @@ from dataclasses import dataclass
 
 import pytest
 from support.acme_client import AcmeClient, expect, make_csr
-from support.database import migrated_database
-from support.server import deep_merge
+from support.inprocess import app_on_new_database, apps_on_one_database
 from support.wsgi import BASE_URL, DIRECTORY, in_process_session
 
-from acmeeh import runtime
-from acmeeh.app import AcmeehApp, create_app
-from acmeeh.config import Settings
-from acmeeh.config.load import settings_from_dict
-from acmeeh.issuance import generate_dev_ca
-
-def _settings(url: str, ca: dict, overrides: dict | None = None) -> Settings:
-    """The web tier's settings, `overrides` merged in (section by section, key by key)."""
-    return settings_from_dict(deep_merge({
-        "server": {"external_url": BASE_URL},
-        "database": {"url": url, "max_connections": 4, "connect_timeout": 2},
-        "ca": ca,
-        "challenges": {"auto_accept": True,
-                       "dns01": {"resolvers": ["127.0.0.1:9"], "timeout_seconds": 1}},
-        "security": {"identifiers": {"allowed_suffixes": ["localhost"],
-                                     "ip_addresses": False}},
-    }, overrides or {}))
-
-
-def _started(url: str, ca: dict, overrides: dict | None = None) -> AcmeehApp:
-    app = create_app(_settings(url, ca, overrides))
-    runtime.start(app, loops=False)
-    return app
+from acmeeh.app import AcmeehApp
 
 
 @contextmanager
 def web_app_with(tmp_path_factory: pytest.TempPathFactory, **sections: dict) -> Iterator[AcmeehApp]:
-    """An app of the settings above, each section updated by `sections`, on a database of its
-    own (a module that needs other settings overrides the web_app fixture with it)."""
-    ca = generate_dev_ca(tmp_path_factory.mktemp("web_ca")).ca_settings()
-    with migrated_database("web") as url:
-        app = _started(url, ca, sections)
-        try:
-            yield app
-        finally:
-            app.runtime.shutdown(timeout=1)
+    """An app of the in-process settings, each section updated by `sections`, on a database of
+    its own (a module that needs other settings overrides the web_app fixture with it)."""
+    with app_on_new_database(tmp_path_factory.mktemp("web_ca"), "web", sections) as (app, _url):
+        yield app
 
 
 @pytest.fixture(scope="module")
@@ -59,19 +31,8 @@ def web_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...,
     background loops) on the module's one migrated database, its settings changed by
     `overrides` (a case that needs other settings next to the default app); every app is shut
     down when the module ends."""
-    ca = generate_dev_ca(tmp_path_factory.mktemp("web_ca")).ca_settings()
-    started: list[AcmeehApp] = []
-    with migrated_database("web") as url:
-
-        def build(overrides: dict | None = None) -> AcmeehApp:
-            started.append(_started(url, ca, overrides))
-            return started[-1]
-
-        try:
-            yield build
-        finally:
-            for app in started:
-                app.runtime.shutdown(timeout=1)
+    with apps_on_one_database(tmp_path_factory.mktemp("web_ca"), "web") as build:
+        yield build
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import cmd_profiles, output
 from .client import EXIT_OK
-from .context import Context
+from .context import Context, shows
 from .output import Column, when
 from .tree import Tree
 
@@ -40,14 +40,8 @@ def search_accounts(ctx: Context) -> int:
     return ctx.listing("listAccounts", query, ACCOUNT_COLUMNS)
 
 
-def show_account(ctx: Context) -> int:
-    return ctx.show(ctx.api.call("getAccount", params={"account_id": ctx.opt("id")}),
-                    ACCOUNT_FIELDS)
-
-
-def deactivate_account(ctx: Context) -> int:
-    got = ctx.api.call("deactivateAccount", params={"account_id": ctx.opt("id")})
-    return ctx.show(got, ACCOUNT_FIELDS)
+show_account = shows("getAccount", ACCOUNT_FIELDS, account_id="id")
+deactivate_account = shows("deactivateAccount", ACCOUNT_FIELDS, account_id="id")
 
 
 def search_orders(ctx: Context) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import output, session
 from .client import EXIT_OK, EXIT_USAGE, CliError
-from .context import Context
+from .context import Context, shows
 from .output import Column, when
 from .tree import Tree
 
@@ -78,8 +78,7 @@ def list_users(ctx: Context) -> int:
                        USER_COLUMNS)
 
 
-def show_user(ctx: Context) -> int:
-    return ctx.show(ctx.api.call("getUser", params={"user_id": ctx.opt("id")}), USER_FIELDS)
+show_user = shows("getUser", USER_FIELDS, user_id="id")
 
 
 def _with_password(ctx: Context, got: dict[str, Any], verb: str) -> int:

@@ -4,7 +4,7 @@ signed leaf when it was kept) and revoke: the CRL and OCSP then show the serial 
 from __future__ import annotations
 
 from .cmd_certs import reason_code
-from .context import Context
+from .context import Context, shows
 from .output import Column, when
 from .tree import Tree
 
@@ -25,9 +25,7 @@ def list_intents(ctx: Context) -> int:
     return ctx.listing("listIssuanceIntents", {}, INTENT_COLUMNS)
 
 
-def show_intent(ctx: Context) -> int:
-    got = ctx.api.call("getIssuanceIntent", params={"serial": ctx.opt("serial")})
-    return ctx.show(got, INTENT_FIELDS)
+show_intent = shows("getIssuanceIntent", INTENT_FIELDS, serial="serial")
 
 
 def revoke_intent(ctx: Context) -> int:

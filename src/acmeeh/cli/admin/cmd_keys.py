@@ -6,7 +6,7 @@ from pathlib import Path
 
 from . import cmd_profiles, output
 from .client import EXIT_OK, EXIT_USAGE, CliError
-from .context import Context
+from .context import Context, removes, shows
 from .output import Column, when
 from .tree import Tree
 
@@ -48,12 +48,8 @@ def create_eab(ctx: Context) -> int:
     return EXIT_OK
 
 
-def show_eab(ctx: Context) -> int:
-    return ctx.show(ctx.api.call("getEabKey", params={"kid": ctx.opt("kid")}), EAB_FIELDS)
-
-
-def revoke_eab(ctx: Context) -> int:
-    return ctx.show(ctx.api.call("revokeEabKey", params={"kid": ctx.opt("kid")}), EAB_FIELDS)
+show_eab = shows("getEabKey", EAB_FIELDS, kid="kid")
+revoke_eab = shows("revokeEabKey", EAB_FIELDS, kid="kid")
 
 
 def list_allow(ctx: Context) -> int:
@@ -68,14 +64,10 @@ def add_allow(ctx: Context) -> int:
     return ctx.show(ctx.api.call("addAllowlistEntry", body=body), ALLOW_FIELDS)
 
 
-def show_allow(ctx: Context) -> int:
-    got = ctx.api.call("getAllowlistEntry", params={"entry_id": ctx.opt("id")})
-    return ctx.show(got, ALLOW_FIELDS)
+show_allow = shows("getAllowlistEntry", ALLOW_FIELDS, entry_id="id")
 
 
-def remove_allow(ctx: Context) -> int:
-    ctx.api.call("removeAllowlistEntry", params={"entry_id": ctx.opt("id")})
-    return ctx.done("removed", ctx.opt("id"), f"removed allowlist entry {ctx.opt('id')}")
+remove_allow = removes("removeAllowlistEntry", "removed", "allowlist entry ", entry_id="id")
 
 
 def list_blocked(ctx: Context) -> int:
@@ -97,14 +89,10 @@ def block(ctx: Context) -> int:
     return ctx.show(ctx.api.call("blockKey", body=body), BLOCKED_FIELDS)
 
 
-def show_blocked(ctx: Context) -> int:
-    got = ctx.api.call("getBlockedKey", params={"spki_sha256": ctx.opt("spki_sha256")})
-    return ctx.show(got, BLOCKED_FIELDS)
+show_blocked = shows("getBlockedKey", BLOCKED_FIELDS, spki_sha256="spki_sha256")
 
 
-def unblock(ctx: Context) -> int:
-    ctx.api.call("unblockKey", params={"spki_sha256": ctx.opt("spki_sha256")})
-    return ctx.done("unblocked", ctx.opt("spki_sha256"), f"unblocked {ctx.opt('spki_sha256')}")
+unblock = removes("unblockKey", "unblocked", "", spki_sha256="spki_sha256")
 
 
 def register(tree: Tree) -> None:

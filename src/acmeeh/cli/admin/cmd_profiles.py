@@ -3,7 +3,7 @@ account, or the account bound to an EAB key, may name in newOrder."""
 from __future__ import annotations
 
 from .client import EXIT_USAGE, CliError
-from .context import Context
+from .context import Context, shows
 from .output import Column
 from .tree import Group
 
@@ -16,15 +16,6 @@ SCOPES = {
     "account": ("getAccountProfiles", "setAccountProfiles", "account_id", "account id"),
     "eab": ("getEabProfiles", "setEabProfiles", "kid", "EAB key id"),
 }
-
-
-def _show(scope: str):
-    get_op, _, param, _ = SCOPES[scope]
-
-    def run(ctx: Context) -> int:
-        return ctx.show(ctx.api.call(get_op, params={param: ctx.opt("id")}), FIELDS)
-
-    return run
 
 
 def _restrict(scope: str):
@@ -42,8 +33,8 @@ def _restrict(scope: str):
 
 def register_in(group: Group, scope: str) -> None:
     """Add `profiles ID` and `restrict ID --profile NAME... | --any` to an existing group."""
-    get_op, set_op, _, what = SCOPES[scope]
-    group.command("profiles", _show(scope), [get_op],
+    get_op, set_op, param, what = SCOPES[scope]
+    group.command("profiles", shows(get_op, FIELDS, **{param: "id"}), [get_op],
                   "show the certificate profiles it may name in newOrder").add_argument(
         "id", help=what)
     p = group.command("restrict", _restrict(scope), [set_op],

@@ -6,7 +6,7 @@ from acmeeh.store.webhooks import DeliveryStatus
 
 from . import output
 from .client import EXIT_OK, EXIT_USAGE, CliError
-from .context import Context
+from .context import Context, removes, shows
 from .output import Column, when
 from .tree import Tree
 
@@ -48,9 +48,7 @@ def create_hook(ctx: Context) -> int:
     return EXIT_OK
 
 
-def show_hook(ctx: Context) -> int:
-    return ctx.show(ctx.api.call("getWebhook", params={"webhook_id": ctx.opt("id")}),
-                    HOOK_FIELDS)
+show_hook = shows("getWebhook", HOOK_FIELDS, webhook_id="id")
 
 
 def update_hook(ctx: Context) -> int:
@@ -64,9 +62,7 @@ def update_hook(ctx: Context) -> int:
     return ctx.show(got, HOOK_FIELDS)
 
 
-def delete_hook(ctx: Context) -> int:
-    ctx.api.call("deleteWebhook", params={"webhook_id": ctx.opt("id")})
-    return ctx.done("deleted", ctx.opt("id"), f"deleted webhook {ctx.opt('id')}")
+delete_hook = removes("deleteWebhook", "deleted", "webhook ", webhook_id="id")
 
 
 def list_deliveries(ctx: Context) -> int:
@@ -75,14 +71,8 @@ def list_deliveries(ctx: Context) -> int:
     return ctx.listing("listWebhookDeliveries", query, DELIVERY_COLUMNS)
 
 
-def show_delivery(ctx: Context) -> int:
-    got = ctx.api.call("getWebhookDelivery", params={"delivery_id": ctx.opt("id")})
-    return ctx.show(got, DELIVERY_FIELDS)
-
-
-def retry_delivery(ctx: Context) -> int:
-    got = ctx.api.call("retryWebhookDelivery", params={"delivery_id": ctx.opt("id")})
-    return ctx.show(got, DELIVERY_FIELDS)
+show_delivery = shows("getWebhookDelivery", DELIVERY_FIELDS, delivery_id="id")
+retry_delivery = shows("retryWebhookDelivery", DELIVERY_FIELDS, delivery_id="id")
 
 
 def register(tree: Tree) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,29 @@ class Context:
             if cursor:
                 output.note(f"more results: add --cursor {cursor} (or --all)")
         return EXIT_OK
+
+
+def shows(op: str, columns: Sequence[Column], **params: str) -> Callable[[Context], int]:
+    """A handler that calls `op` with each path parameter set to the command argument its
+    value names (`entry_id="id"`), and shows the answer."""
+    def handler(ctx: Context) -> int:
+        got = ctx.api.call(op, params={name: ctx.opt(arg) for name, arg in params.items()})
+        return ctx.show(got, columns)
+
+    return handler
+
+
+def removes(op: str, verb: str, label: str, **params: str) -> Callable[[Context], int]:
+    """A handler that calls `op` (which answers nothing) with its one path parameter set as
+    in `shows`, then says `verb`, `label` and the argument (with --json: {verb: argument})."""
+    ((name, arg),) = params.items()
+
+    def handler(ctx: Context) -> int:
+        value = ctx.opt(arg)
+        ctx.api.call(op, params={name: value})
+        return ctx.done(verb, value, f"{verb} {label}{value}")
+
+    return handler
 
 
 def build(args: argparse.Namespace, *, needs_token: bool = True) -> Context:
