@@ -25,8 +25,8 @@ SELECT {_CERT} FROM certificates WHERE serial = %(serial)s
 # The transition processing → valid of an order, fused with storing its certificate and
 # settling the serial's issuance intent: the order moves only if it is still `from_status`,
 # the certificate row exists only if the order moved, and the intent goes with it (one
-# statement, so atomic without a transaction).
-STORE_AND_COMPLETE_ORDER = f"""
+# statement, so atomic without a transaction). The CTEs o, c and d; a statement adds its own.
+_STORE_AND_COMPLETE = """
 WITH o AS (
     UPDATE orders SET status = %(to_status)s, certificate_id = %(id)s, updated_at = now()
     WHERE id = %(order_id)s AND status = %(from_status)s
@@ -42,37 +42,24 @@ WITH o AS (
     -- the order's issuance intent is settled: the certificate row now knows its serial (by
     -- order, not serial: a CA that assigns its own serials signs another than was planned)
     DELETE FROM issuance_intents WHERE order_id = (SELECT order_id FROM c)
-)
+)"""
+_STORED_AND_COMPLETED = f"""
 SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o
 """
+
+STORE_AND_COMPLETE_ORDER = _STORE_AND_COMPLETE + _STORED_AND_COMPLETED
 
 # STORE_AND_COMPLETE_ORDER that also records the certificate.issued webhook event for every
 # enabled subscription to it (authority.events; none when nobody subscribes), so that a
 # certificate stored without an e-mail to send needs no transaction: one statement.
-STORE_AND_COMPLETE_ORDER_ANNOUNCING = f"""
-WITH o AS (
-    UPDATE orders SET status = %(to_status)s, certificate_id = %(id)s, updated_at = now()
-    WHERE id = %(order_id)s AND status = %(from_status)s
-    RETURNING *
-), c AS (
-    INSERT INTO certificates (id, serial, account_id, order_id, der, pem_chain, names,
-                              not_before, not_after, fingerprint, spki_sha256)
-    SELECT %(id)s, %(serial)s, %(account_id)s, o.id, %(der)s, %(pem_chain)s, %(names)s,
-           %(not_before)s, %(not_after)s, %(fingerprint)s, %(spki_sha256)s
-    FROM o
-    RETURNING *
-), d AS (
-    DELETE FROM issuance_intents WHERE order_id = (SELECT order_id FROM c)
-), w AS (
+STORE_AND_COMPLETE_ORDER_ANNOUNCING = _STORE_AND_COMPLETE + """, w AS (
     INSERT INTO webhook_deliveries (id, webhook_id, event_id, event, payload, status,
                                     next_attempt_at, created_at, updated_at)
     SELECT gen_random_uuid(), w.id, %(event_id)s, %(event)s, %(payload)s, 'pending',
            %(now)s, %(now)s, %(now)s
     FROM webhooks w
     WHERE w.enabled AND %(event)s = ANY(w.events) AND EXISTS (SELECT 1 FROM c)
-)
-SELECT {columns(CertificateRow, 'c')}, {columns(OrderRow, 'o')} FROM c, o
-"""
+)""" + _STORED_AND_COMPLETED
 
 UNEXPIRED_WITH_KEY_FOR_UPDATE = f"""
 SELECT {_CERT} FROM certificates

@@ -56,6 +56,32 @@ RETURNING {_COLS}
 """
 
 
+def _promoting_orders(*, moved: str, rows: str) -> str:
+    """The end of a statement that moved challenge `c` and authorization `a`: the orders of
+    the authorization (once CTE `moved` has a row) whose other authorizations are all valid
+    move order_from → order_to; it returns c, a and how many orders still wait for another
+    authorization (read FROM `rows`)."""
+    return f"""
+), pending AS (
+    SELECT o.id, NOT EXISTS (SELECT 1 FROM order_authorizations oa
+                             JOIN authorizations x ON x.id = oa.authorization_id
+                             WHERE oa.order_id = o.id AND x.id <> %(authz_id)s
+                               AND x.status <> 'valid') AS complete
+    FROM orders o
+    WHERE o.id = ANY(ARRAY(SELECT order_id FROM order_authorizations
+                           WHERE authorization_id = %(authz_id)s))
+      AND o.status = %(order_from)s AND EXISTS (SELECT 1 FROM {moved})
+), o AS (
+    UPDATE orders SET status = %(order_to)s, updated_at = now()
+    WHERE id IN (SELECT id FROM pending WHERE complete) AND status = %(order_from)s
+    RETURNING {columns(OrderRow)}
+)
+SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')},
+       (SELECT count(*) FROM pending WHERE NOT complete)
+FROM {rows}
+"""
+
+
 # A passed validation (authority.states.pass_challenge), one statement under autocommit: the
 # challenge processing → valid; its authorization pending → valid, only if the challenge moved
 # (an authorization already valid, through another of its challenges, or no longer pending
@@ -75,24 +101,7 @@ WITH c AS (
            caa_checked_at = COALESCE(%(caa_checked_at)s, caa_checked_at), updated_at = now()
     WHERE id = %(authz_id)s AND status = %(authz_from)s AND EXISTS (SELECT 1 FROM c)
     RETURNING {columns(AuthzRow)}
-), pending AS (
-    SELECT o.id, NOT EXISTS (SELECT 1 FROM order_authorizations oa
-                             JOIN authorizations x ON x.id = oa.authorization_id
-                             WHERE oa.order_id = o.id AND x.id <> %(authz_id)s
-                               AND x.status <> 'valid') AS complete
-    FROM orders o
-    WHERE o.id = ANY(ARRAY(SELECT order_id FROM order_authorizations
-                           WHERE authorization_id = %(authz_id)s))
-      AND o.status = %(order_from)s AND EXISTS (SELECT 1 FROM a)
-), o AS (
-    UPDATE orders SET status = %(order_to)s, updated_at = now()
-    WHERE id IN (SELECT id FROM pending WHERE complete) AND status = %(order_from)s
-    RETURNING {columns(OrderRow)}
-)
-SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')},
-       (SELECT count(*) FROM pending WHERE NOT complete)
-FROM c LEFT JOIN a ON true
-"""
+""" + _promoting_orders(moved="a", rows="c LEFT JOIN a ON true")
 
 
 @dataclass(frozen=True)
@@ -153,24 +162,7 @@ WITH a AS (
            attempts = attempts + 1, updated_at = now()
     WHERE id = %(id)s AND status = %(from_status)s AND EXISTS (SELECT 1 FROM a)
     RETURNING {_COLS}
-), pending AS (
-    SELECT o.id, NOT EXISTS (SELECT 1 FROM order_authorizations oa
-                             JOIN authorizations x ON x.id = oa.authorization_id
-                             WHERE oa.order_id = o.id AND x.id <> %(authz_id)s
-                               AND x.status <> 'valid') AS complete
-    FROM orders o
-    WHERE o.id = ANY(ARRAY(SELECT order_id FROM order_authorizations
-                           WHERE authorization_id = %(authz_id)s))
-      AND o.status = %(order_from)s AND EXISTS (SELECT 1 FROM c)
-), o AS (
-    UPDATE orders SET status = %(order_to)s, updated_at = now()
-    WHERE id IN (SELECT id FROM pending WHERE complete) AND status = %(order_from)s
-    RETURNING {columns(OrderRow)}
-)
-SELECT {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')},
-       (SELECT count(*) FROM pending WHERE NOT complete)
-FROM c, a
-"""
+""" + _promoting_orders(moved="c", rows="c, a")
 
 
 def accept_with_authorization_and_orders(

@@ -39,14 +39,18 @@ from .records import (
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
-# Any other kid-signed request (newOrder, account updates...): the account alone.
-REDEEM_READING_ACCOUNT = f"""
+# Every statement below starts so: the nonce redeemed (`fresh`: it was not used before) and
+# the signing account's columns, then what the statement adds.
+_REDEEMED = f"""
 WITH used AS (
     INSERT INTO nonces (value, expires_at) VALUES (%(nonce)s, %(expires_at)s)
     ON CONFLICT (value) DO NOTHING
     RETURNING 1
 )
-SELECT EXISTS (SELECT 1 FROM used) AS fresh, {columns(AccountRow, 'k')}
+SELECT EXISTS (SELECT 1 FROM used) AS fresh, {columns(AccountRow, 'k')}"""
+
+# Any other kid-signed request (newOrder, account updates...): the account alone.
+REDEEM_READING_ACCOUNT = _REDEEMED + """
 FROM (SELECT 1) AS one
 LEFT JOIN accounts k ON k.id = %(account_id)s
 """
@@ -55,13 +59,7 @@ LEFT JOIN accounts k ON k.id = %(account_id)s
 # new_order_checks.MAINTENANCE_ALLOWLIST_AND_PROFILES reads it (maintenance mode, then the
 # allowlist entries and the profile restrictions that apply to the account, by its id and its
 # EAB key, as allowlists.FOR_ACCOUNT and profile_restrictions.FOR_ACCOUNT select them).
-REDEEM_READING_NEW_ORDER_CHECKS = f"""
-WITH used AS (
-    INSERT INTO nonces (value, expires_at) VALUES (%(nonce)s, %(expires_at)s)
-    ON CONFLICT (value) DO NOTHING
-    RETURNING 1
-)
-SELECT EXISTS (SELECT 1 FROM used) AS fresh, {columns(AccountRow, 'k')},
+REDEEM_READING_NEW_ORDER_CHECKS = _REDEEMED + f""",
        m.enabled, {columns(AllowlistRow, 'l')}, {columns(ProfileRestrictionRow, 'p')}
 FROM (SELECT COALESCE((SELECT enabled FROM maintenance WHERE singleton), false) AS enabled) m
 LEFT JOIN accounts k ON k.id = %(account_id)s
@@ -76,13 +74,7 @@ ORDER BY l.scope, l.kind, l.value, p.scope
 
 # POST-as-GET of an authorization (RFC 8555 §7.5) and its deactivation: the authorization
 # with its challenges, ordered by type.
-REDEEM_READING_AUTHORIZATION = f"""
-WITH used AS (
-    INSERT INTO nonces (value, expires_at) VALUES (%(nonce)s, %(expires_at)s)
-    ON CONFLICT (value) DO NOTHING
-    RETURNING 1
-)
-SELECT EXISTS (SELECT 1 FROM used) AS fresh, {columns(AccountRow, 'k')},
+REDEEM_READING_AUTHORIZATION = _REDEEMED + f""",
        {columns(AuthzRow, 'a')}, {columns(ChallengeRow, 'c')}
 FROM (SELECT 1) AS one
 LEFT JOIN accounts k ON k.id = %(account_id)s
@@ -94,13 +86,7 @@ ORDER BY c.type
 # POST-as-GET of an order (RFC 8555 §7.4) and finalize: the order with its authorizations,
 # ordered by identifier as orders.GET_WITH_AUTHORIZATIONS orders them (and looked up by
 # primary key through the ARRAY, for the plan's sake, as there).
-REDEEM_READING_ORDER = f"""
-WITH used AS (
-    INSERT INTO nonces (value, expires_at) VALUES (%(nonce)s, %(expires_at)s)
-    ON CONFLICT (value) DO NOTHING
-    RETURNING 1
-)
-SELECT EXISTS (SELECT 1 FROM used) AS fresh, {columns(AccountRow, 'k')},
+REDEEM_READING_ORDER = _REDEEMED + f""",
        {columns(OrderRow, 'o')}, {columns(AuthzRow, 'a')}
 FROM (SELECT 1) AS one
 LEFT JOIN accounts k ON k.id = %(account_id)s
@@ -111,13 +97,7 @@ ORDER BY a.identifier_type, a.identifier_value, a.wildcard
 """
 
 # A challenge (RFC 8555 §7.5.1), read or answered: the challenge and its authorization.
-REDEEM_READING_CHALLENGE = f"""
-WITH used AS (
-    INSERT INTO nonces (value, expires_at) VALUES (%(nonce)s, %(expires_at)s)
-    ON CONFLICT (value) DO NOTHING
-    RETURNING 1
-)
-SELECT EXISTS (SELECT 1 FROM used) AS fresh, {columns(AccountRow, 'k')},
+REDEEM_READING_CHALLENGE = _REDEEMED + f""",
        {columns(ChallengeRow, 'c')}, {columns(AuthzRow, 'a')}
 FROM (SELECT 1) AS one
 LEFT JOIN accounts k ON k.id = %(account_id)s
@@ -127,13 +107,7 @@ LEFT JOIN (challenges c JOIN authorizations a
 """
 
 # Certificate download (RFC 8555 §7.4.2).
-REDEEM_READING_CERTIFICATE = f"""
-WITH used AS (
-    INSERT INTO nonces (value, expires_at) VALUES (%(nonce)s, %(expires_at)s)
-    ON CONFLICT (value) DO NOTHING
-    RETURNING 1
-)
-SELECT EXISTS (SELECT 1 FROM used) AS fresh, {columns(AccountRow, 'k')},
+REDEEM_READING_CERTIFICATE = _REDEEMED + f""",
        {columns(CertificateRow, 'r')}
 FROM (SELECT 1) AS one
 LEFT JOIN accounts k ON k.id = %(account_id)s
