@@ -5,10 +5,11 @@ Not a leader loop (those are workers.loop under the supervisor): every process r
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from typing import Self
 
 
-class HelperThread:
+class HelperThread(ABC):
     """Runs `_run` on one daemon thread named `name` until `stop()` sets `_stop`."""
 
     name = "helper"
@@ -28,5 +29,6 @@ class HelperThread:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @abstractmethod
     def _run(self) -> None:
-        raise NotImplementedError
+        """The thread's work: return once `_stop` is set (wait on it, bounded)."""
